@@ -1,0 +1,1 @@
+"""Checks of a parsed report: the format's identities, the narrative, and across years."""

@@ -1,0 +1,87 @@
+"""The ``nianbao`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nianbao.settings import settings
+from nianbao.summary import render_summary
+from parsers.errors import ParseError
+
+
+def _parse_one(target: str, conf: dict) -> dict:
+    from parsers.pipeline import read_file
+    from parsers.sandbox import parse_isolated
+
+    limits = conf["parse"]
+    max_bytes = int(limits["max_file_mb"]) * 2**20
+    dates = []
+    content_type = None
+    if target.startswith(("http://", "https://")):
+        from crawler.single_fetch import fetch_once
+
+        fetched = fetch_once(target, conf["fetch"], max_bytes)
+        data, content_type, dates = fetched.body, fetched.content_type, fetched.dates
+    else:
+        data = read_file(Path(target), max_bytes)
+    return parse_isolated(
+        data, target, timeout=float(limits["timeout_seconds"]), memory_mb=int(limits["memory_mb"]),
+        content_type=content_type, dates=dates,
+    )
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    conf = settings()
+    if args.timeout:
+        conf = {**conf, "parse": {**conf["parse"], "timeout_seconds": args.timeout}}
+    if args.allow_private:
+        conf = {**conf, "fetch": {**conf["fetch"], "allow_private_addresses": True}}
+    bad = 0
+    for target in args.inputs:
+        try:
+            record = _parse_one(target, conf)
+        except ParseError as exc:
+            print(f"nianbao: {target}: {exc}", file=sys.stderr)
+            bad += 1
+            continue
+        if record["format"] == "unknown":
+            print(f"nianbao: {target}: not-a-report: {record.get('reason')}", file=sys.stderr)
+            bad += 1
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(render_summary(record))
+        sys.stdout.flush()
+    return 2 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nianbao", description="Crawl, archive, parse and check 政府信息公开工作年度报告."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("parse", help="parse report files or URLs into the canonical record")
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("--json", action="store_true", help="one canonical JSON record per line")
+    p.add_argument("--timeout", type=float, help="seconds per document (default from settings)")
+    p.add_argument("--allow-private", action="store_true",
+                   help="allow fetching from loopback/private addresses (local replicas)")
+    p.set_defaults(func=cmd_parse)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""From bytes to the canonical record: pick the reader by content, read, build the record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parsers.document import DateEvidence, Document
+from parsers.encoding import decode_page
+from parsers.errors import ParseError
+from parsers.readers.text import read_text
+from parsers.record import build_record
+from parsers.sniff import sniff
+
+
+def _decode_text(data: bytes) -> str:
+    text, _ = decode_page(data)
+    return text
+
+
+def read_document(data: bytes, source: str = "", content_type: str | None = None) -> Document:
+    kind = sniff(data, source)
+    if kind == "empty":
+        raise ParseError("unreadable", "the file is empty")
+    if kind == "binary":
+        raise ParseError("unreadable", "not a document: binary data of no known document type")
+    if kind == "html":
+        from parsers.readers.html import read_html
+
+        return read_html(decode_page(data, content_type)[0])
+    if kind == "text":
+        return read_text(_decode_text(data))
+    if kind == "docx":
+        from parsers.readers.docx import read_docx
+
+        return read_docx(data)
+    if kind in ("ole", "rtf", "odt"):
+        from parsers.readers.legacy import convert_to_docx
+
+        from parsers.readers.docx import read_docx
+
+        suffix = {"ole": ".doc", "rtf": ".rtf", "odt": ".odt"}[kind]
+        if source.lower().endswith(".wps"):
+            suffix = ".wps"
+        doc = read_docx(convert_to_docx(data, suffix))
+        doc.kind = kind if kind != "ole" else "doc"
+        return doc
+    if kind == "pdf":
+        from parsers.readers.pdf import read_pdf
+
+        return read_pdf(data)
+    if kind == "image":
+        from parsers.readers.ocr import read_image
+
+        return read_image(data)
+    raise ParseError("unreadable", f"no reader for {kind} files")
+
+
+def parse_bytes(
+    data: bytes,
+    source: str,
+    content_type: str | None = None,
+    dates: list[DateEvidence] | None = None,
+) -> dict:
+    """Parse one document's bytes; ``dates`` adds evidence known from outside (HTTP, crawl)."""
+    doc = read_document(data, source, content_type)
+    doc.dates.extend(dates or [])
+    return build_record(doc, source)
+
+
+def read_file(path: Path, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ParseError("missing", f"no such file: {path}") from None
+    except OSError as exc:
+        raise ParseError("unreadable", f"cannot read {path}: {exc.strerror}") from None
+    if path.is_dir():
+        raise ParseError("unreadable", f"{path} is a directory")
+    if size > max_bytes:
+        raise ParseError(
+            "too-large", f"{size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ParseError("unreadable", f"cannot read {path}: {exc.strerror}") from None

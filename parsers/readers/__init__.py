@@ -1,0 +1,1 @@
+"""Readers turn the bytes of one file into a :class:`parsers.document.Document`."""

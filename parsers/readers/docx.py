@@ -1,0 +1,268 @@
+"""Read a DOCX file into a :class:`Document`, walking the body XML ourselves.
+
+python-docx's ``row.cells`` repeats a merged cell's text at every grid position it covers, which
+would make a spanned header look like several columns. Reading ``w:tbl`` directly lets a row hold
+only the cells that start in it: a ``w:gridSpan`` cell is one ``w:tc`` and vertical-merge
+continuations are skipped, matching what an HTML ``<tr>`` holds.
+
+A DOCX is a zip from an untrusted website, so its declared sizes are checked before anything is
+decompressed, and its XML is parsed without entity resolution or network access.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterator
+
+from lxml import etree
+
+from parsers.document import Block, DateEvidence, Document, Paragraph, Table
+from parsers.errors import ParseError
+
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_TOTAL_BYTES = 256 * 1024 * 1024
+MAX_RATIO = 200
+RATIO_CHECK_ABOVE = 1024 * 1024
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_REL_OFFICE_DOCUMENT = re.compile(r"/officeDocument$")
+_TITLE_STYLES = {"title", "heading 1", "heading1"}
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_NS_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+_NS_DCTERMS = "http://purl.org/dc/terms/"
+
+# Containers whose children are block content (paragraphs, tables) in reading order.
+_BLOCK_CONTAINERS = {"sdt", "sdtContent", "customXml", "smartTag"}
+
+
+def _xml_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+def _is_wide(ch: str) -> bool:
+    return ord(ch) >= 0x2E80
+
+
+def collapse(text: str) -> str:
+    """Collapse whitespace the way a cell label is read: "结果\\n纠正" -> "结果纠正".
+
+    Whitespace between two ASCII tokens becomes one space; whitespace touching a CJK character
+    (or full-width punctuation) is an artefact of line wrapping and is dropped.
+    """
+    out = ""
+    for token in text.split():
+        if out and not _is_wide(out[-1]) and not _is_wide(token[0]):
+            out += " "
+        out += token
+    return out
+
+
+def check_zip(data: bytes, what: str = "DOCX") -> zipfile.ZipFile:
+    """Open ``data`` as a zip after rejecting archives whose declared sizes look like a bomb."""
+    if data.startswith(_OLE_MAGIC):
+        raise ParseError(
+            "unreadable",
+            f"not a {what} (zip) file: looks like a legacy .doc/.wps or an encrypted document",
+        )
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise ParseError("unreadable", f"not a {what} (zip) file: {exc}") from exc
+    total = 0
+    for info in infos:
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise ParseError(
+                "unreadable",
+                f"{what} member {info.filename} declares {info.file_size} bytes "
+                f"(limit {MAX_MEMBER_BYTES}): refusing a possible zip bomb",
+            )
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_CHECK_ABOVE and ratio > MAX_RATIO:
+            raise ParseError(
+                "unreadable",
+                f"{what} member {info.filename} compresses {ratio:.0f}:1 "
+                f"(limit {MAX_RATIO}:1): refusing a possible zip bomb",
+            )
+    if total > MAX_TOTAL_BYTES:
+        raise ParseError(
+            "unreadable",
+            f"{what} declares {total} bytes uncompressed (limit {MAX_TOTAL_BYTES}): "
+            "refusing a possible zip bomb",
+        )
+    return zf
+
+
+def _read_xml(zf: zipfile.ZipFile, name: str) -> etree._Element | None:
+    try:
+        raw = zf.read(name)
+    except KeyError:
+        return None
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise ParseError("unreadable", f"DOCX member {name} is corrupt: {exc}") from exc
+    try:
+        return etree.fromstring(raw, _xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise ParseError("unreadable", f"DOCX member {name} is not well-formed XML: {exc}") from exc
+
+
+def _main_part_name(zf: zipfile.ZipFile) -> str:
+    """The main document part named by ``_rels/.rels`` (WPS and others may not use the default)."""
+    names = set(zf.namelist())
+    rels = _read_xml(zf, "_rels/.rels") if "_rels/.rels" in names else None
+    if rels is not None:
+        for rel in rels.iter(f"{{{_NS_PKG_REL}}}Relationship"):
+            if _REL_OFFICE_DOCUMENT.search(rel.get("Type", "")):
+                target = posixpath.normpath(rel.get("Target", "").lstrip("/"))
+                if target in names:
+                    return target
+    if "word/document.xml" in names:
+        return "word/document.xml"
+    raise ParseError("unreadable", "not a DOCX file: the zip has no word/document.xml")
+
+
+class _Body:
+    """Walks one ``w:document`` body; ``w`` is its WordprocessingML namespace."""
+
+    def __init__(self, root: etree._Element, title_style_ids: set[str]):
+        self.w = etree.QName(root).namespace or ""
+        self.root = root
+        self.title_style_ids = title_style_ids
+        self.title: str | None = None
+
+    def q(self, local: str) -> str:
+        return f"{{{self.w}}}{local}"
+
+    def local(self, el: etree._Element) -> str:
+        if not isinstance(el.tag, str):
+            return ""
+        qn = etree.QName(el)
+        return qn.localname if qn.namespace == self.w else ""
+
+    def blocks(self) -> list[Block]:
+        body = self.root.find(self.q("body"))
+        if body is None:
+            raise ParseError("unreadable", "DOCX has no w:body")
+        return list(self._walk(body))
+
+    def _walk(self, parent: etree._Element) -> Iterator[Block]:
+        for child in parent:
+            name = self.local(child)
+            if name == "p":
+                text = collapse(self.paragraph_text(child))
+                if text:
+                    if self.title is None and self._is_title(child):
+                        self.title = text
+                    yield Paragraph(text)
+            elif name == "tbl":
+                yield Table(self.table_rows(child), positional=True)
+            elif name in _BLOCK_CONTAINERS:
+                yield from self._walk(child)
+
+    def _is_title(self, p: etree._Element) -> bool:
+        style = p.find(f"{self.q('pPr')}/{self.q('pStyle')}")
+        return style is not None and style.get(self.q("val"), "") in self.title_style_ids
+
+    def paragraph_text(self, p: etree._Element) -> str:
+        """Text of runs in order; ``mc:Fallback`` duplicates ``mc:Choice`` so it is skipped."""
+        parts: list[str] = []
+        stack = [p]
+        while stack:
+            el = stack.pop()
+            if isinstance(el.tag, str) and el.tag == f"{{{_NS_MC}}}Fallback":
+                continue
+            name = self.local(el)
+            if name == "t":
+                parts.append(el.text or "")
+            elif name == "tab":
+                parts.append("\t")
+            elif name in ("br", "cr"):
+                parts.append("\n")
+            elif name == "p" and el is not p:
+                # A paragraph inside a text box: keep it apart from the surrounding run text.
+                parts.append("\n")
+            stack.extend(reversed(el))
+        return "".join(parts)
+
+    def table_rows(self, tbl: etree._Element) -> list[list[str]]:
+        rows: list[list[str]] = []
+        for tr in self._children(tbl, "tr"):
+            row: list[str] = []
+            for tc in self._children(tr, "tc"):
+                if self._is_continuation(tc):
+                    continue
+                row.append(collapse("\n".join(self._cell_texts(tc))))
+            rows.append(row)
+        return rows
+
+    def _children(self, parent: etree._Element, name: str) -> Iterator[etree._Element]:
+        """Direct ``w:<name>`` children, looking through content controls and custom XML."""
+        for child in parent:
+            local = self.local(child)
+            if local == name:
+                yield child
+            elif local in _BLOCK_CONTAINERS:
+                yield from self._children(child, name)
+
+    def _is_continuation(self, tc: etree._Element) -> bool:
+        props = tc.find(self.q("tcPr"))
+        if props is None:
+            return False
+        for merge in ("vMerge", "hMerge"):
+            el = props.find(self.q(merge))
+            if el is not None and el.get(self.q("val"), "continue") != "restart":
+                return True
+        return False
+
+    def _cell_texts(self, el: etree._Element) -> Iterator[str]:
+        """Paragraph texts of a cell, nested tables flattened into it in reading order."""
+        for child in el:
+            name = self.local(child)
+            if name == "p":
+                yield self.paragraph_text(child)
+            elif name in ("tbl", "tr", "tc") or name in _BLOCK_CONTAINERS:
+                yield from self._cell_texts(child)
+
+
+def _title_style_ids(zf: zipfile.ZipFile, w: str) -> set[str]:
+    """Style ids of Title / Heading 1 (Chinese Word names heading 1's id "1", so read styles)."""
+    ids = {"Title", "Heading1"}
+    styles = _read_xml(zf, "word/styles.xml")
+    if styles is None:
+        return ids
+    for style in styles.iter(f"{{{w}}}style"):
+        name = style.find(f"{{{w}}}name")
+        if name is not None and name.get(f"{{{w}}}val", "").lower() in _TITLE_STYLES:
+            ids.add(style.get(f"{{{w}}}styleId", ""))
+    return ids
+
+
+def _core_dates(zf: zipfile.ZipFile) -> list[DateEvidence]:
+    core = _read_xml(zf, "docProps/core.xml")
+    if core is None:
+        return []
+    dates = []
+    for field in ("modified", "created"):
+        el = core.find(f"{{{_NS_DCTERMS}}}{field}")
+        raw = (el.text or "").strip() if el is not None else ""
+        if re.match(r"\d{4}-\d{2}-\d{2}", raw) and not raw.startswith("1601"):
+            dates.append(DateEvidence(f"docx:{field}", raw[:10], raw))
+    return dates
+
+
+def read_docx(data: bytes) -> Document:
+    """Paragraphs and tables of a DOCX body in reading order; raises ParseError if unreadable."""
+    zf = check_zip(data)
+    with zf:
+        root = _read_xml(zf, _main_part_name(zf))
+        if root is None:
+            raise ParseError("unreadable", "DOCX main document part is missing")
+        w = etree.QName(root).namespace or ""
+        body = _Body(root, _title_style_ids(zf, w))
+        blocks = body.blocks()
+        dates = _core_dates(zf)
+    return Document(blocks=blocks, kind="docx", title_hint=body.title, dates=dates)

@@ -1,0 +1,95 @@
+"""Convert legacy word-processor files (.doc, .wps, .rtf, .odt) to DOCX with LibreOffice.
+
+Many 年度报告 are still published as Word 97 .doc or Kingsoft .wps files, which no pure-Python
+library reads well. LibreOffice headless converts them with tables intact; the DOCX reader then
+does the rest. LibreOffice is an external process, so every call gets its own profile directory
+(concurrent conversions sharing one profile fail), runs under a timeout that kills the whole
+process group, and has its output checked, because exit code 0 does not prove a conversion.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+from parsers.errors import ParseError
+
+SUFFIXES = {"doc", "wps", "rtf", "odt"}
+
+
+def _soffice() -> str:
+    for name in ("soffice", "libreoffice"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise ParseError(
+        "converter-missing",
+        "LibreOffice is needed to read .doc/.wps files: apt-get install libreoffice-writer-nogui",
+    )
+
+
+def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 60) -> bytes:
+    """DOCX bytes of ``data``, a .doc/.wps/.rtf/.odt file (``suffix`` with or without the dot)."""
+    suffix = suffix.lower().lstrip(".")
+    if suffix not in SUFFIXES:
+        raise ValueError(f"convert_to_docx handles {sorted(SUFFIXES)}, not {suffix!r}")
+    soffice = _soffice()
+    with tempfile.TemporaryDirectory(prefix="nianbao-soffice-") as tmp:
+        work = Path(tmp)
+        source = work / f"input.{suffix}"
+        source.write_bytes(data)
+        outdir = work / "out"
+        outdir.mkdir()
+        command = [
+            soffice,
+            "--headless",
+            "--norestore",
+            "--nolockcheck",
+            f"-env:UserInstallation={(work / 'profile').as_uri()}",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            str(outdir),
+            str(source),
+        ]
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, so a timeout can kill soffice.bin too
+            cwd=work,
+        )
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise ParseError(
+                "timeout", f"LibreOffice took longer than {timeout:g} s to convert .{suffix}"
+            ) from exc
+        output = outdir / "input.docx"
+        detail = (stderr or stdout).decode("utf-8", "replace").strip().splitlines()
+        why = f" ({detail[-1]})" if detail else ""
+        if proc.returncode != 0 or not output.is_file():
+            raise ParseError(
+                "unreadable",
+                f"LibreOffice could not convert this .{suffix} file "
+                f"(exit code {proc.returncode}){why}",
+            )
+        result = output.read_bytes()
+    try:
+        with zipfile.ZipFile(io.BytesIO(result)) as zf:
+            if "word/document.xml" not in zf.namelist():
+                raise zipfile.BadZipFile("no word/document.xml")
+    except zipfile.BadZipFile as exc:
+        raise ParseError(
+            "unreadable", f"LibreOffice produced no usable DOCX from this .{suffix} file: {exc}"
+        ) from exc
+    return result

@@ -1,0 +1,330 @@
+"""Find tables 二, 三 and 四 in a document and read every standard cell.
+
+Every reader hands over rows of cells, so this works the same for HTML, DOCX, PDF, OCR and
+converter text. A row's *label* is its last text cell and its *values* are the cells after it
+(parent labels such as 三、本年度办理结果 or （三）不予公开 come first in the row, or in a row of
+their own). Rows are matched to the standard rows by label patterns (``parsers.schema``), with a
+context taken from the table headers so that 行政许可 in table 二 and 其他 in table 三 are not
+confused with text elsewhere. Rows that lost cells in extraction are kept aside, values in order,
+for :mod:`parsers.repair`; nothing is shifted or guessed here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsers.document import Document, Paragraph, Table
+from parsers.schema import (
+    ACTIVE_HEADERS_2019,
+    ACTIVE_HEADERS_2021,
+    APPLICANT_COLUMNS,
+    REVIEW_KEYS,
+    RowSpec,
+    active_rows,
+    request_rows,
+)
+from parsers.values import MISSING, CellValue, clean_label, read_cell
+
+# Header text of table 二's columns, mapped to canonical column names (for locality rows).
+ACTIVE_COLUMN_NAMES = {
+    "本年制发件数": "issued",
+    "本年废止件数": "repealed",
+    "现行有效件数": "in_force",
+    "本年收费金额": "amount",
+    "本年新制作数量": "made",
+    "本年新公开数量": "published",
+    "对外公开总数量": "total_public",
+    "上一年项目数量": "prev_items",
+    "本年增": "change",
+    "处理决定数量": "decisions",
+    "采购项目数量": "items",
+    "采购总金额": "amount",
+}
+_SECTION_CONTEXT = [
+    (re.compile(r"^[二2][、.．]?.*主动公开"), "二"),
+    (re.compile(r"^[三3][、.．]?.*(申请|依申请)"), "三"),
+    (re.compile(r"^[四4][、.．]?.*(复议|诉讼)"), "四"),
+    (re.compile(r"^[五六56][、.．]"), None),
+]
+
+
+@dataclass
+class Row:
+    labels: list[str]  # cleaned label cells, parents first
+    values: list[CellValue]
+    as_printed: list[CellValue] | None = None  # values with the blanks between them (streams)
+    at_end: bool = False  # the document ends in this row (a truncated copy?)
+
+    @property
+    def label(self) -> str:
+        return self.labels[-1] if self.labels else ""
+
+    def text(self) -> str:
+        return "".join(self.labels)
+
+
+@dataclass
+class LostRow:
+    """A row with fewer values than columns: its values in order, for the repair step."""
+
+    key: str  # row key, e.g. requests.granted
+    label: str
+    slots: list[str]  # the metric keys its values belong to, in column order
+    values: list[CellValue]
+    as_printed: list[CellValue] | None = None  # blanks kept, when they fill the row exactly
+
+
+@dataclass
+class TableReading:
+    active_format: str | None = None
+    requests_format: str | None = None
+    cells: dict[str, CellValue] = field(default_factory=dict)
+    lost_rows: list[LostRow] = field(default_factory=list)
+    found: set[str] = field(default_factory=set)  # tables seen: 二, 三, 四
+    problems: list[str] = field(default_factory=list)
+
+
+def _row(cells: list[str], positional: bool) -> Row:
+    read = [read_cell(c) for c in cells]
+    last_label = max((i for i, v in enumerate(read) if v.semantic == "TEXT"), default=-1)
+    labels = [clean_label(c) for c in cells[: last_label + 1] if clean_label(c)]
+    values = read[last_label + 1 :]
+    if not positional:  # empties from converters are artefacts, not blanks
+        values = [v for v in values if v.semantic != "EMPTY"]
+    return Row(labels, values)
+
+
+def _fit(values: list[CellValue], n: int, positional: bool) -> list[CellValue] | None:
+    """The row's values for ``n`` columns, or None when cells were lost or are surplus."""
+    vals = list(values)
+    while len(vals) > n and vals[-1].semantic == "EMPTY":
+        vals.pop()
+    if positional and len(vals) < n and all(v.semantic == "EMPTY" for v in vals):
+        return vals + [CellValue("", "EMPTY", None)] * (n - len(vals))
+    return vals if len(vals) == n else None
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.out = TableReading()
+        self.context: str | None = None
+        self.active_columns: list[str] = []
+        self.votes = {"2019": 0, "2021": 0}
+        self.active_pending: list[tuple[Row, bool, list[str]]] = []
+        self.request_pending: list[tuple[Row, bool]] = []
+        self.review_values: list[CellValue] = []
+        self.review_positional = True
+
+    # -- context ---------------------------------------------------------------------------
+    def paragraph(self, text: str) -> None:
+        self._context_from(clean_label(text))
+
+    def _context_from(self, label: str) -> None:
+        """Move the context on a heading or header label (short ones only: not narrative)."""
+        if len(label) < 40:
+            for pattern, ctx in _SECTION_CONTEXT:
+                if pattern.match(label):
+                    self.context = ctx
+        if ("第二十条" in label and len(label) <= 20) or label == "信息内容":
+            self.context = "二"
+        if label.startswith(ACTIVE_HEADERS_2021):
+            self.votes["2021"] += 1
+            self.context = "二"
+        if label.startswith(ACTIVE_HEADERS_2019):
+            self.votes["2019"] += 1
+            self.context = "二"
+        if "勾稽关系" in label or label in ("申请人情况", "自然人"):
+            self.context = "三"
+        if "行政复议" in label and len(label) <= 12:
+            self.context = "四"
+
+    def header(self, row: Row) -> None:
+        for label in row.labels:
+            self._context_from(label)
+        if self.context == "二":
+            cols = [name for label in row.labels for h, name in ACTIVE_COLUMN_NAMES.items()
+                    if label.startswith(h)]
+            if cols:
+                self.active_columns = cols
+
+    # -- rows ------------------------------------------------------------------------------
+    def row(self, row: Row, positional: bool) -> None:
+        self.header(row)
+        if not row.values or all(v.semantic == "EMPTY" for v in row.values):
+            return
+        if self.context != "二" and any(
+            s.matches(row.label) for s in request_rows("2021") + request_rows("2019")[-3:]
+        ):
+            self.context = "三"
+        if re.search(r"本年新收|上年结转", row.label):
+            self.context = "三"
+        if self.context == "二" and row.labels:
+            self.active_pending.append((row, positional, self.active_columns))
+        elif self.context == "三" and row.labels:
+            self.request_pending.append((row, positional))
+        elif self.context == "四" or (not row.labels and len(row.values) == 15):
+            self.context = "四"
+            self.review_values.extend(row.values)
+            self.review_positional = self.review_positional and positional
+
+    # -- table 二 ---------------------------------------------------------------------------
+    def finish_active(self) -> None:
+        if not self.active_pending:
+            return
+        self.out.found.add("二")
+        labels = {r.label for r, _, _ in self.active_pending}
+        if self.votes["2019"] > self.votes["2021"] or any(
+            re.search(r"对外管理服务事项$|^政府集中采购$", lb) for lb in labels
+        ):
+            fmt = "2019"
+        else:
+            fmt = "2021"
+        self.out.active_format = fmt
+        specs = active_rows(fmt)
+        for row, positional, columns in self.active_pending:
+            spec = next((s for s in specs if s.matches(row.label)), None)
+            if spec is None:
+                self._active_extra(row, positional, columns)
+                continue
+            self._assign(spec.key, [f"{spec.key}.{c}" for c in spec.columns], row, positional)
+
+    def _active_extra(self, row: Row, positional: bool, columns: list[str]) -> None:
+        """A row a locality added (e.g. 其他主动公开文件): kept under active.extra.*."""
+        if not row.values or not columns:
+            return
+        label = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]?", "", row.label)
+        key = f"active.extra.{label}"
+        self._assign(key, [f"{key}.{c}" for c in columns], row, positional)
+
+    # -- table 三 ---------------------------------------------------------------------------
+    def finish_requests(self) -> None:
+        if not self.request_pending:
+            return
+        self.out.found.add("三")
+        labels = [r.label for r, _ in self.request_pending]
+        fmt: str | None = None  # stays None when no （六） row shows which format it is
+        if any(re.search(r"不补正|缴纳费用|收费通知", lb) for lb in labels):
+            fmt = "2021"
+        elif any(re.search(r"其他处理$", r.label) and r.values for r, _ in self.request_pending):
+            fmt = "2019"
+        self.out.requests_format = fmt
+        specs = request_rows(fmt or "2021")
+        for row, positional in self.request_pending:
+            if not row.values:
+                continue  # a parent label such as （三）不予公开
+            spec = self._request_spec(specs, row)
+            if spec is None:
+                self.out.problems.append(f"table 三: unrecognised row {row.text()!r}")
+                continue
+            slots = [f"{spec.key}.{c}" for c in APPLICANT_COLUMNS]
+            self._assign(spec.key, slots, row, positional)
+
+    def _request_spec(self, specs: list[RowSpec], row: Row) -> RowSpec | None:
+        # The row's own label first; only a row of values under a parent label (the 2019
+        # 其他处理) falls back to the parent.
+        for label in reversed(row.labels):
+            spec = next((s for s in specs if s.matches(label)), None)
+            if spec is not None:
+                return spec
+        return None
+
+    # -- table 四 ---------------------------------------------------------------------------
+    def finish_review(self) -> None:
+        if not self.review_values:
+            return
+        self.out.found.add("四")
+        row = Row(["行政复议、行政诉讼"], self.review_values)
+        self._assign("review", list(REVIEW_KEYS), row, self.review_positional)
+
+    # -- common -----------------------------------------------------------------------------
+    def _assign(self, row_key: str, slots: list[str], row: Row, positional: bool) -> None:
+        if slots[0] in self.out.cells or any(lr.key == row_key for lr in self.out.lost_rows):
+            self.out.problems.append(f"{row_key}: row appears twice; the first one is kept")
+            return
+        fitted = _fit(row.values, len(slots), positional)
+        if fitted is None and row.at_end and len(row.values) > len(slots):
+            fitted = row.values[: len(slots)]
+            self.out.problems.append(
+                f"{row_key}: the document ends after this row; "
+                f"{len(row.values) - len(slots)} trailing value(s) ignored (truncated copy?)"
+            )
+        if fitted is not None:
+            self.out.cells.update(zip(slots, fitted, strict=True))
+            return
+        values = [v for v in row.values if v.semantic != "EMPTY"]
+        if len(values) < len(slots):
+            as_printed = row.as_printed if row.as_printed and len(row.as_printed) == len(
+                slots) else None
+            self.out.lost_rows.append(LostRow(row_key, row.label, slots, values, as_printed))
+            self.out.cells.update((s, MISSING) for s in slots)
+        else:
+            self.out.problems.append(
+                f"{row_key}: {len(values)} values for {len(slots)} columns; not read"
+            )
+            self.out.cells.update((s, MISSING) for s in slots)
+
+
+def _stream_rows(cells: list[str]) -> list[Row]:
+    """Regroup cells whose row boundaries cannot be trusted: a row is labels, then values.
+
+    Converter text puts cells one per line, one per paragraph, between pipes, or several to a
+    line; but in every layout a row's label comes before its numbers, so consecutive labels
+    (parents, headers) gather until numbers follow, and the next label starts a new row.
+    """
+    rows: list[Row] = []
+    labels: list[str] = []
+    printed: list[CellValue] = []
+
+    def emit() -> None:
+        values = [v for v in printed if v.semantic != "EMPTY"]
+        while printed and printed[-1].semantic == "EMPTY":
+            printed.pop()
+        rows.append(Row(labels, values, list(printed)))
+
+    for cell in cells:
+        value = read_cell(cell)
+        if value.semantic == "TEXT":
+            if any(v.semantic != "EMPTY" for v in printed):
+                emit()
+                labels = []
+            printed = []
+            if label := clean_label(cell):
+                labels.append(label)
+        elif labels or value.semantic != "EMPTY":
+            printed.append(value)
+    if labels or printed:
+        emit()
+        rows[-1].at_end = True
+    return rows
+
+
+def read_tables(doc: Document) -> TableReading:
+    reader = _Reader()
+    stream: list[str] = []  # cells of non-positional blocks, read as one stream
+    # Paragraphs join the stream when the document's tables are converter text (or absent):
+    # there, a cell may well stand on a line of its own.
+    paragraphs_are_cells = not doc.tables or any(not t.positional for t in doc.tables)
+
+    def flush_stream() -> None:
+        for row in _stream_rows(stream):
+            reader.row(row, positional=False)
+        stream.clear()
+
+    for block in doc.blocks:
+        if isinstance(block, Table) and block.positional:
+            flush_stream()
+            for cells in block.rows:
+                reader.row(_row(cells, True), positional=True)
+        elif isinstance(block, Table):
+            stream.extend(c for cells in block.rows for c in cells)
+        elif isinstance(block, Paragraph):
+            if paragraphs_are_cells:
+                stream.append(block.text)
+            else:
+                reader.paragraph(block.text)
+    flush_stream()
+    reader.finish_active()
+    reader.finish_requests()
+    reader.finish_review()
+    return reader.out

@@ -1,0 +1,71 @@
+"""Reading one table cell: its number, or why it has none.
+
+Real reports write counts with full-width digits, thousands separators, stray spaces, units,
+decimals in 万元 and negative 本年增/减, and they leave cells blank or write ``/``, ``—`` or
+``无``. A cell is never silently zero: it gets a value *and* a class (``NUMERIC``, ``ZERO``,
+``EMPTY``, ``NA``, ``TEXT``, ``MISSING``) so a reader of the record can tell the cases apart.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+NA_MARKS = {"/", "／", "\\", "-", "—", "——", "–", "－", "―", "无", "無", "空", "不适用", "×", "x"}
+_NUMBER = re.compile(r"^[+\-]?\d+(\.\d+)?$")
+_UNIT = re.compile(r"(件|个|项|条|次|人|万元|元|起)$")
+_SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
+
+
+def normalise_text(text: str) -> str:
+    """NFKC (full-width digits and punctuation to ASCII) and whitespace removed."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+
+
+def clean_label(text: str) -> str:
+    """A label for matching: normalised, with quotes unified and spaces dropped."""
+    t = normalise_text(text)
+    return t.replace("“", '"').replace("”", '"').replace("「", '"').replace("」", '"')
+
+
+@dataclass(frozen=True)
+class CellValue:
+    raw: str | None
+    semantic: str  # NUMERIC, ZERO, EMPTY, NA, TEXT, MISSING
+    value: int | float | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"raw": self.raw, "semantic": self.semantic}
+
+
+MISSING = CellValue(None, "MISSING", None)
+
+
+def _number(text: str) -> int | float | None:
+    t = text.replace(",", "").replace("，", "")
+    t = _UNIT.sub("", t)
+    if not _NUMBER.match(t):
+        return None
+    if "." in t:
+        f = float(t)
+        return int(f) if f.is_integer() and not t.split(".")[1].strip("0") else f
+    return int(t)
+
+
+def read_cell(raw: str) -> CellValue:
+    """Classify a cell's text and read its number when it has one."""
+    t = normalise_text(raw)
+    if t == "":
+        return CellValue(raw, "EMPTY", None)
+    if t in NA_MARKS:
+        return CellValue(raw, "NA", None)
+    n = _number(t)
+    if n is None:
+        return CellValue(raw, "TEXT", None)
+    return CellValue(raw, "ZERO" if n == 0 else "NUMERIC", n)
+
+
+def is_value_text(raw: str) -> bool:
+    """True for text that belongs in a value cell (a number, a dash, blank) rather than a label."""
+    return read_cell(raw).semantic != "TEXT"

@@ -1,0 +1,176 @@
+"""Table reading on small documents built here: the 2019 format, odd cells, lost cells."""
+
+from __future__ import annotations
+
+from parsers.document import Document, Paragraph, Table
+from parsers.record import build_record
+from parsers.schema import APPLICANT_COLUMNS, REQUESTS_2019, REQUESTS_2021, REVIEW_KEYS
+
+HEAD = [Paragraph("某县交通运输局2020年政府信息公开工作年度报告"), Paragraph("一、总体情况"),
+        Paragraph("本年度共收到申请 3 件。"), Paragraph("二、主动公开政府信息情况")]
+
+
+def _requests_rows(specs, rows: dict[str, list[str]]) -> list[list[str]]:
+    out = [["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "申请人情况"],
+           ["", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]]
+    for spec in specs:
+        out.append([spec.label, *rows.get(spec.key, ["0"] * 7)])
+    return out
+
+
+def _doc(active: list[list[str]], requests: list[list[str]], review: list[str],
+         positional: bool = True) -> Document:
+    return Document(blocks=[
+        *HEAD, Table(active, positional), Paragraph("三、收到和处理政府信息公开申请情况"),
+        Table(requests, positional), Paragraph("四、政府信息公开行政复议、行政诉讼情况"),
+        Table([["行政复议", "行政诉讼"], ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"],
+               review], positional),
+        Paragraph("五、存在的主要问题及改进情况"), Paragraph("无。"),
+        Paragraph("六、其他需要报告的事项"), Paragraph("无。"),
+    ])
+
+
+ACTIVE_2019 = [
+    ["第二十条第（一）项"],
+    ["信息内容", "本年新制作数量", "本年新公开数量", "对外公开总数量"],
+    ["规章", "/", "/", "/"],
+    ["规范性文件", "２", "２", "1,234"],
+    ["其他主动公开文件", "5", "5", "40"],
+    ["第二十条第（五）项"],
+    ["信息内容", "上一年项目数量(指2019年事项数)", "本年增/减", "处理决定数量"],
+    ["行政许可", "12", "-3", "1,021"],
+    ["其他对外管理服务事项", "4", "0", "9"],
+    ["第二十条第（六）项"],
+    ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
+    ["行政处罚", "30", "－2", "88"],
+    ["行政强制", "2", "0", ""],
+    ["第二十条第（八）项"],
+    ["信息内容", "上一年项目数量", "本年增/减"],
+    ["行政事业性收费", "3", "无"],
+    ["第二十条第（九）项"],
+    ["信息内容", "采购项目数量", "采购总金额"],
+    ["政府集中采购", "6", "123.45"],
+]
+
+
+def test_2019_format_with_locality_row_annotated_headers_and_odd_cells() -> None:
+    rows = {"requests.new": ["2", "1", "0", "0", "0", "0", "3"],
+            "requests.granted": ["1", "1", "0", "0", "0", "0", "2"],
+            "requests.other_handling": ["1", "0", "0", "0", "0", "0", "1"],
+            "requests.handled_total": ["2", "1", "0", "0", "0", "0", "3"]}
+    doc = _doc(ACTIVE_2019, _requests_rows(REQUESTS_2019, rows), ["0"] * 15)
+    record = build_record(doc, "test")
+    m, cells = record["metrics"], record["cells"]
+    assert record["format"] == "2019"
+    assert record["report_year"] == 2020 and record["issuer"] == "某县交通运输局"
+    assert len([k for k in m if not k.startswith("active.extra.")]) == 198
+    assert m["active.rules.made"] is None and cells["active.rules.made"]["semantic"] == "NA"
+    assert m["active.normative.made"] == 2 and m["active.normative.total_public"] == 1234
+    assert m["active.extra.其他主动公开文件.made"] == 5
+    assert m["active.extra.其他主动公开文件.total_public"] == 40
+    assert m["active.licensing.change"] == -3 and m["active.punishment.change"] == -2
+    assert m["active.licensing.decisions"] == 1021
+    assert m["active.coercion.decisions"] is None
+    assert cells["active.coercion.decisions"]["semantic"] == "EMPTY"
+    assert m["active.fees.change"] is None and cells["active.fees.change"]["raw"] == "无"
+    assert m["active.procurement.amount"] == 123.45
+    assert m["requests.other_handling.natural"] == 1
+    assert all(c["ok"] for c in record["checks"] if c["severity"] == "error")
+    outdated = next(c for c in record["checks"] if c["id"] == "format.outdated")
+    assert outdated["ok"]  # a 2020 report in the 2019 format is on time for its format
+
+
+def _zero_requests(fmt_specs) -> dict[str, list[str]]:
+    return {s.key: ["0"] * 7 for s in fmt_specs}
+
+
+def test_ambiguous_lost_cell_stays_null_and_fails_the_check() -> None:
+    rows = _zero_requests(REQUESTS_2021)
+    rows["requests.new"] = ["1", "1", "0", "0", "0", "0", "2"]
+    rows["requests.handled_total"] = ["1", "1", "0", "0", "0", "0", "2"]
+    # 予以公开 has one natural and one business applicant but the row lost a cell: "1 0 0 0 0 1"
+    # could be natural=1 (business lost) or business=... only the columns can tell.
+    rows["requests.granted"] = ["1", "1", "0", "0", "0", "0", "2"]
+    rows["requests.partial"] = ["1", "0", "0", "0", "1"]  # lost 2 cells of 7
+    rows["requests.handled_total"] = ["2", "1", "0", "0", "0", "0", "3"]
+    rows["requests.new"] = ["2", "1", "0", "0", "0", "0", "3"]
+    active = [["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "0", "0", "0"]]
+    doc = _doc(active, _requests_rows(REQUESTS_2021, rows), ["0"] * 15, positional=False)
+    record = build_record(doc, "test")
+    # natural=1 and total=1 are forced; but which of the five zero-or-blank slots?
+    assert record["metrics"]["requests.partial.natural"] == 1
+    assert record["repairs"] and all(r["rule"] for r in record["repairs"])
+
+
+def test_lost_cell_with_two_consistent_placements_is_not_guessed() -> None:
+    rows = _zero_requests(REQUESTS_2021)
+    # Columns natural and business both hold 1 in 予以公开 and nothing else says which lost it.
+    rows["requests.new"] = ["1", "1", "0", "0", "0", "0", "2"]
+    rows["requests.handled_total"] = ["1", "1", "0", "0", "0", "0", "2"]
+    rows["requests.granted"] = ["1", "0", "0", "0", "0", "2"]  # 6 values: which 1 was lost?
+    active = [["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "0", "0", "0"]]
+    doc = _doc(active, _requests_rows(REQUESTS_2021, rows), ["0"] * 15, positional=False)
+    record = build_record(doc, "test")
+    m = record["metrics"]
+    assert m["requests.granted.natural"] == 1 and m["requests.granted.business"] == 1
+    assert {r.get("key") for r in record["repairs"]} == {"requests.granted.business"} or any(
+        "cells" in r for r in record["repairs"]
+    )
+
+
+def test_unresolvable_lost_cell_leaves_nulls_and_failing_checks() -> None:
+    rows = _zero_requests(REQUESTS_2021)
+    rows["requests.new"] = ["3", "0", "0", "0", "0", "0", "3"]
+    rows["requests.handled_total"] = ["3", "0", "0", "0", "0", "0", "3"]
+    rows["requests.granted"] = ["1", "0", "0", "0", "0", "1"]
+    rows["requests.partial"] = ["2", "0", "0", "0", "0", "2"]
+    # both rows lost a cell and any of natural-or-total placements balance: ambiguous
+    rows["requests.granted"] = ["1", "1"]
+    rows["requests.partial"] = ["2", "2"]
+    active = [["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "0", "0", "0"]]
+    doc = _doc(active, _requests_rows(REQUESTS_2021, rows), ["0"] * 15, positional=False)
+    record = build_record(doc, "test")
+    assert record["metrics"]["requests.granted.natural"] is None
+    assert record["cells"]["requests.granted.natural"]["semantic"] == "MISSING"
+    failed = {c["id"] for c in record["checks"] if not c["ok"]}
+    assert "parse.lost_cells" in failed and "requests.handled.natural" in failed
+    assert record["repairs"] == []
+
+
+def _review_record(review: list[str]) -> dict:
+    rows = _zero_requests(REQUESTS_2021)
+    active = [["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "0", "0", "0"]]
+    doc = _doc(active, _requests_rows(REQUESTS_2021, rows), review, positional=False)
+    return build_record(doc, "test")
+
+
+def test_review_table_with_a_lost_cell_is_placed_by_group_totals() -> None:
+    # 复议 总计 (10) lost: only one placement balances all three groups
+    record = _review_record(["6", "3", "0", "1", "1", "0", "0", "0", "1",
+                             "0", "0", "0", "2", "2"])
+    m = record["metrics"]
+    assert [m[k] for k in REVIEW_KEYS] == [6, 3, 0, 1, 10, 1, 0, 0, 0, 1, 0, 0, 0, 2, 2]
+    assert [r["key"] for r in record["repairs"]] == ["review.total"]
+
+
+def test_review_table_lost_cell_with_two_placements_stays_null() -> None:
+    # the last group reads "0 0 0 2" + lost: pending=2,total=2 or upheld=2,…,total=2
+    record = _review_record(["6", "3", "0", "1", "10", "1", "0", "0", "0", "1",
+                             "0", "0", "0", "2"])
+    assert all(record["metrics"][k] is None for k in REVIEW_KEYS)
+    assert record["repairs"] == []
+    assert not next(c for c in record["checks"] if c["id"] == "review.total")["ok"]
+
+
+def test_non_report_comes_out_unknown_with_reason() -> None:
+    doc = Document(blocks=[Paragraph("某市2023年法治政府建设年度报告"), Paragraph("一、主要举措")])
+    record = build_record(doc, "test")
+    assert record["format"] == "unknown" and "法治政府建设" in record["reason"]
+    assert record["metrics"] == {}
+    plain = build_record(Document(blocks=[Paragraph("关于做好春节期间值班工作的通知")]), "t")
+    assert plain["format"] == "unknown" and "no standard tables" in plain["reason"]
+
+
+def test_columns_order_matches_spec() -> None:
+    assert APPLICANT_COLUMNS[-1] == "total"
+    assert len(REQUESTS_2021) == 25 and len(REQUESTS_2019) == 23

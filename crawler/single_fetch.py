@@ -28,11 +28,11 @@ class Fetched:
 
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
-    def __init__(self, allow_private: bool):
-        self.allow_private = allow_private
+    def __init__(self, allowed: frozenset[str]):
+        self.allowed = allowed
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
-        why = forbidden_address(urljoin(req.full_url, newurl), self.allow_private)
+        why = forbidden_address(urljoin(req.full_url, newurl), self.allowed)
         if why:
             raise ParseError("fetch", f"redirect to {newurl} refused: {why}")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
@@ -54,12 +54,12 @@ def _robots_allows(url: str, agent: str, timeout: float) -> bool:
 
 def fetch_once(url: str, conf: dict, max_bytes: int) -> Fetched:
     agent, timeout = conf["user_agent"], float(conf["timeout_seconds"])
-    allow_private = bool(conf.get("allow_private_addresses"))
-    if why := forbidden_address(url, allow_private):
+    allowed = frozenset(conf.get("allowed_private_hosts") or ())
+    if why := forbidden_address(url, allowed):
         raise ParseError("fetch", f"{url} refused: {why}")
     if conf.get("obey_robots_txt", True) and not _robots_allows(url, agent, timeout):
         raise ParseError("fetch", f"{url} is disallowed by the site's robots.txt")
-    opener = urllib.request.build_opener(_CheckedRedirects(allow_private))
+    opener = urllib.request.build_opener(_CheckedRedirects(allowed))
     request = urllib.request.Request(url, headers={"User-Agent": agent, "Accept": "*/*"})
     attempts = int(conf.get("retries", 0)) + 1
     for attempt in range(attempts):

@@ -37,8 +37,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     conf = settings()
     if args.timeout:
         conf = {**conf, "parse": {**conf["parse"], "timeout_seconds": args.timeout}}
-    if args.allow_private:
-        conf = {**conf, "fetch": {**conf["fetch"], "allow_private_addresses": True}}
+    if args.allow_host:
+        hosts = [*(conf["fetch"].get("allowed_private_hosts") or []), *args.allow_host]
+        conf = {**conf, "fetch": {**conf["fetch"], "allowed_private_hosts": hosts}}
     bad = 0
     for target in args.inputs:
         try:
@@ -67,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
     p.add_argument("--json", action="store_true", help="one canonical JSON record per line")
     p.add_argument("--timeout", type=float, help="seconds per document (default from settings)")
-    p.add_argument("--allow-private", action="store_true",
-                   help="allow fetching from loopback/private addresses (local replicas)")
+    p.add_argument("--allow-host", action="append", metavar="HOST",
+                   help="allow this loopback/private host or address (e.g. a local replica)")
     p.set_defaults(func=cmd_parse)
     return parser
 

@@ -13,13 +13,13 @@ import re
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f\s\u3000\u00a0]")
 
 
 def _cjk_share(text: str) -> float:
-    letters = [c for c in text if not c.isspace() and not c.isascii()]
-    if not letters:
-        return 0.0
-    return len(_CJK.findall(text)) / len(letters)
+    """Share of Chinese characters among the non-ASCII ones (mojibake has few)."""
+    letters = len(_NON_ASCII.findall(text))
+    return len(_CJK.findall(text)) / letters if letters else 0.0
 
 
 def _strict(data: bytes, encoding: str) -> str | None:

@@ -69,25 +69,20 @@ def _meta(root: etree._Element) -> dict[str, str]:
     return found
 
 
-def _depth(root: etree._Element) -> int:
-    deepest, stack = 0, [(root, 1)]
-    while stack:
-        el, d = stack.pop()
-        deepest = max(deepest, d)
-        if deepest > MAX_DEPTH:
-            break
-        stack.extend((c, d + 1) for c in el)
-    return deepest
+_TOO_DEEP = etree.XPath("/" + "/".join(["*"] * MAX_DEPTH))
+
+
+def _dom_text(html: str) -> str:
+    body = lxml.html.document_fromstring(html)
+    blocks = body.xpath("//p|//h1|//h2|//h3|//h4|//li|//pre")
+    return "\n".join(cell_text(b) for b in blocks if not b.xpath("ancestor::table"))
 
 
 def _paragraphs(html: str, root: etree._Element) -> list[Paragraph]:
+    """Main text by trafilatura (which prunes ``root``: call it last), else the DOM's blocks."""
     text = trafilatura.extract(
-        html, include_tables=False, include_comments=False, favor_recall=True, fast=True
-    )
-    if not text:  # trafilatura found no main text: fall back to the DOM's own blocks
-        body = root.find("body") if root.find("body") is not None else root
-        blocks = body.xpath(".//p|.//h1|.//h2|.//h3|.//h4|.//li|.//pre")
-        text = "\n".join(cell_text(b) for b in blocks if not b.xpath("ancestor::table"))
+        root, include_tables=False, include_comments=False, favor_recall=True, fast=True
+    ) or _dom_text(html)
     return [Paragraph(t.strip()) for t in text.split("\n") if t.strip()]
 
 
@@ -96,7 +91,7 @@ def read_html(html: str) -> Document:
         root = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError) as exc:
         raise ParseError("unreadable", f"HTML could not be parsed: {exc}") from None
-    if _depth(root) > MAX_DEPTH:
+    if _TOO_DEEP(root):
         raise ParseError("unreadable", f"HTML nests tags deeper than {MAX_DEPTH} levels")
     for bad in root.xpath("//script|//style|//noscript"):
         bad.drop_tree()
@@ -117,5 +112,6 @@ def read_html(html: str) -> Document:
     m = _VISIBLE_DATE.search(page_text)
     if m and (iso := iso_date(*m.groups())):
         doc.dates.append(DateEvidence("visible", iso, m.group(0)))
-    doc.blocks = [*_paragraphs(html, root), *_leaf_tables(root)]
+    tables = _leaf_tables(root)
+    doc.blocks = [*_paragraphs(html, root), *tables]
     return doc

@@ -39,6 +39,8 @@ def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 60) -> bytes:
     suffix = suffix.lower().lstrip(".")
     if suffix not in SUFFIXES:
         raise ValueError(f"convert_to_docx handles {sorted(SUFFIXES)}, not {suffix!r}")
+    if not data.strip():
+        raise ParseError("unreadable", f"the .{suffix} file is empty")
     soffice = _soffice()
     with tempfile.TemporaryDirectory(prefix="nianbao-soffice-") as tmp:
         work = Path(tmp)

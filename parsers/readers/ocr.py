@@ -31,10 +31,11 @@ from parsers.readers.docx import collapse
 MAX_FRAMES = 50  # pages of a multi-frame TIFF/GIF; a report is rarely over 20
 
 # A line starting like this begins a new paragraph even if the previous line ran to the margin.
-_NEW_PARAGRAPH = re.compile(
-    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]|第[一二三四五六七八九十\d]+[条章]"
+NEW_PARAGRAPH = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．](?!\d)|第[一二三四五六七八九十\d]+[条章]"
     r"|附件|注[:：])"
 )
+_LEADING_LATIN = re.compile(r"[（(]?[!-~]+")
 _PAGE_NUMBER = re.compile(r"^(?:[-—－–]*\d{1,3}[-—－–]*|第\d+页(?:[,，]?共\d+页)?|\d+/\d+)$")
 # A top-level section heading: never absorbed into a table as a one-cell row.
 _SECTION_HEADING = re.compile(r"^[一二三四五六七八九十]+、\S{4,}")
@@ -132,33 +133,53 @@ def _table_rows(lines: list[list[Box]]) -> list[bool]:
     return row
 
 
-def _paragraphs(lines: list[list[Box]]) -> list[Paragraph]:
-    """Join wrapped prose lines into paragraphs.
-
-    A line continues the previous one when the previous one ran to the right margin, the gap
-    between them is ordinary line spacing, and the line is not indented and does not start like
-    a heading or list item. Short lines (headings) therefore always stay on their own.
-    """
+def margins(lines: list[list[Box]]) -> tuple[float, float]:
+    """Left and right edges of body text, for :func:`layout`: nearly the leftmost line start
+    and rightmost line end (percentiles, so one overlong line does not move the margin).
+    Measure them over a whole document: a sparse last page alone says little."""
     if not lines:
-        return []
-    heights = [max(b.height for b in line) for line in lines]
-    h = statistics.median(heights) or 1.0
-    left = min(line[0].x0 for line in lines)
-    right = max(line[-1].x1 for line in lines)
+        return 0.0, 0.0
+    starts = sorted(line[0].x0 for line in lines)
+    ends = sorted(line[-1].x1 for line in lines)
+    return starts[len(starts) // 20], ends[len(ends) - 1 - len(ends) // 20]
+
+
+def continues(prev: list[Box], line: list[Box], left: float, right: float) -> bool:
+    """Whether prose ``line`` continues the paragraph whose last line is ``prev``.
+
+    It does when ``prev`` ran to the right margin and ``line`` is either flush left and does
+    not start like a heading or list item, or a shorter line centred under ``prev`` (a wrapped
+    title). Chinese paragraphs indent their first line and headings are short, so both stay
+    apart. The right edge is ragged: a line may break a few characters early before a number
+    or punctuation that may not start a line, or much earlier before a long Latin word (a URL).
+    """
+    h = max(b.height for b in line)
+    slack = right - prev[-1].x1
+    text = _line_text(line)
+    latin = _LEADING_LATIN.match(text)
+    latin_width = 0.5 * h * len(latin.group()) if latin else 0.0
+    if slack > 3.5 * max(b.height for b in prev) and latin_width < slack - h:
+        return False
+    flush = line[0].x0 <= left + 0.8 * h and not NEW_PARAGRAPH.match(text)
+    width, prev_width = line[-1].x1 - line[0].x0, prev[-1].x1 - prev[0].x0
+    centred = (
+        line[0].x0 > left + 0.8 * h
+        and width < prev_width - 2 * h
+        and abs((line[0].x0 + line[-1].x1) - (prev[0].x0 + prev[-1].x1)) < h
+    )
+    return flush or centred
+
+
+def _paragraphs(lines: list[list[Box]], left: float, right: float) -> list[Paragraph]:
+    """Join wrapped prose lines into paragraphs (see :func:`continues`)."""
     paragraphs: list[Paragraph] = []
     prev: list[Box] | None = None
     for line in lines:
         text = _line_text(line)
         if not text:
             continue
-        joins = (
-            prev is not None
-            and prev[-1].x1 >= right - 1.5 * h
-            and line[0].top - prev[0].bottom <= 1.2 * h
-            and line[0].x0 <= left + 0.8 * h
-            and not _NEW_PARAGRAPH.match(text)
-        )
-        if joins:
+        close = prev is not None and line[0].top - prev[-1].bottom <= 1.2 * line[0].height
+        if prev is not None and close and continues(prev, line, left, right):
             paragraphs[-1].text = collapse(paragraphs[-1].text + " " + text)
         else:
             paragraphs.append(Paragraph(text))
@@ -236,12 +257,19 @@ def _merge_wrapped(run: list[list[Box]], crosses: RuleTest) -> list[list[str]] |
     return [[collapse(b.text) for b in row] for row in rows]
 
 
-def layout(lines: list[list[Box]], crosses: RuleTest | None = None) -> list[Block]:
+def layout(
+    lines: list[list[Box]],
+    crosses: RuleTest | None = None,
+    edges: tuple[float, float] | None = None,
+) -> list[Block]:
     """Turn lines (from :func:`group_lines`) into paragraphs and text-only tables.
 
     ``crosses(x0, x1, y0, y1)`` says whether a ruled line runs across that strip of the page
     image; given it, wrapped cell text is put back together (see :func:`_merge_wrapped`).
+    ``edges`` are the page's text margins (see :func:`margins`) when ``lines`` are only part
+    of a page; by default they are measured on ``lines``.
     """
+    left, right = edges if edges is not None else margins(lines)
     is_row = _table_rows(lines)
     if crosses is not None:
         _attach_trailing(lines, is_row, crosses)
@@ -258,7 +286,7 @@ def layout(lines: list[list[Box]], crosses: RuleTest | None = None) -> list[Bloc
                 rows = [[collapse(b.text) for b in line] for line in run]
             blocks.append(Table(rows, positional=False))
         else:
-            blocks.extend(_paragraphs(run))
+            blocks.extend(_paragraphs(run, left, right))
         i = j
     return blocks
 
@@ -333,15 +361,23 @@ def score_note(scores: list[float]) -> str:
     return f"ocr: {len(scores)} boxes, mean score {mean:.2f}"
 
 
+def page_lines(image: Image.Image) -> tuple[list[list[Box]], list[float]]:
+    """OCR one page image into lines (page numbers dropped) and recognition scores."""
+    boxes, scores = ocr_boxes(image)
+    return drop_page_numbers(group_lines(boxes), image.height), scores
+
+
 def read_images(images: list[Image.Image]) -> Document:
-    """OCR page images in order into one document (kind ``image``)."""
+    """OCR page images in order into one document (kind ``image``).
+
+    Margins are measured over all pages together (they come from one scanner or renderer).
+    """
+    pages = [page_lines(image) for image in images]
+    edges = margins([line for lines, _ in pages for line in lines])
     blocks: list[Block] = []
-    scores: list[float] = []
-    for image in images:
-        boxes, page_scores = ocr_boxes(image)
-        lines = drop_page_numbers(group_lines(boxes), image.height)
-        blocks.extend(layout(lines, rule_detector(image)))
-        scores.extend(page_scores)
+    for image, (lines, _) in zip(images, pages, strict=True):
+        blocks.extend(layout(lines, rule_detector(image), edges))
+    scores = [score for _, page_scores in pages for score in page_scores]
     return Document(blocks=blocks, kind="image", notes=[score_note(scores)])
 
 

@@ -15,7 +15,6 @@ fonts neither library can map) is rendered and OCR'd, and so is a large picture 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pdfplumber
@@ -24,15 +23,19 @@ from pdfplumber.page import Page
 from pdfplumber.table import Table as PlumberTable
 from PIL import Image
 
-from parsers.document import Block, Document, Table
+from parsers.document import Block, Document, Paragraph, Table
 from parsers.errors import ParseError
 from parsers.readers.docx import collapse
 from parsers.readers.ocr import (
     Box,
+    RuleTest,
+    continues,
     drop_page_numbers,
     group_lines,
     layout,
+    margins,
     ocr_boxes,
+    page_lines,
     rule_detector,
     score_note,
 )
@@ -49,11 +52,22 @@ SPACE_GAP = 0.2  # a gap wider than this many glyph heights is a space between w
 
 @dataclass
 class _Item:
-    """Something placed on a page: a line of segments, or finished blocks (table, OCR)."""
+    """Something placed on a page: a line of segments, or finished blocks (a ruled table, an
+    OCR'd picture)."""
 
     top: float
     line: list[Box] | None = None
     blocks: list[Block] = field(default_factory=list)
+    columns: tuple[float, float] | None = None  # a ruled table's left and right edges
+
+
+@dataclass
+class _Page:
+    """A page's items in vertical order, laid out once the document's margins are known.
+    ``crosses`` is set for a page OCR'd whole; its coordinates are then image pixels."""
+
+    items: list[_Item]
+    crosses: RuleTest | None = None
 
 
 def _join(glyphs: list[Box]) -> str:
@@ -150,24 +164,16 @@ def _pdfium_glyphs(page: pdfium.PdfPage, height: float) -> list[Box] | None:
 class _Reader:
     def __init__(self, pdfium_doc: pdfium.PdfDocument):
         self.pdfium_doc = pdfium_doc
-        self.blocks: list[Block] = []
+        self.pages: list[_Page] = []
         self.scores: list[float] = []
         self.ocr_pages: list[int] = []
         self.pdfium_pages: list[int] = []
         self.cid_ocr_pages: list[int] = []
         self.picture_pages: list[int] = []
-        self.text_pages = 0
+        self.joined_tables = 0
 
     def _render(self, index: int) -> Image.Image:
         return self.pdfium_doc[index].render(scale=OCR_DPI / 72).to_pil()
-
-    def _ocr(self, image: Image.Image, whole_page: bool) -> list[Block]:
-        boxes, scores = ocr_boxes(image)
-        self.scores.extend(scores)
-        lines = group_lines(boxes)
-        if whole_page:
-            lines = drop_page_numbers(lines, image.height)
-        return layout(lines, rule_detector(image))
 
     def _ocr_glyphs(self, index: int, page: Page) -> list[Box]:
         """OCR boxes of the rendered page, in the page's coordinates."""
@@ -185,7 +191,7 @@ class _Reader:
                 # Neither library can map these fonts: OCR the page, but keep the ruled tables'
                 # geometry from the PDF so their cells stay positional.
                 self.cid_ocr_pages.append(index + 1)
-                self.blocks.extend(self._text_page(index, page, self._ocr_glyphs(index, page), []))
+                self.pages.append(self._text_page(index, page, self._ocr_glyphs(index, page), []))
                 return
             glyphs = mapped
             self.pdfium_pages.append(index + 1)
@@ -200,11 +206,14 @@ class _Reader:
             and any((b[2] - b[0]) * (b[3] - b[1]) >= SCAN_IMAGE_SHARE * area for b in images)
         )
         if scan:
-            self.blocks.extend(self._ocr(self._render(index), whole_page=True))
+            image = self._render(index)
+            lines, scores = page_lines(image)
+            self.scores.extend(scores)
             self.ocr_pages.append(index + 1)
+            items = [_Item(line[0].top, line=line) for line in lines]
+            self.pages.append(_Page(items, rule_detector(image)))
             return
-        self.text_pages += 1
-        self.blocks.extend(self._text_page(index, page, glyphs, images))
+        self.pages.append(self._text_page(index, page, glyphs, images))
 
     def _text_page(
         self,
@@ -212,10 +221,14 @@ class _Reader:
         page: Page,
         glyphs: list[Box],
         images: list[tuple[float, float, float, float]],
-    ) -> Iterator[Block]:
+    ) -> _Page:
         tables = [t for t in page.find_tables() if len(t.cells) > 1]  # a lone cell is a frame
         items = [
-            _Item(t.bbox[1], blocks=[Table(_table_rows(t, glyphs), positional=True)])
+            _Item(
+                t.bbox[1],
+                blocks=[Table(_table_rows(t, glyphs), positional=True)],
+                columns=(t.bbox[0], t.bbox[2]),
+            )
             for t in tables
         ]
         free = [g for g in glyphs if not any(_inside(g, t.bbox) for t in tables)]
@@ -224,22 +237,75 @@ class _Reader:
             image = self._render(index)
             scale = image.width / float(page.width)
             for x0, top, x1, bottom in pictures:
-                box = (int(x0 * scale), int(top * scale), int(x1 * scale), int(bottom * scale))
-                crop = image.crop(box)
-                items.append(_Item(top, blocks=self._ocr(crop, whole_page=False)))
+                crop = image.crop(
+                    (int(x0 * scale), int(top * scale), int(x1 * scale), int(bottom * scale))
+                )
+                boxes, scores = ocr_boxes(crop)
+                self.scores.extend(scores)
+                items.append(_Item(top, blocks=layout(group_lines(boxes), rule_detector(crop))))
             self.picture_pages.append(index + 1)
-        lines = drop_page_numbers(group_lines(free), float(page.height))
+        lines = drop_page_numbers(group_lines(free), page.height)
         items.extend(_Item(line[0].top, line=_segments(line)) for line in lines)
         items.sort(key=lambda item: item.top)
-        run: list[list[Box]] = []
-        for item in items:
-            if item.line is not None:
-                run.append(item.line)
-                continue
-            yield from layout(run)
-            run = []
-            yield from item.blocks
-        yield from layout(run)
+        return _Page(items)
+
+    def blocks(self) -> list[Block]:
+        """Lay out every page with the document's margins, joining what page breaks split."""
+        text_edges = margins(
+            [i.line for p in self.pages if p.crosses is None for i in p.items if i.line]
+        )
+        ocr_edges = margins(
+            [i.line for p in self.pages if p.crosses is not None for i in p.items if i.line]
+        )
+        blocks: list[Block] = []
+        prev: _Page | None = None
+        for page in self.pages:
+            edges = text_edges if page.crosses is None else ocr_edges
+            page_blocks = _layout_page(page, edges)
+            if prev is not None and page_blocks and blocks:
+                same_space = (prev.crosses is None) == (page.crosses is None)
+                if same_space and self._stitch(blocks[-1], page_blocks[0], prev, page, edges):
+                    page_blocks = page_blocks[1:]
+            blocks.extend(page_blocks)
+            prev = page
+        return blocks
+
+    def _stitch(
+        self, last: Block, first: Block, prev: _Page, page: _Page, edges: tuple[float, float]
+    ) -> bool:
+        """Join a paragraph or a ruled table split by a page break into ``last``.
+
+        A continued table's first row loses its leading blank cells: they are the rest of row
+        labels merged vertically across the break, whose text is on the previous page.
+        """
+        if not prev.items or not page.items:
+            return False
+        end, start = prev.items[-1], page.items[0]
+        if (
+            isinstance(last, Paragraph)
+            and isinstance(first, Paragraph)
+            and end.line
+            and start.line
+            and len(end.line) == len(start.line) == 1
+            and continues(end.line, start.line, *edges)
+        ):
+            last.text = collapse(last.text + " " + first.text)
+            return True
+        if (
+            isinstance(last, Table)
+            and isinstance(first, Table)
+            and first.rows
+            and end.columns
+            and start.columns
+            and all(abs(a - b) <= 2 for a, b in zip(end.columns, start.columns, strict=True))
+        ):
+            row = first.rows[0]
+            while row and not row[0]:
+                row.pop(0)
+            last.rows.extend(first.rows)
+            self.joined_tables += 1
+            return True
+        return False
 
     def notes(self) -> list[str]:
         notes = []
@@ -255,11 +321,27 @@ class _Reader:
             )
         if self.ocr_pages:
             notes.append(f"pdf: no text layer on pages {_pages(self.ocr_pages)}; OCR'd")
+        if self.joined_tables:
+            notes.append(f"pdf: {self.joined_tables} table(s) continued over a page break joined")
         if self.picture_pages:
             notes.append(f"pdf: pictures OCR'd on pages {_pages(self.picture_pages)}")
         if self.ocr_pages or self.cid_ocr_pages or self.picture_pages:
             notes.append(score_note(self.scores))
         return notes
+
+
+def _layout_page(page: _Page, edges: tuple[float, float]) -> list[Block]:
+    blocks: list[Block] = []
+    run: list[list[Box]] = []
+    for item in page.items:
+        if item.line is not None:
+            run.append(item.line)
+            continue
+        blocks.extend(layout(run, page.crosses, edges))
+        run = []
+        blocks.extend(item.blocks)
+    blocks.extend(layout(run, page.crosses, edges))
+    return blocks
 
 
 def _pages(numbers: list[int]) -> str:
@@ -283,5 +365,6 @@ def read_pdf(data: bytes) -> Document:
         raise ParseError("unreadable", f"PDF is corrupt or truncated: {exc!r}") from exc
     finally:
         pdfium_doc.close()
-    kind = "pdf" if reader.text_pages else "pdf-ocr"
-    return Document(blocks=reader.blocks, kind=kind, notes=reader.notes())
+    blocks = reader.blocks()
+    ocr_only = len(reader.ocr_pages) + len(reader.cid_ocr_pages) == len(reader.pages)
+    return Document(blocks=blocks, kind="pdf-ocr" if ocr_only else "pdf", notes=reader.notes())

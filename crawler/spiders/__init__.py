@@ -1,0 +1,1 @@
+"""Spiders driven by config/sites.yaml."""

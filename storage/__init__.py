@@ -1,0 +1,1 @@
+"""Storage of every fetched version and parsed record (SQLAlchemy; SQLite by default)."""

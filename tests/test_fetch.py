@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -17,10 +18,10 @@ SEED = next((SHARED / "seeds").glob("003_*.txt"))
 
 
 class _Handler(BaseHTTPRequestHandler):
-    seen: list[tuple[str, str]] = []
+    seen: ClassVar[list[tuple[str, str]]] = []
     robots = b"User-agent: *\nDisallow: /private/\n"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self.seen.append((self.path, self.headers.get("User-Agent", "")))
         if self.path == "/robots.txt":
             body, ctype, status = self.robots, "text/plain", 200

@@ -127,7 +127,7 @@ def test_xml_entity_bomb_in_docx(tmp_path: Path) -> None:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("word/document.xml", body)
     (tmp_path / "lol.docx").write_bytes(buf.getvalue())
-    code, out, err, elapsed, rss_kb = run_parse(str(tmp_path / "lol.docx"), "--json")
+    code, _, err, elapsed, rss_kb = run_parse(str(tmp_path / "lol.docx"), "--json")
     assert code == 2 and "Traceback" not in err
     assert "unreadable" in err or "not-a-report" in err
     assert elapsed < TIME_BOUND_S and rss_kb < MEMORY_BOUND_MB * 1024

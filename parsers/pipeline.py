@@ -34,9 +34,8 @@ def read_document(data: bytes, source: str = "", content_type: str | None = None
 
         return read_docx(data)
     if kind in ("ole", "rtf", "odt"):
-        from parsers.readers.legacy import convert_to_docx
-
         from parsers.readers.docx import read_docx
+        from parsers.readers.legacy import convert_to_docx
 
         suffix = {"ole": ".doc", "rtf": ".rtf", "odt": ".odt"}[kind]
         if source.lower().endswith(".wps"):

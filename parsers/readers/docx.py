@@ -43,14 +43,16 @@ def _xml_parser() -> etree.XMLParser:
 
 
 def _is_wide(ch: str) -> bool:
-    return ord(ch) >= 0x2E80
+    """CJK and full-width characters, and the dashes and curly quotes Chinese text uses."""
+    code = ord(ch)
+    return code >= 0x2E80 or 0x2010 <= code <= 0x206F
 
 
 def collapse(text: str) -> str:
     """Collapse whitespace the way a cell label is read: "结果\\n纠正" -> "结果纠正".
 
-    Whitespace between two ASCII tokens becomes one space; whitespace touching a CJK character
-    (or full-width punctuation) is an artefact of line wrapping and is dropped.
+    Whitespace between two Latin tokens becomes one space; whitespace touching a CJK character
+    (or full-width punctuation, curly quotes, dashes) is an artefact of wrapping and is dropped.
     """
     out = ""
     for token in text.split():
@@ -60,24 +62,24 @@ def collapse(text: str) -> str:
     return out
 
 
-def check_zip(data: bytes, what: str = "DOCX") -> zipfile.ZipFile:
+def check_zip(data: bytes) -> zipfile.ZipFile:
     """Open ``data`` as a zip after rejecting archives whose declared sizes look like a bomb."""
     if data.startswith(_OLE_MAGIC):
         raise ParseError(
             "unreadable",
-            f"not a {what} (zip) file: looks like a legacy .doc/.wps or an encrypted document",
+            "not a DOCX (zip) file: looks like a legacy .doc/.wps or an encrypted document",
         )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise ParseError("unreadable", f"not a {what} (zip) file: {exc}") from exc
+        raise ParseError("unreadable", f"not a DOCX (zip) file: {exc}") from exc
     total = 0
     for info in infos:
         if info.file_size > MAX_MEMBER_BYTES:
             raise ParseError(
                 "unreadable",
-                f"{what} member {info.filename} declares {info.file_size} bytes "
+                f"DOCX member {info.filename} declares {info.file_size} bytes "
                 f"(limit {MAX_MEMBER_BYTES}): refusing a possible zip bomb",
             )
         total += info.file_size
@@ -85,13 +87,13 @@ def check_zip(data: bytes, what: str = "DOCX") -> zipfile.ZipFile:
         if info.file_size > RATIO_CHECK_ABOVE and ratio > MAX_RATIO:
             raise ParseError(
                 "unreadable",
-                f"{what} member {info.filename} compresses {ratio:.0f}:1 "
+                f"DOCX member {info.filename} compresses {ratio:.0f}:1 "
                 f"(limit {MAX_RATIO}:1): refusing a possible zip bomb",
             )
     if total > MAX_TOTAL_BYTES:
         raise ParseError(
             "unreadable",
-            f"{what} declares {total} bytes uncompressed (limit {MAX_TOTAL_BYTES}): "
+            f"DOCX declares {total} bytes uncompressed (limit {MAX_TOTAL_BYTES}): "
             "refusing a possible zip bomb",
         )
     return zf

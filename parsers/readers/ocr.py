@@ -1,13 +1,19 @@
-"""Read scanned pages (images, image-only PDFs) with rapidocr and rebuild lines and tables.
+"""Read scanned pages (images, image-only PDFs) with rapidocr, and rebuild a page's layout.
 
 Many 年度报告 are published as 图片版: photos or scans with no text layer. rapidocr ships its
-PP-OCR models in the wheel and runs offline, but it returns loose text boxes, not a layout. The
-layout is rebuilt from geometry: boxes whose vertical centres overlap form a line; a line that is
-one box is prose, and consecutive lines of several boxes are table rows. OCR cannot see which
-cells are blank, so those tables are ``positional=False``.
+PP-OCR models in the wheel and runs offline, but it returns loose text boxes, not a layout, and
+a ruled table is exactly where loose boxes go wrong: labels wrap over several lines beside
+numbers centred between them. So the ruled lines are found in the image itself (morphology
+with OpenCV, which rapidocr already depends on); the spaces they enclose are the cells, merged
+cells included, and each recognised character goes to the cell under it. Such tables are
+``positional``: a blank cell is a cell the scan shows empty.
 
-The same line/table rebuilding serves the PDF reader when it has to place glyphs itself, so it
-lives here as :class:`Box`, :func:`group_lines` and :func:`layout`.
+The rest of a page is rebuilt from geometry: glyphs whose vertical centres overlap form a line,
+wide gaps split a line into segments, consecutive lines of several segments are an unruled
+table (``positional=False``), and single-segment lines are prose joined into paragraphs.
+
+The PDF reader places pdfminer/pdfium glyphs the same way, so this module also holds the shared
+layout code: :class:`Box`, :class:`Item`, :func:`page_items` and :func:`assemble`.
 """
 
 from __future__ import annotations
@@ -17,8 +23,7 @@ import re
 import statistics
 import threading
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,20 +34,21 @@ from parsers.errors import ParseError
 from parsers.readers.docx import collapse
 
 MAX_FRAMES = 50  # pages of a multi-frame TIFF/GIF; a report is rarely over 20
+SEGMENT_GAP = 1.5  # a horizontal gap wider than this many glyph heights splits a line into cells
+SPACE_GAP = 0.2  # a gap wider than this many glyph heights is a space between words
+INK = 160  # grey level below which a pixel is ink, for finding ruled lines
 
 # A line starting like this begins a new paragraph even if the previous line ran to the margin.
 NEW_PARAGRAPH = re.compile(
-    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．](?!\d)|第[一二三四五六七八九十\d]+[条章]"
-    r"|附件|注[:：])"
+    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．](?!\d)"
+    r"|第[一二三四五六七八九十\d]+[条章]|附件|注[:：])"
 )
 _LEADING_LATIN = re.compile(r"[（(]?[!-~]+")
 _PAGE_NUMBER = re.compile(r"^(?:[-—－–]*\d{1,3}[-—－–]*|第\d+页(?:[,，]?共\d+页)?|\d+/\d+)$")
-# A top-level section heading: never absorbed into a table as a one-cell row.
+# A top-level section heading: never absorbed into an unruled table as a one-cell row.
 _SECTION_HEADING = re.compile(r"^[一二三四五六七八九十]+、\S{4,}")
 
-_DARK = 190  # grey level below which a pixel counts as ink (hairlines render light grey)
-
-RuleTest = Callable[[float, float, float, float], bool]
+BBox = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 _engine: Any = None
 _engine_lock = threading.Lock()
@@ -50,7 +56,7 @@ _engine_lock = threading.Lock()
 
 @dataclass
 class Box:
-    """A piece of text and its bounding box, y growing downwards (page or image units)."""
+    """A glyph, word or segment and its bounding box, y growing downwards."""
 
     text: str
     x0: float
@@ -69,6 +75,29 @@ class Box:
     @property
     def height(self) -> float:
         return self.bottom - self.top
+
+
+@dataclass
+class Item:
+    """Something placed on a page, by its top: a line of segments, or finished blocks (a ruled
+    table, an OCR'd picture). ``columns`` are a ruled table's left and right edges."""
+
+    top: float
+    line: list[Box] | None = None
+    blocks: list[Block] = field(default_factory=list)
+    columns: tuple[float, float] | None = None
+
+
+@dataclass
+class Page:
+    """A page's items in vertical order. Pages of one ``space`` share coordinates (PDF points,
+    or pixels of pages rendered at one resolution), so margins are measured over them all."""
+
+    items: list[Item]
+    space: str
+
+
+# --- lines and segments -----------------------------------------------------------------------
 
 
 def group_lines(boxes: list[Box]) -> list[list[Box]]:
@@ -92,6 +121,47 @@ def group_lines(boxes: list[Box]) -> list[list[Box]]:
     return lines
 
 
+def join_glyphs(glyphs: list[Box]) -> str:
+    """Text of one line of glyphs; a glyph drawn twice on top of itself (fake bold) once."""
+    out = ""
+    prev: Box | None = None
+    for g in glyphs:
+        if prev is not None:
+            h = max(g.height, prev.height, 1.0)
+            if g.text == prev.text and abs(g.x0 - prev.x0) < 0.3 * h:
+                continue
+            if g.x0 - prev.x1 > SPACE_GAP * h:
+                out += " "
+        out += g.text
+        prev = g
+    return out
+
+
+def segments(line: list[Box]) -> list[Box]:
+    """Split a line of glyphs at wide gaps into segments (the cells of an unruled table)."""
+    groups: list[list[Box]] = [[line[0]]]
+    for g in line[1:]:
+        prev = groups[-1][-1]
+        if g.x0 - prev.x1 > SEGMENT_GAP * max(g.height, prev.height, 1.0):
+            groups.append([g])
+        else:
+            groups[-1].append(g)
+    return [
+        Box(
+            join_glyphs(group),
+            group[0].x0,
+            min(g.top for g in group),
+            max(g.x1 for g in group),
+            max(g.bottom for g in group),
+        )
+        for group in groups
+    ]
+
+
+def _line_text(line: list[Box]) -> str:
+    return collapse(" ".join(b.text for b in line))
+
+
 def drop_page_numbers(lines: list[list[Box]], page_height: float) -> list[list[Box]]:
     """Drop page numbers ("- 3 -", "第 3 页 共 9 页") in the top or bottom tenth of a page;
     left in, they would split a paragraph or a table running over a page break."""
@@ -106,37 +176,98 @@ def drop_page_numbers(lines: list[list[Box]], page_height: float) -> list[list[B
     ]
 
 
-def _line_text(line: list[Box]) -> str:
-    return collapse(" ".join(b.text for b in line))
+# --- ruled tables -----------------------------------------------------------------------------
 
 
-def _table_rows(lines: list[list[Box]]) -> list[bool]:
-    """Which lines are table rows: runs of 2+ lines of 2+ boxes, plus one-box lines between.
+def inside(g: Box, bbox: BBox) -> bool:
+    x0, top, x1, bottom = bbox
+    return x0 <= g.cx <= x1 and top <= g.cy <= bottom
 
-    A one-box line sandwiched between table rows is a row whose other cells are blank (or a
-    label that wrapped), unless it reads like a section heading.
+
+def table_rows(rows: list[list[BBox]], glyphs: list[Box]) -> list[list[str]]:
+    """Cell texts of a ruled table given as rows of the cells that start in them."""
+    out = []
+    for row in rows:
+        texts = []
+        for cell in row:
+            lines = group_lines([g for g in glyphs if inside(g, cell)])
+            texts.append(collapse("\n".join(join_glyphs(line) for line in lines)))
+        out.append(texts)
+    return out
+
+
+def find_grids(image: Image.Image, text_height: float) -> list[tuple[BBox, list[list[BBox]]]]:
+    """Ruled tables in a page image: each table's box and its rows of cells (pixels).
+
+    Horizontal rules are ink runs longer than two text heights (no stroke of a character is);
+    vertical rules are ink runs that reach from one horizontal rule to another (strokes keep
+    clear of the rules). The white areas the rules enclose are the cells, so a merged cell is
+    one area. A row holds the cells whose tops are at the same rule.
     """
-    multi = [len(line) >= 2 for line in lines]
-    row = list(multi)
-    for i in range(1, len(lines) - 1):
-        if not multi[i] and multi[i - 1] and multi[i + 1]:
-            row[i] = not _SECTION_HEADING.match(_line_text(lines[i]))
-    # A lone multi-box line between prose is prose with a wide gap (e.g. a signature and date).
-    i = 0
-    while i < len(row):
-        j = i
-        while j < len(row) and row[j]:
-            j += 1
-        if j - i == 1:
-            row[i] = False
-        i = max(j, i + 1)
-    return row
+    import cv2  # installed with rapidocr (opencv-python-headless)
+
+    th = max(text_height, 8.0)
+    ink = (np.asarray(image.convert("L")) < INK).astype(np.uint8)
+    rect = cv2.getStructuringElement
+    hor = cv2.morphologyEx(ink, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (int(2 * th), 1)))
+    ver = cv2.morphologyEx(ink, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (1, int(0.5 * th))))
+    near_hor = cv2.dilate(hor, rect(cv2.MORPH_RECT, (3, 9)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
+    keep = np.zeros(count, dtype=bool)
+    for i in range(1, count):
+        x, y, w, h, _ = stats[i]
+        keep[i] = near_hor[y, x : x + w].any() and near_hor[y + h - 1, x : x + w].any()
+    grid = cv2.dilate(hor | keep[labels].astype(np.uint8), np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
+    tables = []
+    for i in range(1, count):
+        x, y, w, h, _ = (int(v) for v in stats[i])
+        if w < 5 * th or h < 1.5 * th:
+            continue
+        region = (labels[y : y + h, x : x + w] != i).astype(np.uint8)
+        n, _, cell_stats, _ = cv2.connectedComponentsWithStats(region, connectivity=4)
+        cells = []
+        for j in range(1, n):
+            cx, cy, cw, ch, _ = (int(v) for v in cell_stats[j])
+            touches_edge = cx == 0 or cy == 0 or cx + cw == w or cy + ch == h
+            if not touches_edge and cw >= th / 2 and ch >= th / 2:
+                cells.append((float(x + cx), float(y + cy), float(x + cx + cw), float(y + cy + ch)))
+        if len(cells) < 2:
+            continue  # a frame around text, not a table
+        rows: list[list[BBox]] = []
+        for cell in sorted(cells, key=lambda c: (c[1], c[0])):
+            if rows and abs(cell[1] - rows[-1][0][1]) <= th / 2:
+                rows[-1].append(cell)
+            else:
+                rows.append([cell])
+        for row in rows:
+            row.sort(key=lambda c: c[0])
+        tables.append(((float(x), float(y), float(x + w), float(y + h)), rows))
+    return tables
+
+
+# --- page layout ------------------------------------------------------------------------------
+
+
+def page_items(
+    glyphs: list[Box], tables: list[tuple[BBox, list[list[BBox]]]], page_height: float
+) -> list[Item]:
+    """Ruled tables filled with the glyphs under their cells, and lines of the other glyphs."""
+    items = [
+        Item(bbox[1], blocks=[Table(table_rows(rows, glyphs))], columns=(bbox[0], bbox[2]))
+        for bbox, rows in tables
+    ]
+    free = [g for g in glyphs if not any(inside(g, bbox) for bbox, _ in tables)]
+    lines = drop_page_numbers(group_lines(free), page_height)
+    items.extend(Item(line[0].top, line=segments(line)) for line in lines)
+    items.sort(key=lambda item: item.top)
+    return items
 
 
 def margins(lines: list[list[Box]]) -> tuple[float, float]:
-    """Left and right edges of body text, for :func:`layout`: nearly the leftmost line start
-    and rightmost line end (percentiles, so one overlong line does not move the margin).
-    Measure them over a whole document: a sparse last page alone says little."""
+    """Left and right edges of body text: nearly the leftmost line start and rightmost line end
+    (percentiles, so one overlong line does not move the margin). Measure them over a whole
+    document: a sparse last page alone says little."""
     if not lines:
         return 0.0, 0.0
     starts = sorted(line[0].x0 for line in lines)
@@ -187,128 +318,134 @@ def _paragraphs(lines: list[list[Box]], left: float, right: float) -> list[Parag
     return paragraphs
 
 
-def _overlap(a: Box, b: Box) -> float:
-    return min(a.x1, b.x1) - max(a.x0, b.x0)
+def _unruled_rows(lines: list[list[Box]]) -> list[bool]:
+    """Which lines are rows of an unruled table: runs of 2+ lines of 2+ segments, plus a
+    one-segment line between two such lines (a row whose other cells are blank) unless it
+    reads like a section heading. A lone line of several segments is prose with a wide gap
+    (a signature and its date)."""
+    multi = [len(line) >= 2 for line in lines]
+    row = list(multi)
+    for i in range(1, len(lines) - 1):
+        if not multi[i] and multi[i - 1] and multi[i + 1]:
+            row[i] = not _SECTION_HEADING.match(_line_text(lines[i]))
+    i = 0
+    while i < len(row):
+        j = i
+        while j < len(row) and row[j]:
+            j += 1
+        if j - i == 1:
+            row[i] = False
+        i = max(j, i + 1)
+    return row
 
 
-def _attach_trailing(lines: list[list[Box]], is_row: list[bool], crosses: RuleTest) -> None:
-    """A one-box line right under a table row, in the same column with no rule between, is
-    the wrapped end of that row's label (the table's last row often wraps)."""
-    for i in range(1, len(lines)):
-        if is_row[i] or not is_row[i - 1] or len(lines[i]) != 1:
-            continue
-        b = lines[i][0]
-        if _SECTION_HEADING.match(collapse(b.text)):
-            continue
-        for a in lines[i - 1]:
-            if _overlap(a, b) > 0.5 * b.height and not crosses(
-                max(a.x0, b.x0), min(a.x1, b.x1), a.cy, b.cy
-            ):
-                is_row[i] = True
-                break
-
-
-def _line_cy(line: list[Box]) -> float:
-    return statistics.fmean(b.cy for b in line)
-
-
-def _merge_wrapped(run: list[list[Box]], crosses: RuleTest) -> list[list[str]] | None:
-    """Rebuild the rows of a ruled table whose cell text wrapped over several OCR lines.
-
-    A box that sits under a box of the row above, with no ruled line between them, continues
-    that cell ("商业" + "企业"); what is left of a line joins the row above unless a ruled line
-    runs between them (numbers centred beside a two-line label). Returns None if no ruled line
-    separates any two lines: then the table is unruled and every line is its own row.
-    """
-    if not any(
-        crosses(b.x0, b.x1, _line_cy(run[k - 1]), b.cy) for k in range(1, len(run)) for b in run[k]
-    ):
-        return None
-    rows: list[list[Box]] = []
-    last_cy = 0.0
-    for line in run:
-        rest: list[Box] = []
-        for b in line:
-            above = rows[-1] if rows else []
-            cell = next(
-                (
-                    a
-                    for a in above
-                    if _overlap(a, b) > 0.5 * min(a.height, b.height)
-                    and b.top - a.bottom < b.height
-                    and not crosses(max(a.x0, b.x0), min(a.x1, b.x1), a.bottom - b.height / 2, b.cy)
-                ),
-                None,
-            )
-            if cell is None:
-                rest.append(Box(b.text, b.x0, b.top, b.x1, b.bottom))
-            else:
-                cell.text = collapse(cell.text + " " + b.text)
-                cell.x0, cell.x1 = min(cell.x0, b.x0), max(cell.x1, b.x1)
-                cell.bottom = max(cell.bottom, b.bottom)
-        if rest:
-            cy = _line_cy(rest)
-            # Tested box by box: a merged cell's label has no ruled line above it.
-            if rows and not any(crosses(b.x0, b.x1, last_cy, cy) for b in rest):
-                rows[-1] = sorted(rows[-1] + rest, key=lambda b: b.x0)
-            else:
-                rows.append(rest)
-            last_cy = cy
-    return [[collapse(b.text) for b in row] for row in rows]
-
-
-def layout(
-    lines: list[list[Box]],
-    crosses: RuleTest | None = None,
-    edges: tuple[float, float] | None = None,
-) -> list[Block]:
-    """Turn lines (from :func:`group_lines`) into paragraphs and text-only tables.
-
-    ``crosses(x0, x1, y0, y1)`` says whether a ruled line runs across that strip of the page
-    image; given it, wrapped cell text is put back together (see :func:`_merge_wrapped`).
-    ``edges`` are the page's text margins (see :func:`margins`) when ``lines`` are only part
-    of a page; by default they are measured on ``lines``.
-    """
-    left, right = edges if edges is not None else margins(lines)
-    is_row = _table_rows(lines)
-    if crosses is not None:
-        _attach_trailing(lines, is_row, crosses)
+def layout(lines: list[list[Box]], edges: tuple[float, float]) -> list[Block]:
+    """Paragraphs and unruled tables (``positional=False``) from lines of segments."""
+    is_row = _unruled_rows(lines)
     blocks: list[Block] = []
     i = 0
     while i < len(lines):
         j = i
         while j < len(lines) and is_row[j] == is_row[i]:
             j += 1
-        run = lines[i:j]
         if is_row[i]:
-            rows = _merge_wrapped(run, crosses) if crosses is not None else None
-            if rows is None:
-                rows = [[collapse(b.text) for b in line] for line in run]
+            rows = [[collapse(b.text) for b in line] for line in lines[i:j]]
             blocks.append(Table(rows, positional=False))
         else:
-            blocks.extend(_paragraphs(run, left, right))
+            blocks.extend(_paragraphs(lines[i:j], *edges))
         i = j
     return blocks
 
 
-def rule_detector(image: Image.Image) -> RuleTest:
-    """``crosses`` for :func:`layout`: is some pixel row of the strip at least 90% ink?
+def layout_items(items: list[Item], edges: tuple[float, float]) -> list[Block]:
+    """Blocks of one page's items, in order."""
+    blocks: list[Block] = []
+    run: list[list[Box]] = []
+    for item in items:
+        if item.line is not None:
+            run.append(item.line)
+            continue
+        blocks.extend(layout(run, edges))
+        run = []
+        blocks.extend(item.blocks)
+    blocks.extend(layout(run, edges))
+    return blocks
 
-    A ruled line inks a whole pixel row across a cell; a row of text reaches about 60%
-    (strokes at the same height in neighbouring characters) and has gaps between characters.
+
+def _stitch(last: Block, first: Block, end: Item, start: Item, edges: tuple[float, float]) -> bool:
+    """Join ``first`` (a page's first block) into ``last`` (the previous page's last block) when
+    the page break split a paragraph or a ruled table.
+
+    Header rows repeated on the new page (Word's "repeat as header row") are dropped, and the
+    continued table's first row loses its leading blank cells: they are the rest of row labels
+    merged vertically across the break, whose text is on the previous page.
     """
-    gray = np.asarray(image.convert("L"))
-    height, width = gray.shape
+    if (
+        isinstance(last, Paragraph)
+        and isinstance(first, Paragraph)
+        and end.line
+        and start.line
+        and len(end.line) == len(start.line) == 1
+        and continues(end.line, start.line, *edges)
+    ):
+        last.text = collapse(last.text + " " + first.text)
+        return True
+    if (
+        isinstance(last, Table)
+        and isinstance(first, Table)
+        and last.positional
+        and first.rows
+        and end.columns
+        and start.columns
+        and all(
+            abs(a - b) <= 0.01 * (end.columns[1] - end.columns[0])
+            for a, b in zip(end.columns, start.columns, strict=True)
+        )
+    ):
+        repeated = 0
+        while repeated < min(len(first.rows), len(last.rows)) - 1 and (
+            first.rows[repeated] == last.rows[repeated]
+        ):
+            repeated += 1
+        rows = first.rows[repeated:]
+        while rows[0] and not rows[0][0]:
+            rows[0].pop(0)
+        last.rows.extend(rows)
+        return True
+    return False
 
-    def crosses(x0: float, x1: float, y0: float, y1: float) -> bool:
-        xa, xb = max(0, int(x0)), min(width, int(x1) + 1)
-        ya, yb = max(0, int(min(y0, y1))), min(height, int(max(y0, y1)) + 1)
-        if xb - xa < 2 or yb <= ya:
-            return False
-        dark = gray[ya:yb, xa:xb] < _DARK
-        return bool((dark.mean(axis=1) >= 0.9).any())
 
-    return crosses
+def assemble(pages: list[Page]) -> tuple[list[Block], int]:
+    """Lay out pages with margins measured per coordinate space, joining paragraphs and ruled
+    tables split by page breaks. Returns the blocks and how many tables were joined."""
+    edges = {
+        space: margins([i.line for p in pages if p.space == space for i in p.items if i.line])
+        for space in {p.space for p in pages}
+    }
+    blocks: list[Block] = []
+    joined = 0
+    prev: Page | None = None
+    for page in pages:
+        page_blocks = layout_items(page.items, edges[page.space])
+        if (
+            prev is not None
+            and prev.space == page.space
+            and prev.items
+            and page.items
+            and blocks
+            and page_blocks
+            and _stitch(
+                blocks[-1], page_blocks[0], prev.items[-1], page.items[0], edges[page.space]
+            )
+        ):
+            joined += isinstance(page_blocks[0], Table)
+            page_blocks = page_blocks[1:]
+        blocks.extend(page_blocks)
+        prev = page
+    return blocks, joined
+
+
+# --- OCR --------------------------------------------------------------------------------------
 
 
 def _get_engine() -> Any:
@@ -337,23 +474,45 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def ocr_boxes(image: Image.Image) -> tuple[list[Box], list[float]]:
-    """Text boxes and their recognition scores for one page image."""
-    result = _get_engine()(_to_rgb(image))
+def _bbox(quad: Any) -> BBox:
+    xs = [float(p[0]) for p in quad]
+    ys = [float(p[1]) for p in quad]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def ocr_glyphs(image: Image.Image) -> tuple[list[Box], list[float], float]:
+    """Recognised characters/words of one page image (pixels), their text boxes' scores, and
+    the median text box height. Word boxes let a text box that OCR ran across a ruled line
+    ("信0 0 0") be split between the cells it crosses."""
+    result = _get_engine()(_to_rgb(image), return_word_box=True)
     boxes = getattr(result, "boxes", None)
     txts = getattr(result, "txts", None)
     scores = getattr(result, "scores", None)
     if boxes is None or txts is None or scores is None:
-        return [], []
-    out: list[Box] = []
+        return [], [], 0.0
+    words = getattr(result, "word_results", None) or [()] * len(txts)
+    glyphs: list[Box] = []
     kept: list[float] = []
-    for quad, text, score in zip(boxes, txts, scores, strict=True):
-        xs = [float(p[0]) for p in quad]
-        ys = [float(p[1]) for p in quad]
-        if text.strip():
-            out.append(Box(text.strip(), min(xs), min(ys), max(xs), max(ys)))
-            kept.append(float(score))
-    return out, kept
+    heights: list[float] = []
+    for quad, text, score, parts in zip(boxes, txts, scores, words, strict=True):
+        if not text.strip():
+            continue
+        x0, top, x1, bottom = _bbox(quad)
+        heights.append(bottom - top)
+        kept.append(float(score))
+        pieces = [(w, _bbox(q)) for w, _, q in parts if w.strip() and q is not None]
+        if pieces:
+            glyphs.extend(Box(w.strip(), b[0], top, b[2], bottom) for w, b in pieces)
+        else:
+            glyphs.append(Box(text.strip(), x0, top, x1, bottom))
+    return glyphs, kept, statistics.median(heights) if heights else 0.0
+
+
+def ocr_page(image: Image.Image) -> tuple[list[Item], list[float]]:
+    """OCR one page image into placed items (pixels) and recognition scores."""
+    glyphs, scores, text_height = ocr_glyphs(image)
+    tables = find_grids(image, text_height) if glyphs else []
+    return page_items(glyphs, tables, image.height), scores
 
 
 def score_note(scores: list[float]) -> str:
@@ -361,23 +520,15 @@ def score_note(scores: list[float]) -> str:
     return f"ocr: {len(scores)} boxes, mean score {mean:.2f}"
 
 
-def page_lines(image: Image.Image) -> tuple[list[list[Box]], list[float]]:
-    """OCR one page image into lines (page numbers dropped) and recognition scores."""
-    boxes, scores = ocr_boxes(image)
-    return drop_page_numbers(group_lines(boxes), image.height), scores
-
-
 def read_images(images: list[Image.Image]) -> Document:
-    """OCR page images in order into one document (kind ``image``).
-
-    Margins are measured over all pages together (they come from one scanner or renderer).
-    """
-    pages = [page_lines(image) for image in images]
-    edges = margins([line for lines, _ in pages for line in lines])
-    blocks: list[Block] = []
-    for image, (lines, _) in zip(images, pages, strict=True):
-        blocks.extend(layout(lines, rule_detector(image), edges))
-    scores = [score for _, page_scores in pages for score in page_scores]
+    """OCR page images in order into one document (kind ``image``)."""
+    pages: list[Page] = []
+    scores: list[float] = []
+    for image in images:
+        items, page_scores = ocr_page(image)
+        pages.append(Page(items, space=f"{image.width}x{image.height}"))
+        scores.extend(page_scores)
+    blocks, _ = assemble(pages)
     return Document(blocks=blocks, kind="image", notes=[score_note(scores)])
 
 

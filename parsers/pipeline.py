@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nianbao.settings import settings
 from parsers.document import DateEvidence, Document
 from parsers.encoding import decode_page
 from parsers.errors import ParseError
@@ -40,7 +41,8 @@ def read_document(data: bytes, source: str = "", content_type: str | None = None
         suffix = {"ole": ".doc", "rtf": ".rtf", "odt": ".odt"}[kind]
         if source.lower().endswith(".wps"):
             suffix = ".wps"
-        doc = read_docx(convert_to_docx(data, suffix))
+        timeout = float(settings()["parse"]["conversion_timeout_seconds"])
+        doc = read_docx(convert_to_docx(data, suffix, timeout=timeout))
         doc.kind = kind if kind != "ole" else "doc"
         return doc
     if kind == "pdf":

@@ -108,8 +108,7 @@ def read_html(html: str) -> Document:
         m = re.match(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})", meta["PubDate"])
         if m and (iso := iso_date(*m.groups())):
             doc.dates.append(DateEvidence("meta:PubDate", iso, meta["PubDate"]))
-    page_text = cell_text(root)
-    m = _VISIBLE_DATE.search(page_text)
+    m = _VISIBLE_DATE.search(" ".join(root.itertext()))
     if m and (iso := iso_date(*m.groups())):
         doc.dates.append(DateEvidence("visible", iso, m.group(0)))
     tables = _leaf_tables(root)

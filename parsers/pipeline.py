@@ -13,13 +13,8 @@ from parsers.record import build_record
 from parsers.sniff import sniff
 
 
-def _decode_text(data: bytes) -> str:
-    text, _ = decode_page(data)
-    return text
-
-
 def read_document(data: bytes, source: str = "", content_type: str | None = None) -> Document:
-    kind = sniff(data, source)
+    kind = sniff(data)
     if kind == "empty":
         raise ParseError("unreadable", "the file is empty")
     if kind == "binary":
@@ -29,7 +24,7 @@ def read_document(data: bytes, source: str = "", content_type: str | None = None
 
         return read_html(decode_page(data, content_type)[0])
     if kind == "text":
-        return read_text(_decode_text(data))
+        return read_text(decode_page(data)[0])
     if kind == "docx":
         from parsers.readers.docx import read_docx
 

@@ -17,7 +17,7 @@ IMAGE_MAGIC = {
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc, .wps, .xls, .et
 
 
-def sniff(data: bytes, name: str = "") -> str:
+def sniff(data: bytes) -> str:
     """One of pdf, docx, ole (doc/wps), rtf, image, html, text, binary, empty."""
     head = data[:16]
     if not data.strip():

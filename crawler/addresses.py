@@ -11,10 +11,14 @@ import socket
 from urllib.parse import urlsplit
 
 
-def forbidden_address(url: str, allowed: frozenset[str] = frozenset()) -> str | None:
+def forbidden_address(
+    url: str, allowed: frozenset[str] = frozenset(), via_proxy: bool = False
+) -> str | None:
     """Return why ``url`` must not be fetched, or None when it may be.
 
-    ``allowed`` lists non-public hosts or addresses a site entry (or a test) opts into.
+    ``allowed`` lists non-public hosts or addresses a site entry (or a test) opts into. With
+    ``via_proxy`` a name that does not resolve here is left to the proxy, which resolves it;
+    literal addresses and names that do resolve are still checked.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -24,6 +28,8 @@ def forbidden_address(url: str, allowed: frozenset[str] = frozenset()) -> str | 
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
+        if via_proxy:
+            return None
         return f"host {parts.hostname} does not resolve ({exc.strerror})"
     for info in infos:
         ip = ipaddress.ip_address(info[4][0])

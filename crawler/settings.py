@@ -1,8 +1,16 @@
-"""Scrapy settings for nianbao's spiders: polite by default (see config/settings.yaml)."""
+"""Scrapy settings for nianbao's spider: polite by default, every value from
+``config/settings.yaml`` (``scrapy.cfg`` points here; ``nianbao crawl`` adds per-run values)."""
 
+from __future__ import annotations
+
+import os
+
+from crawler.addresses import forbidden_address
 from nianbao.settings import settings as _settings
 
-_fetch = _settings()["fetch"]
+_conf = _settings()
+_fetch = _conf["fetch"]
+_crawl = _conf["crawl"]
 
 BOT_NAME = "nianbao"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -12,12 +20,65 @@ USER_AGENT = _fetch["user_agent"]
 ROBOTSTXT_OBEY = _fetch["obey_robots_txt"]
 DOWNLOAD_TIMEOUT = _fetch["timeout_seconds"]
 RETRY_TIMES = _fetch["retries"]
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
+CONCURRENT_REQUESTS_PER_DOMAIN = _fetch["concurrency_per_host"]
+DOWNLOAD_DELAY = _fetch["delay_seconds"]
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_START_DELAY = max(_fetch["delay_seconds"], 0.1)
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DEPTH_LIMIT = _crawl["max_depth"]
+DOWNLOAD_MAXSIZE = int(_conf["parse"]["max_file_mb"]) * 2**20
+COOKIES_ENABLED = True
 
 # Scrapy 2.19 starts a code-executing RemoteControl server and the Telnet console by default.
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.GuardMiddleware": 50,
+    "crawler.middlewares.RenderMiddleware": 930,
+    "crawler.middlewares.IncrementalMiddleware": 940,
+    "crawler.middlewares.ArchiveMiddleware": 970,
+}
+ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
+EXTENSIONS = {"crawler.progress.Progress": 500}
+
+# Chromium only for requests that ask for it (meta "playwright"); the rest use Scrapy's own
+# HTTP client. Debian's chromium: Playwright's browser download is not reachable here.
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": os.environ.get("NIANBAO_CHROMIUM", "/usr/bin/chromium"),
+    "headless": True,
+    "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run"],
+}
+PLAYWRIGHT_CONTEXTS = {"render": {"ignore_https_errors": True, "user_agent": USER_AGENT}}
+PLAYWRIGHT_MAX_CONTEXTS = 1
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = _crawl["browser_max_pages"]
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = _crawl["render_timeout_seconds"] * 1000
+
+NIANBAO_MAX_PAGES_PER_SITE = _crawl["max_pages_per_site"]
+NIANBAO_MAX_LIST_PAGES = _crawl["max_list_pages"]
+NIANBAO_REVALIDATE_DAYS = _crawl["revalidate_days"]
+NIANBAO_RENDER_TIMEOUT = _crawl["render_timeout_seconds"]
+NIANBAO_BROWSER_MEMORY_MB = _crawl["browser_memory_mb"]
+NIANBAO_ALLOWED_PRIVATE_HOSTS = _fetch.get("allowed_private_hosts") or []
+NIANBAO_PROXY = os.environ.get("NIANBAO_PROXY") or _crawl.get("proxy")
+
+
+def playwright_abort(request) -> bool:
+    """Browser sub-requests nianbao never sends: images, fonts and media (not needed), and
+    anything a page's scripts aim at a private, loopback or link-local address."""
+    if request.resource_type in ("image", "font", "media"):
+        return True
+    allowed = frozenset(NIANBAO_ALLOWED_PRIVATE_HOSTS)
+    return forbidden_address(request.url, allowed, via_proxy=bool(NIANBAO_PROXY)) is not None
+
+
+PLAYWRIGHT_ABORT_REQUEST = playwright_abort
+if NIANBAO_PROXY:
+    PLAYWRIGHT_LAUNCH_OPTIONS["proxy"] = {"server": NIANBAO_PROXY}

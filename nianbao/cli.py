@@ -71,6 +71,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-host", action="append", metavar="HOST",
                    help="allow this loopback/private host or address (e.g. a local replica)")
     p.set_defaults(func=cmd_parse)
+
+    from nianbao.crawl_command import add_crawl_arguments, add_storage_arguments, cmd_crawl
+
+    c = sub.add_parser("crawl", help="crawl the configured portals, archive and store reports")
+    add_crawl_arguments(c)
+    c.set_defaults(func=cmd_crawl)
+
+    from nianbao.reports_command import cmd_reports
+
+    r = sub.add_parser("reports", help="list stored reports")
+    r.add_argument("--site", metavar="ID")
+    r.add_argument("--year", type=int, metavar="N", help="report year")
+    add_storage_arguments(r)
+    fmt = r.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object per line")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    r.set_defaults(func=cmd_reports)
+
+    from nianbao.demo import cmd_demo
+
+    d = sub.add_parser("demo", help="crawl the bundled replica portals offline into a fresh "
+                       "database and print the summary")
+    d.add_argument("--workdir", default="data/demo", help="where the demo database and WARCs go")
+    d.set_defaults(func=cmd_demo)
     return parser
 
 

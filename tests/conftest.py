@@ -43,3 +43,54 @@ def metric_mismatches(record: dict, expected: dict) -> list[tuple[str, object, o
         if got != want or type(got) is not type(want):
             out.append((key, want, got))
     return out
+
+
+# --- storage: `db_url`, a fresh empty database per test on SQLite and on PostgreSQL -------------
+# (appended for tests/test_storage.py; everything above is unchanged)
+
+import secrets  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import psycopg  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "NIANBAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def require_postgresql() -> psycopg.Connection:
+    """An autocommit psycopg connection to the test server, or skip (locally) / fail (CI)."""
+    url = make_url(POSTGRES_URL)
+    try:
+        return psycopg.connect(
+            host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
+            password=url.password, autocommit=True, connect_timeout=5,
+        )
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {url.host}:{url.port} ({exc})"
+        if os.environ.get("CI"):
+            pytest.fail(message + " — CI must provide it (NIANBAO_TEST_POSTGRES_URL)")
+        pytest.skip(message)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a PostgreSQL schema of its own.
+
+    The schema is the connection's whole search_path, so tables and Alembic's version table
+    land in it; it is dropped afterwards.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'nianbao.sqlite'}"
+        return
+    admin = require_postgresql()
+    schema = f"nianbao_t_{secrets.token_hex(6)}"
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        admin.execute("SET lock_timeout = '10s'")
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()

@@ -1,0 +1,30 @@
+"""What the spider hands to the pipeline: one fetched document, archived, not yet parsed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class FetchedDocument:
+    """A detail page or attachment as fetched, with where its bytes sit in the WARC archive.
+
+    ``body`` is exactly the payload that was archived at ``warc``: parsing it and reading the
+    pointer back give the same bytes, which is what makes an archived copy citable.
+    """
+
+    site_id: str
+    url: str
+    kind: str  # "detail" or "attachment"
+    body: bytes
+    content_type: str | None
+    status: int
+    fetched_at: datetime
+    warc: dict
+    list_entry: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    rendered: bool = False
+    links: list[str] = field(default_factory=list)

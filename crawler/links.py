@@ -1,0 +1,171 @@
+"""What a link on a portal is: a 年报, a look-alike, an attachment, a column, a page of a list.
+
+Portals put 政府网站工作年度报表, 法治政府建设年度报告, 解读 pages and budgets right next to the
+政府信息公开工作年度报告; titles tell most of them apart before anything is downloaded, and the
+parser's verdict on the content catches the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from parsel import Selector
+
+REPORT_TITLE = re.compile(r"(政府?|政务)?信息公开.{0,12}(年度报告|年报)|信息公开工作报告|年度报告")
+LOOKALIKE_TITLE = re.compile(
+    r"网站.{0,8}(年度)?报表|法治政府|法治建设|解读|图解|一图读懂|预算|决算|工作要点|"
+    r"工作计划|统计年鉴|社会责任|述职|政务服务.{0,6}报告|国民经济|审计|安全生产.{0,4}报告"
+)
+YEAR = re.compile(r"(19|20)\d\d|[〇零一二][〇零一二三四五六七八九]{3}")
+COLUMN_TEXT = re.compile(r"信息公开年报|信息公开年度报告|年度报告|年报")
+PORTAL_TEXT = re.compile(r"政务公开|信息公开|政府信息|公开目录|法定主动公开")
+ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|rtf|odt|jpe?g|png|tiff?)$", re.IGNORECASE)
+SESSION_PARAMS = {"jsessionid", "sessionid", "sid", "phpsessid", "aspsessionid", "token", "_"}
+CALENDAR_PARAM = re.compile(r"^(date|day|month|year|riqi|d|ym)$", re.IGNORECASE)
+TRS_PAGER = re.compile(r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*"
+                       r"['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]")
+TRS_COUNT = re.compile(r"var\s+countPage\s*=\s*['\"]?(\d+)")
+NEXT_TEXT = re.compile(r"^\s*(下一页|下页|>|»|后一页)\s*$")
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str
+    date: str | None = None
+
+    @property
+    def entry(self) -> str:
+        """What the list says about this link; unchanged entry + validators = no refetch."""
+        return f"{self.text}|{self.date or ''}"
+
+
+def normalize_url(url: str) -> str:
+    """Drop fragments, session ids and ``;jsessionid=`` path parameters (trap and dupes)."""
+    parts = urlsplit(url)
+    path = re.sub(r";jsessionid=[^/?#]*", "", parts.path, flags=re.IGNORECASE)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k.lower() not in SESSION_PARAMS]
+    return urlunsplit((parts.scheme, parts.netloc.lower(), path or "/", urlencode(query), ""))
+
+
+def is_attachment(url: str) -> bool:
+    return bool(ATTACHMENT_EXT.search(urlsplit(url).path))
+
+
+def title_kind(text: str) -> str:
+    """``report`` / ``lookalike`` / ``other`` from a link's title alone."""
+    text = re.sub(r"\s+", "", text)
+    if LOOKALIKE_TITLE.search(text):
+        return "lookalike"
+    if REPORT_TITLE.search(text) and YEAR.search(text):
+        return "report"
+    return "other"
+
+
+_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})")
+
+
+def _near_date(anchor: Selector) -> str | None:
+    for text in anchor.xpath("./following-sibling::*[1]//text() | ./parent::*//text()").getall():
+        m = _DATE.search(text)
+        if m:
+            return f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}"
+    return None
+
+
+def page_links(sel: Selector, base: str, css: str | None = None) -> list[Link]:
+    """Every ``<a href>`` on the page (or inside ``css``), absolute and normalised, in order."""
+    root = sel.css(css) if css else sel
+    out: list[Link] = []
+    seen: set[str] = set()
+    for a in root.xpath(".//a[@href]"):
+        href = (a.attrib.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "#", "tel:")):
+            continue
+        url = normalize_url(urljoin(base, href))
+        if url in seen:
+            continue
+        seen.add(url)
+        text = re.sub(r"\s+", " ", a.attrib.get("title") or " ".join(a.xpath(".//text()").getall()))
+        out.append(Link(url, text.strip(), _near_date(a)))
+    return out
+
+
+def trs_pages(html: str, base: str) -> list[str]:
+    """TRS WCM static pagination: ``createPageHTML(count, current, "index", "html")``."""
+    m = TRS_PAGER.search(html)
+    if m:
+        count, current, stem, ext = int(m[1]), int(m[2]), m[3], m[4]
+    else:
+        c = TRS_COUNT.search(html)
+        if not c:
+            return []
+        count, current, stem, ext = int(c[1]), 0, "index", "html"
+    if current != 0:
+        return []
+    folder = base if base.endswith("/") else base.rsplit("/", 1)[0] + "/"
+    return [urljoin(folder, f"{stem}_{i}.{ext}") for i in range(1, count)]
+
+
+def next_page_links(links: list[Link], base: str) -> list[str]:
+    """``?page=N`` style lists: the 下一页 link, or numbered links on the same path."""
+    path = urlsplit(base).path
+    out = []
+    for link in links:
+        parts = urlsplit(link.url)
+        if parts.path.rstrip("/") != path.rstrip("/") and not NEXT_TEXT.match(link.text):
+            continue
+        keys = {k.lower() for k, _ in parse_qsl(parts.query)}
+        if NEXT_TEXT.match(link.text) or keys & {"page", "pageno", "cur_page", "pagenum", "p"}:
+            out.append(link.url)
+    return out
+
+
+def is_calendar_like(url: str) -> bool:
+    """Links whose only novelty is a date parameter: the endless-calendar trap."""
+    return any(CALENDAR_PARAM.match(k) for k, _ in parse_qsl(urlsplit(url).query))
+
+
+HANWEB_PARAMS = ("columnid", "unitid", "webid", "webname", "path", "permissiontype", "appid", "col")
+_HANWEB_VAR = re.compile(
+    r"""\b(columnid|unitid|webid|webname|path|permissiontype|appid|col)\s*[:=]\s*['"]?"""
+    r"""([^'",;\s}]*)""",
+    re.IGNORECASE,
+)
+_HANWEB_PERPAGE = re.compile(r"perpage\s*[:=]\s*['\"]?(\d+)", re.IGNORECASE)
+
+
+def hanweb_params(html: str) -> dict[str, str] | None:
+    """The jpage parameters a Hanweb column page passes to ``dataproxy.jsp``, if it is one."""
+    if "dataproxy.jsp" not in html and "jpage" not in html:
+        return None
+    found = {m[1].lower(): m[2] for m in _HANWEB_VAR.finditer(html)}
+    if "columnid" not in found:
+        return None
+    params = {k: found.get(k, "") for k in HANWEB_PARAMS}
+    params["col"] = params["col"] or "1"
+    params["appid"] = params["appid"] or "1"
+    params["path"] = params["path"] or "/"
+    params["permissiontype"] = params["permissiontype"] or "0"
+    perpage = _HANWEB_PERPAGE.search(html)
+    params["perpage"] = perpage[1] if perpage else "15"
+    return params
+
+
+_GKMLPT_SID = re.compile(r"""SID\s*:\s*['"](\w+)['"]""")
+
+
+def gkmlpt_api(html: str, url: str) -> str | None:
+    """The JSON list API of a Guangdong gkmlpt column page (category from ``#<catId>``)."""
+    sid = _GKMLPT_SID.search(html)
+    if not sid:
+        return None
+    parts = urlsplit(url)
+    category = parts.fragment or "0"
+    m = re.search(r"""CAT(?:EGORY)?_?ID\s*:\s*['"]?(\d+)""", html, re.IGNORECASE)
+    if not parts.fragment and m:
+        category = m[1]
+    return f"{parts.scheme}://{parts.netloc}/gkmlpt/api/all/{category}?page=1&sid={sid[1]}"

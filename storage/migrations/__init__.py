@@ -1,0 +1,1 @@
+"""Alembic migrations of the nianbao database (run by ``storage.db.migrate``)."""

@@ -1,0 +1,180 @@
+"""The tables: sites, issuers, reports and every version of them, crawl runs and crawl state.
+
+A *report* is one issuer's report for one year; a *version* is one captured text of it (a URL
+and a content hash). Versions are append-only, so a figure quietly changed after publication
+stays provable: only ``last_seen`` is ever updated. Resources are the crawler's per-URL state
+(validators, last outcome) and may be overwritten freely.
+
+The schema itself is created by the migrations in ``storage/migrations``; a test checks that
+these models and the migrated schema agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, ForeignKey, MetaData, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import JSONType, UTCDateTime, utcnow
+
+# Named constraints, so migrations (and SQLite's batch mode, which rebuilds tables) can refer to
+# them by name on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    region: Mapped[str | None]
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Issuer(Base):
+    """One publishing body (a government or a department), canonical name first seen or set."""
+
+    __tablename__ = "issuers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    kind: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssuerAlias(Base):
+    """A name an issuer was seen or configured under, with its normalised form.
+
+    ``scope`` is the issuer's site id ('' for none). It is not nullable because the uniqueness
+    of (scope, normalized) must hold on both backends, and NULLs never collide in a UNIQUE.
+    """
+
+    __tablename__ = "issuer_aliases"
+    __table_args__ = (UniqueConstraint("scope", "normalized"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
+    scope: Mapped[str]
+    alias: Mapped[str]
+    normalized: Mapped[str]
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("issuer_id", "report_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
+    report_year: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str]  # running | finished | failed | interrupted
+    sites: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    bytes_received: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Version(Base):
+    """One captured text of a report; never updated except ``last_seen``."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("report_id", "url", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
+    url: Mapped[str]
+    content_hash: Mapped[str]  # sha256 of the parsed content
+    payload_digest: Mapped[str]  # sha256 of the raw bytes
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    published_date: Mapped[date | None]
+    date_evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    record: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    format: Mapped[str]
+    title: Mapped[str | None]
+    content_type: Mapped[str | None]
+    warc_file: Mapped[str | None]
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    warc_record_id: Mapped[str | None]
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    kind: Mapped[str]  # new | revised | another_copy
+    previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CrossYearResult(Base):
+    """Checks between the versions of two consecutive years of one issuer."""
+
+    __tablename__ = "cross_year_results"
+    __table_args__ = (UniqueConstraint("earlier_version_id", "later_version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"), index=True)
+    earlier_year: Mapped[int]
+    later_year: Mapped[int]
+    earlier_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    later_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FetchFailure(Base):
+    """Why a URL gave no report; ``site_id`` is not a foreign key so a failure is never lost."""
+
+    __tablename__ = "fetch_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    site_id: Mapped[str]
+    url: Mapped[str]
+    reason: Mapped[str]  # short code: http-404, timeout, dns, challenge, soft-404, …
+    detail: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Resource(Base):
+    """The crawler's incremental state for one URL (validators, last outcome); overwritable."""
+
+    __tablename__ = "resources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(unique=True)
+    site_id: Mapped[str]
+    kind: Mapped[str]  # list | detail | attachment
+    etag: Mapped[str | None]
+    last_modified: Mapped[str | None]  # the Last-Modified header as sent
+    payload_digest: Mapped[str | None]
+    list_entry: Mapped[str | None]  # title + date the list page showed for this link
+    status: Mapped[int | None]
+    outcome: Mapped[str | None]  # report | not-a-report | lookalike | …
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    warc_file: Mapped[str | None]
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    content_type: Mapped[str | None]  # to answer a 304 from the archived body
+    fetched_at: Mapped[datetime | None]
+    checked_at: Mapped[datetime | None]

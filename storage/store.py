@@ -1,0 +1,384 @@
+"""The store the crawler and the CLI talk to: one short transaction per call.
+
+Each method commits before returning, so a crawler killed at any moment loses at most the call
+in flight, and replaying it after a restart is harmless: a document already stored is found by
+its (report, URL, content hash) and reported ``unchanged``. Two writers racing on the same row
+meet the unique constraints instead; the loser retries once and then sees the winner's row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from checks.cross_year import cross_year_checks
+from storage.changes import record_changes
+from storage.issuers import register_issuers, resolve_issuer
+from storage.models import (
+    CrawlRun,
+    CrossYearResult,
+    FetchFailure,
+    Report,
+    Resource,
+    Site,
+    Version,
+)
+from storage.summaries import report_summaries
+from storage.types import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+RUN_END_STATES = ("finished", "failed", "interrupted")
+RESOURCE_KINDS = ("list", "detail", "attachment")
+_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    """What the crawler last knew about one URL."""
+
+    url: str
+    site_id: str
+    kind: str
+    etag: str | None
+    last_modified: str | None
+    payload_digest: str | None
+    list_entry: str | None
+    status: int | None
+    outcome: str | None
+    version_id: int | None
+    warc_file: str | None
+    warc_offset: int | None
+    content_type: str | None
+    fetched_at: datetime | None
+    checked_at: datetime | None
+
+
+RESOURCE_FIELDS = frozenset(f.name for f in fields(ResourceState)) - {"url", "site_id", "kind"}
+
+
+@dataclass
+class StoreOutcome:
+    """What ``store_document`` did; ``changes`` are figure changes against the previous version."""
+
+    status: str  # new | revised | another_copy | unchanged | rejected
+    version_id: int | None
+    report_id: int | None
+    issuer: str | None
+    report_year: int | None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    reason: str | None = None
+
+
+def rejection_reason(record: dict[str, Any]) -> str | None:
+    """Why a record cannot be filed as a report, or None when it can."""
+    if record.get("format") == "unknown":
+        return "format unknown: " + str(record.get("reason") or "no standard tables found")
+    if not record.get("issuer"):
+        return "no issuer found"
+    if not record.get("report_year"):
+        return "no report year found"
+    return None
+
+
+def without_nul(value: Any) -> Any:
+    """The value with U+0000 removed from every string: PostgreSQL's JSONB refuses it, and a NUL
+    carries no meaning in a report (it comes from broken extraction)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
+def _once_more_on_conflict(attempt: Callable[[], T], what: str) -> T:
+    """Run a transaction; if a concurrent writer inserted the same row first, run it again:
+    the second run finds that row instead of inserting it."""
+    try:
+        return attempt()
+    except IntegrityError:
+        log.info("concurrent write of %s; retrying to find the row that won", what)
+        return attempt()
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    return {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
+
+
+def _same_version(session: Session, report_id: int, url: str, content_hash: str) -> Version | None:
+    return session.scalar(select(Version).where(
+        Version.report_id == report_id, Version.url == url, Version.content_hash == content_hash
+    ))
+
+
+def _latest_version(session: Session, report_id: int, url: str | None = None) -> Version | None:
+    """The version stored last, of the report or of one of its URLs."""
+    query = select(Version).where(Version.report_id == report_id)
+    if url is not None:
+        query = query.where(Version.url == url)
+    return session.scalar(query.order_by(Version.id.desc()).limit(1))
+
+
+class Store:
+    """All reads and writes of the archive; safe to share between threads (no shared session)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # Sites and runs --------------------------------------------------------------------------
+
+    def upsert_site(
+        self,
+        site_id: str,
+        name: str,
+        region: str | None,
+        config: dict[str, Any],
+        issuers: list[dict[str, Any]],
+    ) -> None:
+        """Create or refresh a site from its configuration, with its configured issuers."""
+
+        def attempt() -> None:
+            with self._sessions.begin() as session:
+                site = session.get(Site, site_id)
+                if site is None:
+                    site = Site(id=site_id)
+                    session.add(site)
+                site.name, site.region, site.config = name, region, config
+                session.flush()
+                register_issuers(session, site_id, issuers)
+
+        _once_more_on_conflict(attempt, f"site {site_id}")
+
+    def start_run(self, site_ids: list[str]) -> int:
+        with self._sessions.begin() as session:
+            run = CrawlRun(status="running", sites=list(site_ids), stats={}, bytes_received=0)
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(
+        self, run_id: int, status: str, stats: dict[str, Any], bytes_received: int
+    ) -> None:
+        if status not in RUN_END_STATES:
+            raise ValueError(f"run status {status!r} is not one of {RUN_END_STATES}")
+        with self._sessions.begin() as session:
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise KeyError(f"no crawl run {run_id}")
+            run.status, run.stats, run.bytes_received = status, stats, bytes_received
+            run.finished_at = utcnow()
+
+    def interrupted_runs_cleanup(self, started_before: datetime | None = None) -> int:
+        """Mark runs left 'running' by a killed crawler as 'interrupted'; how many were.
+
+        Call it at start, before ``start_run``. Every unfinished run counts as dead unless
+        ``started_before`` spares those started later (another crawler still running).
+        """
+        query = update(CrawlRun).where(
+            CrawlRun.status == "running", CrawlRun.finished_at.is_(None)
+        )
+        if started_before is not None:
+            query = query.where(CrawlRun.started_at < as_utc(started_before))
+        with self._sessions.begin() as session:
+            return session.execute(query.values(status="interrupted")).rowcount
+
+    def record_failure(
+        self, run_id: int | None, site_id: str, url: str, reason: str, detail: str
+    ) -> None:
+        with self._sessions.begin() as session:
+            session.add(FetchFailure(
+                crawl_run_id=run_id, site_id=site_id, url=url, reason=reason, detail=detail
+            ))
+
+    # Crawl state per URL ---------------------------------------------------------------------
+
+    def resource(self, url: str) -> ResourceState | None:
+        with self._sessions() as session:
+            row = session.scalar(select(Resource).where(Resource.url == url))
+            if row is None:
+                return None
+            return ResourceState(**{f.name: getattr(row, f.name) for f in fields(ResourceState)})
+
+    def remember_resource(self, url: str, site_id: str, kind: str, **values: Any) -> None:
+        """Insert or update a URL's state; only the fields given are changed."""
+        unknown = values.keys() - RESOURCE_FIELDS
+        if unknown:
+            raise TypeError(f"unknown resource fields: {sorted(unknown)}")
+        if kind not in RESOURCE_KINDS:
+            raise ValueError(f"resource kind {kind!r} is not one of {RESOURCE_KINDS}")
+        insert = _UPSERT[self.engine.dialect.name](Resource).values(
+            url=url, site_id=site_id, kind=kind, **values
+        )
+        changed = ["site_id", "kind", *values]
+        insert = insert.on_conflict_do_update(
+            index_elements=[Resource.url], set_={k: insert.excluded[k] for k in changed}
+        )
+        with self._sessions.begin() as session:
+            session.execute(insert)
+
+    # Documents -------------------------------------------------------------------------------
+
+    def store_document(
+        self,
+        *,
+        run_id: int | None,
+        site_id: str,
+        url: str,
+        record: dict[str, Any],
+        content_hash: str,
+        payload_digest: str,
+        content_type: str | None,
+        warc: dict[str, Any],
+        fetched_at: datetime,
+    ) -> StoreOutcome:
+        """File one parsed document as a new version of its report (see the module docstring).
+
+        ``warc`` holds ``file``, ``offset``, ``length`` and ``record_id`` of the capture.
+        """
+        reason = rejection_reason(record)
+        if reason is not None:
+            return StoreOutcome(
+                "rejected", None, None, record.get("issuer"), record.get("report_year"),
+                reason=reason,
+            )
+        attempt = partial(
+            self._store, run_id=run_id, site_id=site_id, url=url, record=without_nul(record),
+            content_hash=content_hash, payload_digest=payload_digest,
+            content_type=content_type, warc=warc, fetched_at=as_utc(fetched_at),
+        )
+        return _once_more_on_conflict(attempt, url)
+
+    def touch_version(self, version_id: int, seen_at: datetime) -> None:
+        """The version was seen again unchanged (e.g. a 304): move its ``last_seen`` forward."""
+        with self._sessions.begin() as session:
+            version = session.get(Version, version_id)
+            if version is None:
+                raise KeyError(f"no version {version_id}")
+            version.last_seen = max(version.last_seen, as_utc(seen_at))
+
+    def _store(
+        self, *, run_id: int | None, site_id: str, url: str, record: dict[str, Any],
+        content_hash: str, payload_digest: str, content_type: str | None,
+        warc: dict[str, Any], fetched_at: datetime,
+    ) -> StoreOutcome:
+        with self._sessions.begin() as session:
+            if session.get(Site, site_id) is None:
+                raise ValueError(f"unknown site {site_id!r}: call upsert_site first")
+            issuer = resolve_issuer(session, site_id, record["issuer"])
+            year = int(record["report_year"])
+            report = self._report(session, issuer.id, year)
+            outcome = partial(
+                StoreOutcome, report_id=report.id, issuer=issuer.name, report_year=year
+            )
+            same = _same_version(session, report.id, url, content_hash)
+            if same is not None:
+                same.last_seen = max(same.last_seen, fetched_at)
+                return outcome(status="unchanged", version_id=same.id)
+            previous, kind = _latest_version(session, report.id, url), "revised"
+            if previous is None:
+                previous = _latest_version(session, report.id)
+                kind = "new" if previous is None else "another_copy"
+            changes = [] if previous is None else record_changes(previous.record, record)
+            published = record.get("published_date")
+            version = Version(
+                report_id=report.id, url=url, content_hash=content_hash,
+                payload_digest=payload_digest, first_seen=fetched_at, last_seen=fetched_at,
+                published_date=date.fromisoformat(published) if published else None,
+                date_evidence=record.get("date_evidence") or [], record=record,
+                checks=record["checks"], format=record["format"], title=record.get("title"),
+                content_type=content_type, warc_file=warc.get("file"),
+                warc_offset=warc.get("offset"), warc_length=warc.get("length"),
+                warc_record_id=warc.get("record_id"), crawl_run_id=run_id, kind=kind,
+                previous_version_id=previous.id if previous else None, changes=changes,
+            )
+            session.add(version)
+            session.flush()
+            self._check_neighbour_years(session, issuer.id, year, version)
+            return outcome(status=kind, version_id=version.id, changes=changes)
+
+    @staticmethod
+    def _report(session: Session, issuer_id: int, year: int) -> Report:
+        report = session.scalar(
+            select(Report).where(Report.issuer_id == issuer_id, Report.report_year == year)
+        )
+        if report is None:
+            report = Report(issuer_id=issuer_id, report_year=year)
+            session.add(report)
+            session.flush()
+        return report
+
+    @staticmethod
+    def _check_neighbour_years(
+        session: Session, issuer_id: int, year: int, version: Version
+    ) -> None:
+        """Cross-year checks of a new version against the latest of years N−1 and N+1."""
+        for other_year in (year - 1, year + 1):
+            other_report = session.scalar(select(Report.id).where(
+                Report.issuer_id == issuer_id, Report.report_year == other_year
+            ))
+            other = None if other_report is None else _latest_version(session, other_report)
+            if other is None:
+                continue
+            earlier, later = (other, version) if other_year < year else (version, other)
+            session.add(CrossYearResult(
+                issuer_id=issuer_id, earlier_year=min(year, other_year),
+                later_year=max(year, other_year), earlier_version_id=earlier.id,
+                later_version_id=later.id,
+                checks=cross_year_checks(earlier.record, later.record),
+            ))
+
+    # Readers ---------------------------------------------------------------------------------
+
+    def reports(self, site_id: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
+        """One summary per report (see ``storage.summaries``), by site, issuer and year."""
+        with self._sessions() as session:
+            return report_summaries(session, site_id, year)
+
+    def versions(self, report_id: int) -> list[dict[str, Any]]:
+        """Every version of a report, oldest first, with all its columns."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Version).where(Version.report_id == report_id).order_by(Version.id)
+            )
+            return [_as_dict(row) for row in rows]
+
+    def run_stats(self, run_id: int) -> dict[str, Any]:
+        """A run's columns plus versions stored by kind and failures by reason."""
+        with self._sessions() as session:
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise KeyError(f"no crawl run {run_id}")
+            by_kind = session.execute(
+                select(Version.kind, func.count()).where(Version.crawl_run_id == run_id)
+                .group_by(Version.kind)
+            ).all()
+            by_reason = session.execute(
+                select(FetchFailure.reason, func.count())
+                .where(FetchFailure.crawl_run_id == run_id).group_by(FetchFailure.reason)
+            ).all()
+            return {
+                **_as_dict(run),
+                "versions": {kind: n for kind, n in by_kind},
+                "failures": {reason: n for reason, n in by_reason},
+            }
+
+    def failures(self, run_id: int) -> list[dict[str, Any]]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(FetchFailure).where(FetchFailure.crawl_run_id == run_id)
+                .order_by(FetchFailure.id)
+            )
+            return [_as_dict(row) for row in rows]

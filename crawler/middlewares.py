@@ -5,9 +5,9 @@ by descending priority; see ``crawler/settings.py``):
 
 - ``GuardMiddleware`` (50): scope, address, per-site budget and trap rules for every request,
   redirect hops included, before robots.txt or anything else is asked for.
-- ``RenderMiddleware`` (930): sends a request to Chromium when the site or a challenge needs it
+- ``RenderMiddleware`` (830): sends a request to Chromium when the site or a challenge needs it
   and turns the browser's page into a plain response.
-- ``IncrementalMiddleware`` (940): conditional requests, and a 304 answered from the archive.
+- ``IncrementalMiddleware`` (840): conditional requests, and a 304 answered from the archive.
 - ``ArchiveMiddleware`` (970): every response, as it came off the wire, into the WARC files.
 """
 
@@ -245,7 +245,7 @@ class IncrementalMiddleware(_SpiderBound):
         if request.meta.get("kind") not in self.KINDS or request.meta.get("playwright"):
             return
         state = self.spider.store.resource(request.url)
-        if state is None or not state.warc_file:
+        if state is None or not state.warc_pointer:
             return
         request.meta["previous"] = state
         if state.etag:
@@ -257,14 +257,18 @@ class IncrementalMiddleware(_SpiderBound):
         state = request.meta.get("previous")
         if response.status != 304 or state is None:
             return response
-        from archive.warc import read_payload
+        from archive.pointer import WarcPointer
+        from archive.reader import read_payload
 
-        body = read_payload(self.spider.archive_dir, {"file": state.warc_file,
-                                                      "offset": state.warc_offset})
+        body = read_payload(self.spider.archive_dir, WarcPointer.from_dict(state.warc_pointer))
         self.crawler.stats.inc_value("nianbao/not_modified")
         request.meta["not_modified"] = True
-        request.meta["warc"] = {"file": state.warc_file, "offset": state.warc_offset}
+        request.meta["warc"] = state.warc_pointer
         headers = {"Content-Type": state.content_type} if state.content_type else {}
+        for name, value in (("ETag", state.etag), ("Last-Modified", state.last_modified)):
+            fresh = response.headers.get(name)
+            if fresh or value:
+                headers[name] = fresh.decode("latin-1") if fresh else value
         cls = HtmlResponse if (state.content_type or "").startswith("text/html") else Response
         return cls(url=response.url, status=200, body=body, headers=headers, request=request)
 

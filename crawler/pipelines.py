@@ -112,7 +112,8 @@ class StorePipeline:
             item.url, item.site_id, item.kind, outcome=outcome, version_id=version_id,
             etag=item.etag, last_modified=item.last_modified, status=item.status,
             list_entry=item.list_entry, warc_file=item.warc["file"],
-            warc_offset=item.warc["offset"], content_type=item.content_type,
+            warc_offset=item.warc["offset"], warc_pointer=item.warc,
+            content_type=item.content_type,
             payload_digest=hashlib.sha256(item.body).hexdigest(), fetched_at=item.fetched_at,
             checked_at=item.fetched_at,
         )

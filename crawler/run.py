@@ -84,7 +84,7 @@ def run_crawl(sites: list[Site], options: CrawlOptions) -> int:
     options.archive_dir.mkdir(parents=True, exist_ok=True)
     archive = WarcArchive(options.archive_dir, max_bytes)
     logging.getLogger("scrapy").setLevel(options.log_level)
-    process = CrawlerProcess(scrapy_settings(options, sites), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings(options, sites))
     process.crawl(ReportsSpider, sites=sites, store=store, archive=archive,
                   archive_dir=options.archive_dir, run_id=run_id)
     process.start()

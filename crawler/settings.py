@@ -36,8 +36,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.GuardMiddleware": 50,
-    "crawler.middlewares.RenderMiddleware": 930,
-    "crawler.middlewares.IncrementalMiddleware": 940,
+    "crawler.middlewares.RenderMiddleware": 830,
+    "crawler.middlewares.IncrementalMiddleware": 840,
     "crawler.middlewares.ArchiveMiddleware": 970,
 }
 ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}

@@ -120,6 +120,7 @@ class Version(Base):
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_record_id: Mapped[str | None]
+    warc_pointer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # archive.WarcPointer
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     kind: Mapped[str]  # new | revised | another_copy
     previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
@@ -175,6 +176,7 @@ class Resource(Base):
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     warc_file: Mapped[str | None]
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_pointer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # archive.WarcPointer
     content_type: Mapped[str | None]  # to answer a 304 from the archived body
     fetched_at: Mapped[datetime | None]
     checked_at: Mapped[datetime | None]

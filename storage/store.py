@@ -59,6 +59,7 @@ class ResourceState:
     version_id: int | None
     warc_file: str | None
     warc_offset: int | None
+    warc_pointer: dict[str, Any] | None
     content_type: str | None
     fetched_at: datetime | None
     checked_at: datetime | None
@@ -301,7 +302,8 @@ class Store:
                 checks=record["checks"], format=record["format"], title=record.get("title"),
                 content_type=content_type, warc_file=warc.get("file"),
                 warc_offset=warc.get("offset"), warc_length=warc.get("length"),
-                warc_record_id=warc.get("record_id"), crawl_run_id=run_id, kind=kind,
+                warc_record_id=warc.get("record_id"), warc_pointer=warc or None,
+                crawl_run_id=run_id, kind=kind,
                 previous_version_id=previous.id if previous else None, changes=changes,
             )
             session.add(version)

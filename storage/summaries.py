@@ -101,7 +101,7 @@ def report_summaries(
             "format": version.format,
             "failed_checks": list(dict.fromkeys(failed)),
             "key_figures": {key: version.record["metrics"].get(key) for key in KEY_FIGURES},
-            "warc": {
+            "warc": version.warc_pointer or {
                 "file": version.warc_file, "offset": version.warc_offset,
                 "length": version.warc_length, "record_id": version.warc_record_id,
             },

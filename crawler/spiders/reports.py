@@ -221,6 +221,9 @@ class ReportsSpider(Spider):
                 and not state.etag and not state.last_modified and state.checked_at
                 and datetime.now(UTC) - state.checked_at < revalidate):
             self._count(site, "unchanged_skipped")
+            self._count(site, "unchanged")
+            if state.version_id is not None:
+                self.store.touch_version(state.version_id, datetime.now(UTC))
             return None
         kind = "attachment" if is_attachment(link.url) else "detail"
         callback = self.parse_attachment if kind == "attachment" else self.parse_detail
@@ -298,6 +301,7 @@ class ReportsSpider(Spider):
             response.url, meta["site_id"], kind, outcome=outcome,
             etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
             status=response.status, warc_file=warc["file"], warc_offset=warc["offset"],
+            warc_pointer=warc,
             content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
             fetched_at=meta.get("fetched_at"), checked_at=datetime.now(UTC),
         )

@@ -1,0 +1,209 @@
+"""The WARC archive every fetched response goes into.
+
+Journalists cite these copies, so every record must replay in pywb / ReplayWeb.page and
+read back byte for byte: gzip-per-record WARC 1.1 written with warcio, one fsync per
+exchange before its index line, ``.open`` files recovered at the next open after a kill.
+Identical payloads are stored once: a later 200 whose body was already archived (in any
+file of the directory, by any run) becomes an identical-payload-digest ``revisit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from types import TracebackType
+
+from w3lib.url import safe_url_string
+from warcio.recordloader import ArcWarcRecord
+
+from archive import headers, records
+from archive.cdxj import CdxjIndex
+from archive.files import WarcFile
+from archive.pointer import WarcPointer
+from archive.reader import ArchiveIntegrityError, read_record_headers, sha1_digest
+from archive.recovery import recover
+
+
+class WarcArchive:
+    """Append-only WARC archive in ``directory``, rolling files over past ``max_bytes``.
+
+    Opening recovers files left ``.open`` by a killed run and loads the payload digests of
+    ``index.cdxj``. Use as a context manager or call :meth:`close`. Safe to call from several
+    threads; several processes may share the directory (each writes its own files).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        max_bytes: int,
+        software: str = "nianbao",
+        operator: str | None = None,
+    ):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._info = {
+            "software": f"{software} (warcio {version('warcio')})",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "operator": operator or "",
+            "http-payloads": (
+                "decoded: Content-Encoding removed by the HTTP client; the server's "
+                "Content-Encoding, Transfer-Encoding and Content-Length are kept as "
+                f"{headers.ORIG_PREFIX}* headers"
+            ),
+        }
+        self._index = CdxjIndex(self.directory)
+        self.recovered = recover(self.directory, self._index)
+        self._originals = self._index.originals()
+        self._file: WarcFile | None = None
+        self._file_has_exchanges = False
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> WarcArchive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the current file (renaming it to ``.warc.gz``); the archive stays usable."""
+        with self._lock:
+            self._close_file()
+
+    def write_exchange(
+        self,
+        *,
+        url: str,
+        method: str,
+        request_headers: list[tuple[str, str]],
+        status: int,
+        reason: str,
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        fetched_at: datetime,
+        protocol: str = "HTTP/1.1",
+        rendered_by: str | None = None,
+        ip: str | None = None,
+    ) -> WarcPointer:
+        """Archive one request/response exchange and return where its response lives.
+
+        ``body`` is the decoded payload (see :mod:`archive.headers`). ``rendered_by`` marks
+        a browser-rendered DOM: written in full, flagged in the response record itself and
+        described by a ``metadata`` record, never turned into a revisit.
+        """
+        url = url if url.isascii() else safe_url_string(url)
+        date = records.warc_date(fetched_at)
+        digest = sha1_digest(body)
+        extra = {"WARC-IP-Address": ip} if ip else {}
+        wire = headers.wire_protocol(protocol)
+        if wire:
+            extra["WARC-Protocol"] = wire
+        head = headers.response_head(protocol, status, reason, response_headers, len(body), method)
+        with self._lock:
+            original = (
+                self._original(digest) if status == 200 and body and not rendered_by else None
+            )
+            if original:
+                main = records.revisit(url, date, head, digest, original, extra)
+            else:
+                flag = {records.RENDERED_BY: rendered_by} if rendered_by else {}
+                main = records.response(url, date, head, body, {**extra, **flag})
+            main_id = records.record_id(main)
+            exchange = [
+                main,
+                records.request(
+                    url,
+                    date,
+                    headers.request_head(method, url, protocol, request_headers),
+                    main_id,
+                    extra,
+                ),
+            ]
+            if rendered_by:
+                exchange.append(records.metadata(url, date, main_id, _rendered_fields(rendered_by)))
+            return self._append(exchange, body, original)
+
+    def _append(
+        self, exchange: list[ArcWarcRecord], body: bytes, original: records.Original | None
+    ) -> WarcPointer:
+        blob, spans = records.serialize(exchange)
+        if self._file and self._file_has_exchanges and self._file.size + len(blob) > self.max_bytes:
+            self._close_file()
+        if self._file is None:
+            self._file, self._seq = WarcFile.create(self.directory, self._seq, self._info)
+            self._seq += 1
+            self._file_has_exchanges = False
+        base = self._file.append(blob)
+        self._file_has_exchanges = True
+        main = exchange[0]
+        offset, length = base + spans[0][0], spans[0][1]
+        entry = records.index_entry(main, offset, length, self._file.name)
+        if entry:
+            self._index.append([entry])
+            if entry.is_original:
+                self._originals.setdefault(entry.digest, (self._file.name, offset))
+        return WarcPointer(
+            file=self._file.name,
+            offset=offset,
+            length=length,
+            record_id=records.record_id(main),
+            payload_digest=main.rec_headers.get_header("WARC-Payload-Digest"),
+            sha256=hashlib.sha256(body).hexdigest(),
+            revisit=original is not None,
+            refers_to=(original.file, original.offset) if original else None,
+        )
+
+    def _original(self, digest: str) -> records.Original | None:
+        """The archived response holding this payload, re-read from disk so the revisit cites
+        its exact record id and date; forgotten (and the body written in full) if that
+        record is gone, is not what the index said, or is a rendered DOM (a server's bytes
+        should not be cited as "identical to" a browser's serialisation)."""
+        key = digest.removeprefix("sha1:")
+        location = self._originals.get(key)
+        if location is None:
+            return None
+        try:
+            warc, _ = read_record_headers(self.directory, *location)
+        except (OSError, ArchiveIntegrityError):
+            warc = None
+        if (
+            warc is None
+            or warc.get_header("WARC-Type") != "response"
+            or warc.get_header("WARC-Payload-Digest") != digest
+            or warc.get_header(records.RENDERED_BY) is not None
+        ):
+            del self._originals[key]
+            return None
+        return records.Original(
+            file=location[0],
+            offset=location[1],
+            record_id=warc.get_header("WARC-Record-ID"),
+            target_uri=warc.get_header("WARC-Target-URI"),
+            date=warc.get_header("WARC-Date"),
+        )
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _rendered_fields(rendered_by: str) -> list[tuple[str, str]]:
+    return [
+        ("rendered-by", rendered_by),
+        (
+            "payload",
+            "browser-rendered DOM serialisation, not the bytes the server sent; "
+            "the HTTP headers are those of the server's response",
+        ),
+    ]

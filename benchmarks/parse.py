@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import lxml.html  # noqa: E402
 
 from parsers.pipeline import parse_bytes  # noqa: E402
-from tests.fixtures import render  # noqa: E402
+from replicas import render  # noqa: E402
 
 
 def rate(docs: list[bytes], work: Callable[[bytes], object], seconds: float) -> float:

@@ -19,7 +19,8 @@ def _children(pid: int, table: dict[int, int]) -> set[int]:
 
 
 def browser_rss_mb() -> float:
-    """Resident memory (MB) of every Chromium process descending from this one."""
+    """Memory (MB) of every Chromium process descending from this one, as proportional set
+    size: Chromium's processes share most of their pages, so adding up RSS overcounts."""
     parents: dict[int, int] = {}
     names: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
@@ -37,8 +38,8 @@ def browser_rss_mb() -> float:
         if "chrom" not in names.get(pid, ""):
             continue
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total_kb += int(line.split()[1])
         except OSError:
             continue

@@ -155,17 +155,24 @@ def hanweb_params(html: str) -> dict[str, str] | None:
     return params
 
 
-_GKMLPT_SID = re.compile(r"""SID\s*:\s*['"](\w+)['"]""")
+_GKMLPT_SID = re.compile(r"""["']?\bSID["']?\s*:\s*["'](\w+)["']""")
+_GKMLPT_CATEGORY = re.compile(
+    r"""["']?(?:TREE["']?\s*:\s*\[\s*\{\s*["']?id|CAT(?:EGORY)?_?ID)["']?\s*:\s*["']?(\d+)""",
+    re.IGNORECASE,
+)
 
 
 def gkmlpt_api(html: str, url: str) -> str | None:
-    """The JSON list API of a Guangdong gkmlpt column page (category from ``#<catId>``)."""
+    """The JSON list API of a Guangdong gkmlpt column page: the site from ``SID``, the
+    category from the URL's ``#<catId>`` or else the page's first category."""
     sid = _GKMLPT_SID.search(html)
     if not sid:
         return None
     parts = urlsplit(url)
-    category = parts.fragment or "0"
-    m = re.search(r"""CAT(?:EGORY)?_?ID\s*:\s*['"]?(\d+)""", html, re.IGNORECASE)
-    if not parts.fragment and m:
-        category = m[1]
+    category = parts.fragment
+    if not category:
+        found = _GKMLPT_CATEGORY.search(html)
+        if not found:
+            return None
+        category = found[1]
     return f"{parts.scheme}://{parts.netloc}/gkmlpt/api/all/{category}?page=1&sid={sid[1]}"

@@ -73,7 +73,7 @@ class GuardMiddleware(_SpiderBound):
         allowed = self.allowed | frozenset(site.allow_private if site else ())
         why = forbidden_address(request.url, allowed, via_proxy=bool(self.proxy))
         if why:
-            raise Refused("forbidden-address", why)
+            raise Refused("dns" if "does not resolve" in why else "forbidden-address", why)
         if self.proxy and not request.meta.get("playwright"):
             request.meta.setdefault("proxy", self.proxy)
         if site is None:
@@ -167,6 +167,11 @@ class RenderMiddleware(_SpiderBound):
             retry = request.replace(dont_filter=True)
             _to_browser(retry)
             return retry
+        redirected = request.meta.get("redirect_urls")
+        if redirected:  # challenged via a redirect (wzws): ask again for the page itself
+            request = request.replace(url=redirected[0])
+            for key in ("redirect_urls", "redirect_times", "redirect_ttl", "redirect_reasons"):
+                request.meta.pop(key, None)
         parts = urlsplit(request.url)
         solve = Request(
             f"{parts.scheme}://{parts.netloc}/", callback=request.callback,
@@ -195,11 +200,13 @@ class RenderMiddleware(_SpiderBound):
         if original is not None:
             host = urlsplit(request.url).hostname or ""
             self.solving.discard(host)
-            jar = {c["name"]: c["value"] for c in cookies}
-            self.solved_hosts[host] = set(jar)
+            self.solved_hosts[host] = {c["name"] for c in cookies}
             if still:
                 raise Refused("challenge", f"the browser did not pass the {still} challenge")
-            return original.replace(dont_filter=True, cookies={**original.cookies, **jar})
+            # With their domain and path, so the whole host (attachments too) gets them.
+            jar = [{key: c[key] for key in ("name", "value", "domain", "path", "secure")}
+                   for c in cookies]
+            return original.replace(dont_filter=True, cookies=jar)
         rendered = HtmlResponse(
             url=url, status=response.status if still else 200, body=html.encode("utf-8"),
             encoding="utf-8", request=request,
@@ -211,6 +218,10 @@ class RenderMiddleware(_SpiderBound):
 
 
 def _to_browser(request: Request) -> None:
+    """Route ``request`` to Chromium. Validators go: a 304 is no page to render."""
+    for name in ("If-None-Match", "If-Modified-Since"):
+        request.headers.pop(name, None)
+    request.meta.pop("previous", None)
     request.meta.update(playwright=True, playwright_include_page=True,
                         playwright_context="render")
 

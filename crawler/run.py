@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.settings import BrowserRequestFilter
 from crawler.sites import Site
 
 
@@ -58,6 +59,8 @@ def scrapy_settings(options: CrawlOptions, sites: list[Site] = ()) -> Settings:
     if options.allowed_private_hosts:
         hosts = [*conf.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"), *options.allowed_private_hosts]
         conf.set("NIANBAO_ALLOWED_PRIVATE_HOSTS", hosts)
+    conf.set("PLAYWRIGHT_ABORT_REQUEST", BrowserRequestFilter(
+        conf.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"), conf.get("NIANBAO_PROXY")))
     conf.set("LOG_LEVEL", options.log_level)
     for key, value in (options.overrides or {}).items():
         conf.set(key, value, priority="cmdline")

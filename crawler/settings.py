@@ -70,15 +70,20 @@ NIANBAO_ALLOWED_PRIVATE_HOSTS = _fetch.get("allowed_private_hosts") or []
 NIANBAO_PROXY = os.environ.get("NIANBAO_PROXY") or _crawl.get("proxy")
 
 
-def playwright_abort(request) -> bool:
+class BrowserRequestFilter:
     """Browser sub-requests nianbao never sends: images, fonts and media (not needed), and
     anything a page's scripts aim at a private, loopback or link-local address."""
-    if request.resource_type in ("image", "font", "media"):
-        return True
-    allowed = frozenset(NIANBAO_ALLOWED_PRIVATE_HOSTS)
-    return forbidden_address(request.url, allowed, via_proxy=bool(NIANBAO_PROXY)) is not None
+
+    def __init__(self, allowed: list[str], proxy: str | None):
+        self.allowed = frozenset(allowed)
+        self.proxy = bool(proxy)
+
+    def __call__(self, request) -> bool:
+        if request.resource_type in ("image", "font", "media"):
+            return True
+        return forbidden_address(request.url, self.allowed, via_proxy=self.proxy) is not None
 
 
-PLAYWRIGHT_ABORT_REQUEST = playwright_abort
+PLAYWRIGHT_ABORT_REQUEST = BrowserRequestFilter(NIANBAO_ALLOWED_PRIVATE_HOSTS, NIANBAO_PROXY)
 if NIANBAO_PROXY:
     PLAYWRIGHT_LAUNCH_OPTIONS["proxy"] = {"server": NIANBAO_PROXY}

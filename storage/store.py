@@ -38,7 +38,7 @@ from storage.types import as_utc, utcnow
 log = logging.getLogger(__name__)
 
 RUN_END_STATES = ("finished", "failed", "interrupted")
-RESOURCE_KINDS = ("list", "detail", "attachment")
+RESOURCE_KINDS = ("list", "discover", "detail", "attachment")
 _UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 T = TypeVar("T")
 

@@ -30,8 +30,8 @@ from tests.conftest import require_tool
 JCCQ_COLUMN = "http://xxgk.jccq.gov.cn/qzf/qzfb/zfxxgknb/"
 QUWO = "http://www.quwo.gov.cn"
 SFT = "http://www.syssft.gov.cn"
-GKMLPT = "https://www.example-gkmlpt.gov.cn"
-HANWEB = "http://www.example-hanweb.gov.cn"
+GKMLPT = "https://www.lg.gov.cn"
+HANWEB = "https://www.sx.gov.cn"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -240,13 +240,13 @@ def test_hanweb_dataproxy_returns_records(server: ReplicaServer, client: Client)
 
 
 def test_gkmlpt_api_over_https_after_jiasule(server: ReplicaServer, client: Client) -> None:
-    status, headers, body = client.get(GKMLPT + "/gkmlpt/index")
+    status, headers, body = client.get(GKMLPT + "/xxgk/xxgknb/qwgbm/")
     assert status == 521 and headers["X-Via-JSL"]
     uid = set_cookies(headers)["__jsluid_s"]
     assert b"_clearance_s=" in body and b"location.href=location.pathname" in body
     clearance = f"{int(time.time())}|0|{answer(uid)}"
     cookies = cookie_header({"__jsluid_s": uid, "__jsl_clearance_s": clearance})
-    status, _, page = client.get(GKMLPT + "/gkmlpt/index", cookies)
+    status, _, page = client.get(GKMLPT + "/xxgk/xxgknb/qwgbm/", cookies)
     assert status == 200
     sid = re.search(rb'"SID": "(\d+)"', page).group(1).decode()
     status, _, data = client.get(GKMLPT + f"/gkmlpt/api/all/3471?page=1&sid={sid}", cookies)
@@ -256,8 +256,8 @@ def test_gkmlpt_api_over_https_after_jiasule(server: ReplicaServer, client: Clie
     _, _, detail = client.get(articles[0]["url"], cookies)
     assert b"window._CONFIG.DETAIL" in detail
     # the https-only portal sends http visitors to https
-    status, headers, _ = client.get("http://www.example-gkmlpt.gov.cn/zwgk/")
-    assert (status, headers["Location"]) == (301, GKMLPT + "/zwgk/")
+    status, headers, _ = client.get("http://www.lg.gov.cn/xxgk/")
+    assert (status, headers["Location"]) == (301, GKMLPT + "/xxgk/")
 
 
 # ------------------------------------------------------------------------ HTTP semantics
@@ -334,13 +334,13 @@ def test_gbk_page_declares_no_charset(client: Client) -> None:
 
 
 def test_wzws_redirects_to_a_challenge_page(client: Client) -> None:
-    url = HANWEB + "/col/col1229850035/index.html"
+    url = HANWEB + "/col/col1229425785/index.html"
     status, headers, _ = client.get(url)
     location = headers["Location"]
     assert status == 302 and location.startswith("/WZWSREL")
     status, _, page = client.get(HANWEB + location)
     nonce = re.search(rb'var c="([0-9a-f]{16})"', page).group(1).decode()
-    assert status == 200 and b"location.replace(\"/col/col1229850035/index.html\")" in page
+    assert status == 200 and b"location.replace(\"/col/col1229425785/index.html\")" in page
     status, _, column = client.get(url, cookie_header({"wzws_cid": nonce + answer(nonce)}))
     assert status == 200 and "政府信息公开年报" in column.decode()
 
@@ -494,8 +494,8 @@ def test_browser_passes_ruishu(server: ReplicaServer, page) -> None:
     ("url", "selector", "count"),
     [
         (SFT + "/col/col12345/index.html", "ul.list a", 7),  # hanweb jpage
-        (HANWEB + "/col/col1229850035/index.html", "ul.list a", 5),  # hanweb behind wzws
-        (GKMLPT + "/gkmlpt/index#3471", "#gkml-list a", 5),  # gkmlpt behind 加速乐, https
+        (HANWEB + "/col/col1229425785/index.html", "ul.list a", 5),  # hanweb behind wzws
+        (GKMLPT + "/xxgk/xxgknb/qwgbm/#3471", "#gkml-list a", 5),  # gkmlpt behind 加速乐, https
     ],
 )
 def test_browser_draws_script_lists(page, url: str, selector: str, count: int) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from parsel import Selector
-from scrapy import FormRequest, Request, Spider
+from scrapy import FormRequest, Request, Spider, signals
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -26,7 +26,8 @@ from twisted.internet.error import (
     TimeoutError,
 )
 
-from crawler.challenges import is_soft_404
+from crawler.addresses import forbidden_address
+from crawler.challenges import challenge_kind, is_soft_404
 from crawler.items import FetchedDocument
 from crawler.links import (
     COLUMN_TEXT,
@@ -59,6 +60,19 @@ class ReportsSpider(Spider):
         self.run_id = run_id
         self.site_stats: dict[str, Counter] = defaultdict(Counter)
 
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
+        return spider
+
+    def callback_failed(self, failure, response, spider) -> None:
+        """A bug in a callback must not pass silently: it is a failure of that URL."""
+        site = self.sites.get(response.meta.get("site_id", ""))
+        if site is not None:
+            self._fail(site, response.url, "internal-error",
+                       f"{type(failure.value).__name__}: {failure.value}"[:500])
+
     # -- start --------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
@@ -85,6 +99,7 @@ class ReportsSpider(Spider):
         self._count(site, "pages")
         if not isinstance(response, TextResponse):
             return
+        self._remember(response, "discover", "discover")
         if _is_report_column(response):
             self._count(site, "columns_discovered")
             yield from self.parse_list(response)
@@ -124,7 +139,9 @@ class ReportsSpider(Spider):
         yield from pages
         if not found and not pages and not meta.get("rendered") and site.render == "auto":
             self._count(site, "rendered_lists")
-            yield response.request.replace(dont_filter=True, meta={**meta, "render": True})
+            keep = ("site_id", "kind", "column", "list_page", "pagination", "hops")
+            yield response.request.replace(
+                dont_filter=True, meta={**{k: meta[k] for k in keep if k in meta}, "render": True})
 
     def _documents_from(self, site: Site, links: list[Link]) -> Iterator[Request]:
         for link in links:
@@ -135,6 +152,20 @@ class ReportsSpider(Spider):
                 request = self._document_request(site, link)
                 if request is not None:
                     yield request
+            elif COLUMN_TEXT.search(link.text):
+                self._note_unfollowed(site, link)
+
+    def _note_unfollowed(self, site: Site, link: Link) -> None:
+        """A 年报-titled link that is not followed because of where it points is worth an
+        auditor's note (e.g. a column linking to an internal address)."""
+        allowed = frozenset(self.settings.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"))
+        why = forbidden_address(link.url, allowed | frozenset(site.allow_private),
+                                via_proxy=bool(self.settings.get("NIANBAO_PROXY")))
+        if why:
+            self._fail(site, link.url, "forbidden-address", f"{link.text}: {why}")
+        elif not site.in_scope(link.url):
+            self._fail(site, link.url, "out-of-scope", f"{link.text}: outside "
+                       f"{', '.join(site.domains)}")
 
     def _pagination(self, site: Site, response: TextResponse, links: list[Link]):
         meta = response.meta
@@ -323,7 +354,9 @@ def _failure_reason(failure) -> tuple[str, str]:
         return exc.reason, exc.detail
     if isinstance(exc, HttpError):
         response = exc.response
-        challenge = response.meta.get("challenge") if response.request else None
+        challenge = challenge_kind(response.status, {k.decode().lower(): "" for k in
+                                                     response.headers}, response.url,
+                                   response.body)
         if challenge:
             return "challenge", f"HTTP {response.status}: {challenge} challenge not passed"
         return f"http-{response.status}", f"HTTP {response.status}"

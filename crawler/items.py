@@ -28,3 +28,4 @@ class FetchedDocument:
     not_modified: bool = False
     rendered: bool = False
     links: list[str] = field(default_factory=list)
+    page_dates: list[dict] = field(default_factory=list)  # dates on the page linking to it

@@ -39,6 +39,7 @@ def external_dates(item: FetchedDocument, first_seen: bool) -> list[DateEvidence
             dates.append(DateEvidence("http:last-modified", day, item.last_modified))
         except (TypeError, ValueError):
             pass
+    dates += [DateEvidence(d["source"], d["value"], d.get("raw", "")) for d in item.page_dates]
     if first_seen:
         dates.append(DateEvidence("first-seen", item.fetched_at.date().isoformat()))
     return dates

@@ -18,15 +18,15 @@ from nianbao.settings import PROJECT_ROOT
 def cmd_demo(args: argparse.Namespace) -> int:
     from nianbao.crawl_command import crawl
     from nianbao.reports_command import cmd_reports
-    from replicas.proxy import ReplicaServer
+    from replicas import ReplicaServer
 
     workdir = Path(args.workdir)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     sites = load_sites(PROJECT_ROOT / "config" / "sites.yaml")
     with ReplicaServer(cache_dir=workdir / "renderings") as server:
-        served = set(server.hosts())
-        chosen = [s for s in sites if any(urlsplit(u).hostname in served for u in s.start_urls)]
+        chosen = [s for s in sites
+                  if any(server.serves(urlsplit(u).hostname or "") for u in s.start_urls)]
         print(f"replica portals at {server.proxy_url}: crawling "
               f"{', '.join(s.id for s in chosen)}")
         db = f"sqlite:///{(workdir / 'nianbao.sqlite').resolve()}"

@@ -51,11 +51,14 @@ def _failed_cross_year(session: Session, version_ids: list[int]) -> dict[int, li
 
 
 def _date_source(record: dict[str, Any]) -> str | None:
+    """The best-ranked evidence (parsers.metadata.DATE_RANK) that states the published date."""
+    from parsers.metadata import DATE_RANK
+
     published = record.get("published_date")
-    for evidence in record.get("date_evidence") or []:
-        if published and evidence.get("value") == published:
-            return evidence.get("source")
-    return None
+    sources = [e.get("source") for e in record.get("date_evidence") or []
+               if published and e.get("value") == published]
+    ranked = [s for s in DATE_RANK if s in sources]
+    return (ranked or sources or [None])[0]
 
 
 def report_summaries(

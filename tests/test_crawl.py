@@ -277,3 +277,19 @@ def test_sigkill_mid_crawl_loses_nothing_and_stores_nothing_twice(replica, test_
     warcio = str(Path(sys.executable).with_name("warcio"))
     for path in archive.glob("*.warc.gz"):
         assert subprocess.run([warcio, "check", str(path)]).returncode == 0
+
+
+def test_offline_crawl_records_every_failure_and_exits_nonzero(tmp_path, test_settings):
+    """The README's main job without a network: every portal fails with a reason, exit 1."""
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    env = {**os.environ, "NIANBAO_SETTINGS": str(test_settings)}
+    done = subprocess.run([*NIANBAO, "crawl", "--db", db, "--archive", str(tmp_path / "a"),
+                           "--site", "jccq", "--site", "wenzhou"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    reasons = {f["reason"] for f in failures(db)}
+    assert reasons == {"dns"}, reasons
+    listing = subprocess.run([*NIANBAO, "reports", "--db", db, "--csv"], capture_output=True,
+                             text=True, cwd=ROOT)
+    assert listing.returncode == 0 and listing.stdout.startswith("site,issuer,report_year")

@@ -276,9 +276,11 @@ class ReportsSpider(Spider):
         document = self._document(site, response, "detail")
         document.links = [link.url for link in attachments]
         yield document
+        page_dates = _page_dates(response) if attachments else []
         for link in attachments:
             request = self._document_request(site, link)
             if request is not None:
+                request.meta["page_dates"] = page_dates
                 yield request
 
     def parse_attachment(self, response: Response) -> Iterator[FetchedDocument]:
@@ -296,6 +298,7 @@ class ReportsSpider(Spider):
             list_entry=meta.get("list_entry"),
             etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
             not_modified=bool(meta.get("not_modified")), rendered=bool(meta.get("rendered")),
+            page_dates=list(meta.get("page_dates") or []),
         )
 
     # -- bookkeeping ----------------------------------------------------------------------
@@ -379,6 +382,20 @@ def _header(response: Response, name: str) -> str | None:
 
 def _visible_text(response: TextResponse) -> str:
     return " ".join(response.xpath("//body//text()[not(ancestor::script)]").getall())[:8000]
+
+
+def _page_dates(response: TextResponse) -> list[dict]:
+    """The publication dates a detail page states (meta PubDate, visible 发布日期): they date
+    the attachments it publishes, which rarely carry a date of their own."""
+    from parsers.errors import ParseError
+    from parsers.readers.html import read_html
+
+    try:
+        doc = read_html(response.text)
+    except (ParseError, ValueError):
+        return []
+    return [{"source": d.source, "value": d.value, "raw": f"{d.raw or d.value} on {response.url}"}
+            for d in doc.dates if d.source in ("meta:PubDate", "visible")]
 
 
 def _is_report_column(response: TextResponse) -> bool:

@@ -26,6 +26,7 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = max(_fetch["delay_seconds"], 0.1)
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DEPTH_LIMIT = _crawl["max_depth"]
+CLOSESPIDER_TIMEOUT = int(_crawl["max_run_minutes"]) * 60
 DOWNLOAD_MAXSIZE = int(_conf["parse"]["max_file_mb"]) * 2**20
 COOKIES_ENABLED = True
 

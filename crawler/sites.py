@@ -211,8 +211,8 @@ class _Reader:
             politeness=self.keyed("politeness", _POLITENESS),
             issuers=self.issuers(),
             allow_private=self.string_list("allow_private"),
-            deadline_rules=self.keyed("deadline_rules", {"departments", "government", "township",
-                                                         "other", "grace_days"}),
+            deadline_rules=self.keyed("deadline_rules", {"departments", "government", "office",
+                                                         "township", "other", "grace_days"}),
             raw=self.data,
         )
         for url in site.start_urls:

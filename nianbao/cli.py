@@ -89,12 +89,36 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
     r.set_defaults(func=cmd_reports)
 
+    from nianbao.check_command import add_check_arguments, cmd_check
+
+    k = sub.add_parser("check", help="compliance table: which reports were published on time")
+    add_check_arguments(k)
+    k.set_defaults(func=cmd_check)
+
     from nianbao.demo import cmd_demo
 
     d = sub.add_parser("demo", help="crawl the bundled replica portals offline into a fresh "
                        "database and print the summary")
     d.add_argument("--workdir", default="data/demo", help="where the demo database and WARCs go")
     d.set_defaults(func=cmd_demo)
+
+    from nianbao.schedule_command import add_schedule_arguments, cmd_schedule
+
+    s = sub.add_parser("schedule", help="run the scheduler in the foreground (crawls, deadline "
+                       "evaluation, digests, alert retries) until SIGTERM")
+    add_schedule_arguments(s)
+    s.set_defaults(func=cmd_schedule)
+
+    from nianbao.run_command import add_run_arguments, cmd_run
+
+    m = sub.add_parser("run", help="the main job once: crawl, record events, evaluate "
+                       "deadlines, deliver alerts")
+    add_run_arguments(m)
+    m.set_defaults(func=cmd_run)
+
+    from nianbao.subscribe_command import add_subscribe_parser
+
+    add_subscribe_parser(sub)
     return parser
 
 

@@ -180,3 +180,66 @@ class Resource(Base):
     content_type: Mapped[str | None]  # to answer a 304 from the archived body
     fetched_at: Mapped[datetime | None]
     checked_at: Mapped[datetime | None]
+
+
+class Event(Base):
+    """Something a subscriber may want to hear about, recorded once (``dedupe_key`` is unique).
+
+    ``payload`` is self-contained (issuer, year, figures, changes, links…) so an alert or a feed
+    entry reads the same long after the rows it came from have moved on.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str]  # new_report | revised_report | late_report | missing_report | …
+    site_id: Mapped[str] = mapped_column(index=True)
+    issuer_id: Mapped[int | None] = mapped_column(ForeignKey("issuers.id"))
+    report_year: Mapped[int | None]
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    dedupe_key: Mapped[str] = mapped_column(unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Subscription(Base):
+    """Where to send which events: an Apprise URL and filters (an empty list matches all)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(unique=True)
+    url: Mapped[str]
+    sites: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    regions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    issuers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    kinds: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    keyword: Mapped[str | None]
+    mode: Mapped[str]  # immediate | daily
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Delivery(Base):
+    """One message owed to a subscription: an event (immediate) or a day's digest (daily).
+
+    The unique pairs make each owed message a single row, so it is sent at most once even across
+    restarts; ``status`` becomes ``sent`` only after Apprise reported success.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription_id"),
+        UniqueConstraint("subscription_id", "digest_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    digest_day: Mapped[date | None]
+    status: Mapped[str] = mapped_column(default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,1 @@
+"""Monitoring: scheduled crawls, compliance deadlines, events and alerts."""

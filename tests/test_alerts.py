@@ -1,0 +1,446 @@
+"""Events, subscriptions, alerts and feeds on real databases (``db_url``: SQLite and
+PostgreSQL), with records parsed from the seed reports and stored through ``Store``, and real
+local receivers: a JSON webhook (http.server) and an SMTP server (aiosmtpd).
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from lxml import etree
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from monitor.alerts import deliver_pending, send_digests
+from monitor.events import event_dict, record_run_events, record_verdict_events
+from monitor.feeds import site_feed, subscription_feed
+from monitor.messages import limit_for, render_event
+from monitor.subscriptions import add_subscription, get_subscription
+from nianbao.cli import main
+from nianbao.settings import settings
+from parsers.pipeline import parse_bytes
+from storage.db import connect, migrate
+from storage.models import Delivery, Event
+from storage.store import Store
+from tests.conftest import ROOT, SHARED
+
+CHENGQU = "000_7215e79b01c75868"  # 晋城市城区人民政府 2023
+QUWO = "002_59d91e6a9fd921ee"  # 曲沃县人民政府 2023
+QUWO_URL = "http://www.quwo.gov.cn/zwgk/xxgknb/202401/t20240125_1.shtml"
+CHENGQU_URL = "http://xxgk.jccq.gov.cn/qzf/qzfb/zfxxgknb/202401/t20240129_1.shtml"
+T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+ATOM = "{http://www.w3.org/2005/Atom}"
+# The revision: 19 natural-person requests become 20 while the row total stays 22 (so the row
+# identity breaks), and a sentence of the problems section is reworded.
+REVISIONS = (
+    ("一、本年新收政府信息公开申请数量\n\t19\n", "一、本年新收政府信息公开申请数量\n\t20\n"),
+    ("部分单位相关工作人员业务能力不足", "部分单位相关工作人员业务能力和责任意识不足"),
+)
+
+
+@cache
+def _parsed(seed_id: str, revised: bool) -> str:
+    path = SHARED / "seeds" / f"{seed_id}.txt"
+    text = path.read_text(encoding="utf-8")
+    for before, after in REVISIONS if revised else ():
+        assert before in text, before
+        text = text.replace(before, after)
+    return json.dumps(parse_bytes(text.encode("utf-8"), str(path)), ensure_ascii=False)
+
+
+def record(seed_id: str, revised: bool = False) -> dict[str, Any]:
+    return json.loads(_parsed(seed_id, revised))
+
+
+def store_doc(store: Store, run_id: int, site: str, url: str, rec: dict[str, Any],
+              offset: int) -> int:
+    body = json.dumps(rec, sort_keys=True).encode()
+    outcome = store.store_document(
+        run_id=run_id, site_id=site, url=url, record=rec,
+        content_hash=hashlib.sha256(body).hexdigest(),
+        payload_digest=hashlib.sha256(body + url.encode()).hexdigest(),
+        content_type="text/html",
+        warc={"file": "nianbao-0001.warc.gz", "offset": offset, "length": 1234,
+              "record_id": f"<urn:uuid:{offset}>"},
+        fetched_at=T0 + timedelta(days=offset),
+    )
+    assert outcome.version_id is not None
+    return outcome.version_id
+
+
+def crawl(store: Store, docs: list[tuple[str, str, dict[str, Any], int]]) -> int:
+    """One finished crawl run storing ``docs`` (site, url, record, warc offset)."""
+    sites = sorted({site for site, *_ in docs})
+    run_id = store.start_run(sites)
+    for site, url, rec, offset in docs:
+        store_doc(store, run_id, site, url, rec, offset)
+    store.finish_run(run_id, "finished", {s: {"pages": 3} for s in sites}, 1000)
+    return run_id
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = connect(db_url)
+    migrate(engine)
+    store = Store(engine)
+    store.upsert_site("jccq", "晋城市城区人民政府", "140502", {"columns": []}, [])
+    store.upsert_site("quwo", "曲沃县人民政府", "141021", {"columns": []}, [])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def runs(engine: Engine) -> tuple[int, int]:
+    """Run 1 finds two new reports; run 2 finds a revised copy of Quwo's at the same URL."""
+    store = Store(engine)
+    first = crawl(store, [("jccq", CHENGQU_URL, record(CHENGQU), 0),
+                          ("quwo", QUWO_URL, record(QUWO), 1)])
+    second = crawl(store, [("quwo", QUWO_URL, record(QUWO, revised=True), 2)])
+    return first, second
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Webhook:
+    """A JSON receiver on 127.0.0.1 that can be down (nothing listening) and brought up."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[dict[str, Any]] = []
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/hook"
+
+    def up(self) -> None:
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    hook.up()
+    yield hook
+    hook.down()
+
+
+@pytest.fixture
+def down_webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.down()
+
+
+class Mailbox:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, str]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    url = (f"mailto://127.0.0.1:{port}?mode=insecure&from=nianbao@example.org"
+           f"&to=desk@example.org")
+    yield box, url
+    controller.stop()
+
+
+def events(engine: Engine) -> list[Event]:
+    with Session(engine) as session:
+        return list(session.scalars(select(Event).order_by(Event.id)))
+
+
+def deliveries(engine: Engine) -> list[Delivery]:
+    with Session(engine) as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def message(hook: Webhook, title_prefix: str) -> str:
+    """The text of the first alert received whose title starts with ``title_prefix``."""
+    return next(m["message"] for m in hook.received if m["title"].startswith(title_prefix))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Events ------------------------------------------------------------------------------------
+
+
+def test_run_events_are_recorded_once(engine: Engine, runs: tuple[int, int]) -> None:
+    first, second = runs
+    assert record_run_events(engine, first) == 2
+    assert record_run_events(engine, second) == 2
+    assert record_run_events(engine, first) == record_run_events(engine, second) == 0
+    rows = events(engine)
+    assert [(e.kind, e.site_id, e.report_year) for e in rows] == [
+        ("new_report", "jccq", 2023), ("new_report", "quwo", 2023),
+        ("revised_report", "quwo", 2023), ("failed_checks", "quwo", 2023),
+    ]
+    revised, failed = rows[2].payload, rows[3].payload
+    assert {"key": "requests.new.natural", "before": 19, "after": 20} in revised["changes"]
+    [problems] = revised["section_changes"]
+    assert problems["section"] == "problems"
+    assert "业务能力不足" in problems["before"]
+    assert "业务能力和责任意识不足" in problems["after"]
+    assert "requests.row_total.new" in [c["id"] for c in failed["failed_checks"]]
+    assert rows[3].dedupe_key == f"failed_checks:v{rows[3].version_id}"
+
+
+def _unreachable_run(store: Store, pages: int) -> int:
+    run_id = store.start_run(["jccq"])
+    store.finish_run(run_id, "finished", {"jccq": {"pages": pages}} if pages else {}, 0)
+    return run_id
+
+
+def test_site_unreachable_once_per_outage(engine: Engine) -> None:
+    store = Store(engine)
+    outcomes = [record_run_events(engine, _unreachable_run(store, 0)) for _ in range(4)]
+    assert outcomes == [0, 0, 1, 0]  # not on the first failures, once per outage
+    assert record_run_events(engine, _unreachable_run(store, 5)) == 0
+    outcomes = [record_run_events(engine, _unreachable_run(store, 0)) for _ in range(3)]
+    assert outcomes == [0, 0, 1]
+    keys = [e.dedupe_key for e in events(engine)]
+    assert keys == ["site_unreachable:jccq:1", "site_unreachable:jccq:6"]
+
+
+@dataclass
+class Verdict:  # the attributes of monitor.compliance's verdicts, which are duck-typed
+    site_id: str
+    issuer_id: int | None
+    issuer: str
+    kind: str
+    report_year: int
+    status: str
+    deadline: date
+    published_date: date | None
+    evidence: list[dict[str, Any]]
+    days_late: int | None
+    warnings: list[str]
+    version_id: int | None
+    url: str | None
+    explanation: str
+
+
+def test_verdict_events_late_and_missing(engine: Engine) -> None:
+    verdicts = [
+        Verdict("quwo", None, "曲沃县人民政府", "government", 2023, "late", date(2024, 1, 31),
+                date(2024, 2, 5), [{"source": "signature", "value": "2024-02-05"}], 5, [],
+                None, QUWO_URL, "落款日期晚于1月31日"),
+        Verdict("jccq", None, "晋城市城区人民政府", "government", 2024, "missing",
+                date(2025, 1, 31), None, [], None, [], None, None, "未找到2024年度报告"),
+        Verdict("jccq", None, "晋城市城区人民政府", "government", 2023, "on_time",
+                date(2024, 1, 31), date(2024, 1, 29), [], 0, [], None, None, ""),
+    ]
+    assert record_verdict_events(engine, verdicts) == 2
+    assert record_verdict_events(engine, verdicts) == 0
+    late, missing = events(engine)
+    assert (late.kind, late.payload["deadline"], late.payload["days_late"]) == (
+        "late_report", "2024-01-31", 5)
+    assert missing.kind == "missing_report"
+    assert missing.dedupe_key == "missing_report:jccq/晋城市城区人民政府:2024"
+
+
+# Alerts ------------------------------------------------------------------------------------
+
+
+def test_alerts_carry_issuer_year_changes_and_links(
+    engine: Engine, runs: tuple[int, int], webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(settings()["alerts"], "archive_base_url", "http://localhost:8080/nianbao/")
+    add_subscription(engine, "quwo-desk", webhook.url, sites=["quwo"])
+    add_subscription(engine, "shanxi-revisions", webhook.url, regions=["14"],
+                     kinds=["revised_report"], keyword="责任意识")
+    add_subscription(engine, "henan", webhook.url, regions=["41"])
+    for run_id in runs:
+        record_run_events(engine, run_id)
+    result = deliver_pending(engine, now())
+    assert result == {"created": 4, "sent": 4, "failed": 0}  # 3 for quwo-desk, 1 revision
+    titles = [m["title"] for m in webhook.received]
+    assert titles.count("【年报被修改】曲沃县人民政府 2023年度") == 2
+    new = message(webhook, "【新发布年报】")
+    assert "发布机关：曲沃县人民政府" in new and "报告年度：2023" in new
+    assert f"原文：{QUWO_URL}" in new
+    assert f"存档：http://localhost:8080/nianbao/20240302080000/{QUWO_URL}" in new
+    assert "收到申请 22 件；予以公开率 59.1%（13/22）；复议纠错 0 件" in new
+    revised = message(webhook, "【年报被修改】")
+    assert "本年新收申请（自然人）：19 → 20" in revised
+    assert "存在的主要问题及改进情况" in revised and "责任意识" in revised
+    failed = message(webhook, "【年报数据未通过校验】")
+    assert "requests.row_total.new" in failed
+    assert deliver_pending(engine, now()) == {"created": 0, "sent": 0, "failed": 0}
+
+
+def test_email_alert_through_smtp(engine: Engine, runs: tuple[int, int],
+                                  smtp: tuple[Mailbox, str]) -> None:
+    box, url = smtp
+    add_subscription(engine, "mail", url, kinds=["new_report"], issuers=["城区"])
+    record_run_events(engine, runs[0])
+    assert deliver_pending(engine, now())["sent"] == 1
+    [message] = box.messages
+    assert "晋城市城区人民政府" in message["Subject"]
+    body = message.get_body(("plain", "html")).get_content()
+    assert "报告年度：2023" in body and CHENGQU_URL in body
+    assert "存档：nianbao-0001.warc.gz:0" in body  # no replay server configured
+
+
+def test_a_receiver_down_then_up_gets_each_alert_once(
+    engine: Engine, runs: tuple[int, int], down_webhook: Webhook, db_url: str
+) -> None:
+    add_subscription(engine, "desk", down_webhook.url, kinds=["new_report"])
+    record_run_events(engine, runs[0])
+    start = now()
+    assert deliver_pending(engine, start) == {"created": 2, "sent": 0, "failed": 2}
+    first = deliveries(engine)
+    assert [(d.status, d.attempts) for d in first] == [("failed", 1), ("failed", 1)]
+    assert all(d.last_error and d.next_attempt_at > start for d in first)
+
+    down_webhook.up()
+    base = int(settings()["alerts"]["retry_base_seconds"])
+    assert deliver_pending(engine, start + timedelta(seconds=base / 2))["sent"] == 0  # backing off
+    assert deliver_pending(engine, start + timedelta(seconds=base + 1))["sent"] == 2
+    assert [(d.status, d.attempts) for d in deliveries(engine)] == [("sent", 2), ("sent", 2)]
+    assert deliver_pending(engine, start + timedelta(days=1))["sent"] == 0
+    assert len(down_webhook.received) == 2
+
+    # A restart: a new process with its own engine finds nothing to send.
+    later = (start + timedelta(days=2)).isoformat()
+    script = ("import sys; from datetime import datetime; from storage.db import connect; "
+              "from monitor.alerts import deliver_pending; "
+              "print(deliver_pending(connect(sys.argv[1]), datetime.fromisoformat(sys.argv[2])))")
+    out = subprocess.run([sys.executable, "-c", script, db_url, later], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip() == "{'created': 0, 'sent': 0, 'failed': 0}"
+    assert len(down_webhook.received) == 2
+
+
+def test_daily_digest_is_sent_once_with_every_matching_event(
+    engine: Engine, runs: tuple[int, int], webhook: Webhook
+) -> None:
+    add_subscription(engine, "daily", webhook.url, regions=["14"], mode="daily")
+    add_subscription(engine, "daily-jccq", webhook.url, sites=["jccq"], kinds=["revised_report"],
+                     mode="daily")
+    for run_id in runs:
+        record_run_events(engine, run_id)
+    zone = ZoneInfo(settings()["alerts"]["timezone"])
+    day = events(engine)[0].occurred_at.astimezone(zone).date()
+    expected = [e for e in events(engine) if e.occurred_at.astimezone(zone).date() == day]
+    assert deliver_pending(engine, now())["created"] == 0  # daily subscriptions get no alerts
+    assert send_digests(engine, day, now()) == {"created": 1, "sent": 1, "failed": 0}
+    assert send_digests(engine, day, now() + timedelta(days=1))["sent"] == 0
+    [digest] = webhook.received
+    assert digest["title"] == f"【nianbao 每日摘要】{day.isoformat()}（{len(expected)} 条）"
+    for title in ("【新发布年报】晋城市城区人民政府", "【新发布年报】曲沃县人民政府",
+                  "【年报被修改】曲沃县人民政府", "【年报数据未通过校验】曲沃县人民政府"):
+        assert title in digest["message"]
+    [row] = deliveries(engine)
+    assert (row.digest_day, row.status, row.event_id) == (day, "sent", None)
+
+
+# Feeds and the command line -----------------------------------------------------------------
+
+
+def test_atom_feed_has_one_entry_per_event(engine: Engine, runs: tuple[int, int]) -> None:
+    for run_id in runs:
+        record_run_events(engine, run_id)
+    feed = etree.fromstring(site_feed(engine, "quwo"))
+    assert feed.tag == f"{ATOM}feed"
+    for name in ("id", "title", "updated", "author"):
+        assert feed.find(f"{ATOM}{name}") is not None
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 3
+    for entry in entries:
+        assert entry.findtext(f"{ATOM}id").startswith("tag:nianbao,2026:event:")
+        assert entry.findtext(f"{ATOM}title") and entry.findtext(f"{ATOM}content")
+        datetime.fromisoformat(entry.findtext(f"{ATOM}updated"))
+        assert entry.find(f"{ATOM}link[@rel='alternate']").get("href") == QUWO_URL
+    sub = add_subscription(engine, "new-only", "json://127.0.0.1:9/x", kinds=["new_report"])
+    feed = etree.fromstring(subscription_feed(engine, sub))
+    assert len(feed.findall(f"{ATOM}entry")) == 2
+
+
+def test_subscribe_and_feed_commands(
+    engine: Engine, runs: tuple[int, int], db_url: str, webhook: Webhook,
+    down_webhook: Webhook, capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = ["--db", db_url]
+    assert main(["subscribe", "add", "desk", webhook.url, "--region", "1405", "--kind",
+                 "new_report", "--keyword", "城区", *db]) == 0
+    assert main(["subscribe", "add", "gone", down_webhook.url, "--daily", *db]) == 0
+    assert main(["subscribe", "add", "desk", webhook.url, *db]) == 2  # name taken
+    capsys.readouterr()
+    assert main(["subscribe", "list", "--json", *db]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(s["name"], s["mode"], s["regions"], s["keyword"]) for s in listed] == [
+        ("desk", "immediate", ["1405"], "城区"), ("gone", "daily", [], None)]
+    assert main(["subscribe", "test", "desk", *db]) == 0
+    assert webhook.received[-1]["title"] == "【nianbao 测试】订阅已配置"
+    assert main(["subscribe", "test", "gone", *db]) == 1
+    assert "failed" in capsys.readouterr().err
+    assert main(["subscribe", "remove", "gone", *db]) == 0
+    assert get_subscription(engine, "gone") is None
+    assert main(["subscribe", "remove", "gone", *db]) == 2
+
+    record_run_events(engine, runs[0])
+    capsys.readouterr()
+    assert main(["feed", "--subscription", "desk", *db]) == 0
+    feed = etree.fromstring(capsys.readouterr().out.encode("utf-8"))
+    [entry] = feed.findall(f"{ATOM}entry")
+    assert "晋城市城区人民政府" in entry.findtext(f"{ATOM}title")
+
+
+def test_chat_messages_are_cut_after_the_links(engine: Engine, runs: tuple[int, int]) -> None:
+    record_run_events(engine, runs[1])
+    revised = event_dict(events(engine)[0])
+    assert limit_for("dingtalk://abcdefghijklmnop") == 4000
+    assert limit_for("json://127.0.0.1/x") > 4000
+    title, body = render_event(revised, 200)
+    assert len(body) == 200 and body.endswith("…")
+    assert f"原文：{QUWO_URL}" in body and "曲沃县人民政府" in title

@@ -12,14 +12,23 @@ import re
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f\s\u3000\u00a0]")
+_ASCII = bytes(range(0x80))
+_CJK_LEADS = bytes(range(0xE4, 0xEA))  # UTF-8 lead bytes of U+4000..U+9FFF
+_BELOW_CJK = re.compile(rb"\xe4[\x80-\xb7]")  # U+4000..U+4DFF: an E4 lead, but not U+4E00..
 
 
 def _cjk_share(text: str) -> float:
-    """Share of Chinese characters among the non-ASCII ones (mojibake has few)."""
-    letters = len(_NON_ASCII.findall(text))
-    return len(_CJK.findall(text)) / letters if letters else 0.0
+    """Share of Chinese characters (U+4E00..U+9FFF) among the non-ASCII, non-space ones.
+
+    Mojibake has few. Counted on the UTF-8 bytes, where each non-ASCII character has exactly one
+    lead byte, by byte deletion and ``str.split`` (which drops exactly the Unicode spaces):
+    a regex match per character costs milliseconds on a Word page's 40,000 characters.
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
+    letters = len("".join(non_ascii.split()))
+    cjk = len(data) - len(data.translate(None, _CJK_LEADS)) - len(_BELOW_CJK.findall(data))
+    return cjk / letters if letters else 0.0
 
 
 def _strict(data: bytes, encoding: str) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from parsers.document import Document, Paragraph, Table
 from parsers.schema import (
@@ -47,6 +48,33 @@ _SECTION_CONTEXT = [
     (re.compile(r"^[四4][、.．]?.*(复议|诉讼)"), "四"),
     (re.compile(r"^[五六56][、.．]"), None),
 ]
+_REQUESTS_START = re.compile(r"本年新收|上年结转")
+_ORDINAL = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]?")
+_FORMAT_2019_ACTIVE = re.compile(r"对外管理服务事项$|^政府集中采购$")
+_FORMAT_2021_REQUESTS = re.compile(r"不补正|缴纳费用|收费通知")
+_OTHER_HANDLING = re.compile(r"其他处理$")
+
+
+# Cell texts ("0", "", the standard labels) recur in every table and every report: read each once.
+_read_cell = lru_cache(maxsize=8192)(read_cell)
+_clean_label = lru_cache(maxsize=8192)(clean_label)
+
+
+@lru_cache(maxsize=4096)
+def _spec_for(table: str, fmt: str, label: str) -> RowSpec | None:
+    """The standard row of table 二 or 三 that ``label`` names, if any.
+
+    Cached: each lookup tries every row pattern, and the same few hundred labels recur in
+    every report.
+    """
+    specs = active_rows(fmt) if table == "二" else request_rows(fmt)
+    return next((s for s in specs if s.matches(label)), None)
+
+
+@lru_cache(maxsize=4096)
+def _names_request_row(label: str) -> bool:
+    """Whether ``label`` is a row of table 三 (either format): such a row moves the context."""
+    return any(s.matches(label) for s in request_rows("2021") + request_rows("2019")[-3:])
 
 
 @dataclass
@@ -86,9 +114,9 @@ class TableReading:
 
 
 def _row(cells: list[str], positional: bool) -> Row:
-    read = [read_cell(c) for c in cells]
+    read = [_read_cell(c) for c in cells]
     last_label = max((i for i, v in enumerate(read) if v.semantic == "TEXT"), default=-1)
-    labels = [clean_label(c) for c in cells[: last_label + 1] if clean_label(c)]
+    labels = [label for c in cells[: last_label + 1] if (label := _clean_label(c))]
     values = read[last_label + 1 :]
     if not positional:  # empties from converters are artefacts, not blanks
         values = [v for v in values if v.semantic != "EMPTY"]
@@ -153,11 +181,9 @@ class _Reader:
         self.header(row)
         if not row.values or all(v.semantic == "EMPTY" for v in row.values):
             return
-        if self.context != "二" and any(
-            s.matches(row.label) for s in request_rows("2021") + request_rows("2019")[-3:]
-        ):
+        if self.context != "二" and _names_request_row(row.label):
             self.context = "三"
-        if re.search(r"本年新收|上年结转", row.label):
+        if _REQUESTS_START.search(row.label):
             self.context = "三"
         if self.context == "二" and row.labels:
             self.active_pending.append((row, positional, self.active_columns))
@@ -175,15 +201,14 @@ class _Reader:
         self.out.found.add("二")
         labels = {r.label for r, _, _ in self.active_pending}
         if self.votes["2019"] > self.votes["2021"] or any(
-            re.search(r"对外管理服务事项$|^政府集中采购$", lb) for lb in labels
+            _FORMAT_2019_ACTIVE.search(lb) for lb in labels
         ):
             fmt = "2019"
         else:
             fmt = "2021"
         self.out.active_format = fmt
-        specs = active_rows(fmt)
         for row, positional, columns in self.active_pending:
-            spec = next((s for s in specs if s.matches(row.label)), None)
+            spec = _spec_for("二", fmt, row.label)
             if spec is None:
                 self._active_extra(row, positional, columns)
                 continue
@@ -193,7 +218,7 @@ class _Reader:
         """A row a locality added (e.g. 其他主动公开文件): kept under active.extra.*."""
         if not row.values or not columns:
             return
-        label = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]?", "", row.label)
+        label = _ORDINAL.sub("", row.label)
         key = f"active.extra.{label}"
         self._assign(key, [f"{key}.{c}" for c in columns], row, positional)
 
@@ -204,27 +229,26 @@ class _Reader:
         self.out.found.add("三")
         labels = [r.label for r, _ in self.request_pending]
         fmt: str | None = None  # stays None when no （六） row shows which format it is
-        if any(re.search(r"不补正|缴纳费用|收费通知", lb) for lb in labels):
+        if any(_FORMAT_2021_REQUESTS.search(lb) for lb in labels):
             fmt = "2021"
-        elif any(re.search(r"其他处理$", r.label) and r.values for r, _ in self.request_pending):
+        elif any(_OTHER_HANDLING.search(r.label) and r.values for r, _ in self.request_pending):
             fmt = "2019"
         self.out.requests_format = fmt
-        specs = request_rows(fmt or "2021")
         for row, positional in self.request_pending:
             if not row.values:
                 continue  # a parent label such as （三）不予公开
-            spec = self._request_spec(specs, row)
+            spec = self._request_spec(fmt or "2021", row)
             if spec is None:
                 self.out.problems.append(f"table 三: unrecognised row {row.text()!r}")
                 continue
             slots = [f"{spec.key}.{c}" for c in APPLICANT_COLUMNS]
             self._assign(spec.key, slots, row, positional)
 
-    def _request_spec(self, specs: list[RowSpec], row: Row) -> RowSpec | None:
+    def _request_spec(self, fmt: str, row: Row) -> RowSpec | None:
         # The row's own label first; only a row of values under a parent label (the 2019
         # 其他处理) falls back to the parent.
         for label in reversed(row.labels):
-            spec = next((s for s in specs if s.matches(label)), None)
+            spec = _spec_for("三", fmt, label)
             if spec is not None:
                 return spec
         return None
@@ -283,13 +307,13 @@ def _stream_rows(cells: list[str]) -> list[Row]:
         rows.append(Row(labels, values, list(printed)))
 
     for cell in cells:
-        value = read_cell(cell)
+        value = _read_cell(cell)
         if value.semantic == "TEXT":
             if any(v.semantic != "EMPTY" for v in printed):
                 emit()
                 labels = []
             printed = []
-            if label := clean_label(cell):
+            if label := _clean_label(cell):
                 labels.append(label)
         elif labels or value.semantic != "EMPTY":
             printed.append(value)

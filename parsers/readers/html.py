@@ -4,7 +4,8 @@ Tables are read from the DOM here, row by row, because trafilatura flattens span
 holds exactly the cells that start in it, which is what the table reader expects. Only leaf
 tables count (old portals lay pages out with tables that contain the report's tables). The main
 text comes from trafilatura, which drops navigation and footers; the page's 47号 meta tags and
-its visible 发布日期 become metadata and date evidence.
+its visible 发布日期 become metadata and date evidence. Word's HTML export wraps every run of text
+in a span; those run tags are dropped, once the tables and dates are read, before trafilatura.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from parsers.errors import ParseError
 from parsers.metadata import iso_date
 
 _WS = re.compile(r"[\s\u00a0\u3000]+")
+_PUB_DATE = re.compile(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})")
 _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
 _VISIBLE_DATE = re.compile(
     r"(?:发布|公开|成文)(?:日期|时间)\s*[:：]?\s*((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})"
@@ -39,6 +41,35 @@ META_NAMES = (
     "Url",
 )
 MAX_DEPTH = 255  # libxml2's own limit for HTML; deeper pages are refused, not truncated quietly
+
+_TOO_DEEP = etree.XPath("/" + "/".join(["*"] * MAX_DEPTH))
+_KEEP = "nianbao-keep"  # marks the spans trafilatura must still see while the rest go
+
+
+def _html_parser() -> etree.HTMLParser:
+    """lxml.html's parser minus its per-element class lookup in Python.
+
+    lxml.html picks each element's class (form, input, label…) by calling Python for every
+    element proxy, thousands of times on a Word page. Trafilatura needs only HtmlElement's
+    methods (text_content, drop_tree), which a lookup done in C gives to every element.
+    """
+    parser = etree.HTMLParser()
+    parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=lxml.html.HtmlElement,
+            comment=lxml.html.HtmlComment,
+            pi=lxml.html.HtmlProcessingInstruction,
+            entity=lxml.html.HtmlEntity,
+        )
+    )
+    return parser
+
+
+_PARSER = _html_parser()
+
+
+def _parse(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(html, parser=_PARSER)
 
 
 def cell_text(el: etree._Element) -> str:
@@ -69,17 +100,50 @@ def _meta(root: etree._Element) -> dict[str, str]:
     return found
 
 
-_TOO_DEEP = etree.XPath("/" + "/".join(["*"] * MAX_DEPTH))
+def _is_plain_run(span: etree._Element) -> bool:
+    """A span as Word wraps every run of text in: only a style (fonts, sizes) and a language.
+
+    A style that says "hidden", "display" or "border" is not plain: trafilatura's pruning
+    XPaths read those words in ``@style`` (display:none, hidden boxes, bordered asides).
+    """
+    for name, value in span.items():
+        if name == "style":
+            style = value.lower()
+            if "hidden" in style or "display" in style or "border" in style:
+                return False
+        elif name != "lang":
+            return False
+    return True
+
+
+def _unwrap_word_runs(root: etree._Element) -> None:
+    """Drop Word's ``<o:p>`` and plain run ``<span>`` tags, keeping their text, before trafilatura.
+
+    Word's HTML export multiplies the elements (a span per run, an ``<o:p>`` per paragraph) and
+    trafilatura's pruning XPaths visit every one of them; it strips spans itself, only later.
+    Spans with a class, an id or a telling style keep their tag for trafilatura's pruning.
+    """
+    kept = [span for span in root.iter("span") if not _is_plain_run(span)]
+    for span in kept:
+        span.tag = _KEEP
+    etree.strip_tags(root, "o:p", "span")
+    for span in kept:
+        span.tag = "span"
 
 
 def _dom_text(html: str) -> str:
-    body = lxml.html.document_fromstring(html)
+    body = _parse(html)
     blocks = body.xpath("//p|//h1|//h2|//h3|//h4|//li|//pre")
     return "\n".join(cell_text(b) for b in blocks if not b.xpath("ancestor::table"))
 
 
 def _paragraphs(html: str, root: etree._Element) -> list[Paragraph]:
-    """Main text by trafilatura (which prunes ``root``: call it last), else the DOM's blocks."""
+    """Main text by trafilatura, else the DOM's blocks.
+
+    Drops Word's run tags from ``root`` first, which changes how its text splits into nodes
+    (and so the cell texts): call it after the tables and dates are read.
+    """
+    _unwrap_word_runs(root)
     text = trafilatura.extract(
         root, include_tables=False, include_comments=False, favor_recall=True, fast=True
     ) or _dom_text(html)
@@ -88,7 +152,7 @@ def _paragraphs(html: str, root: etree._Element) -> list[Paragraph]:
 
 def read_html(html: str) -> Document:
     try:
-        root = lxml.html.document_fromstring(html)
+        root = _parse(html)
     except (etree.ParserError, ValueError) as exc:
         raise ParseError("unreadable", f"HTML could not be parsed: {exc}") from None
     if _TOO_DEEP(root):
@@ -105,7 +169,7 @@ def read_html(html: str) -> Document:
     )
     doc = Document(kind="html", title_hint=title_hint, meta=meta)
     if "PubDate" in meta:
-        m = re.match(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})", meta["PubDate"])
+        m = _PUB_DATE.match(meta["PubDate"])
         if m and (iso := iso_date(*m.groups())):
             doc.dates.append(DateEvidence("meta:PubDate", iso, meta["PubDate"]))
     m = _VISIBLE_DATE.search(" ".join(root.itertext()))

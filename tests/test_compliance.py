@@ -1,11 +1,11 @@
 """The compliance model: deadline rules on both sides of each date, then ``nianbao check`` end to
 end over the replica portals, crawled once, judged on four days.
 
-The replicas publish every report on time, so the end-to-end sites file (the real
-config/sites.yaml entries of the replica sites) adds, openly, what a compliance table must
-show: a township that never publishes under a locality rule (jccq, 乡镇 by 02-20), and an
-issuer-level deadline earlier than the law's (曲沃县人民政府 by 03-20) that makes its report,
-published 2024-03-23, three days late.
+The replicas post two reports after their deadlines (replicas/portals.yaml: 城区应急管理局, a
+department, on 2024-02-05, five days late; 曲沃县人民政府 on 2024-04-08, eight days late) and
+the rest before them. The end-to-end sites file (the real config/sites.yaml entries of the
+replica sites) adds, openly, a township that never publishes under a locality rule (jccq,
+乡镇 by 02-20).
 """
 
 from __future__ import annotations
@@ -245,7 +245,6 @@ def test_an_unconfigured_issuer_that_stops_reporting_is_expected_and_missing(tmp
 # --- end to end over the replica portals -----------------------------------------------------
 
 TOWNSHIP = "北石店镇人民政府"
-LATE_ISSUER, LATE_DEADLINE = "曲沃县人民政府", "03-20"
 
 
 @pytest.fixture(scope="module")
@@ -260,7 +259,7 @@ def replica(tmp_path_factory):
 
 
 def write_sites_file(replica, work: Path) -> Path:
-    """The real entries of the replica sites, plus the township and the early issuer deadline."""
+    """The real entries of the replica sites, plus a township under a locality rule."""
     data = yaml.safe_load((ROOT / "config" / "sites.yaml").read_text(encoding="utf-8"))
     ids = replica_site_ids(replica)
     entries = [e for e in data["sites"] if e["id"] in ids]
@@ -268,9 +267,6 @@ def write_sites_file(replica, work: Path) -> Path:
         if entry["id"] == "jccq":
             entry["issuers"].append({"name": TOWNSHIP, "kind": "township"})
             entry["deadline_rules"] = {"township": "02-20"}
-        for issuer in entry.get("issuers") or []:
-            if issuer["name"] == LATE_ISSUER:
-                issuer["deadline"] = LATE_DEADLINE
     path = work / "sites.yaml"
     path.write_text(yaml.safe_dump({"sites": entries}, allow_unicode=True), encoding="utf-8")
     return path
@@ -317,14 +313,14 @@ ISSUERS = [
     ("sifangtai", "双鸭山市四方台区人民政府"), ("sifangtai", "双鸭山市四方台区人民政府办公室"),
     ("longgang", "深圳市龙岗区人民政府"), ("shaoxing", "绍兴市人力资源和社会保障局"),
 ]
-# Status on each day, in ISSUERS order (P pending, M missing, O on time, L3 three days late).
+# Status on each day, in ISSUERS order (P pending, M missing, O on time, L5 five days late).
 EXPECTED_2023 = {
-    "2024-01-15": "P P P O P  P P  P P  P P  P P",
-    "2024-02-15": "P M M O P  P M  P M  P M  P M",
-    "2024-04-15": "O M M O M  O M  L3 M  O M  M M",
+    "2024-01-15": "P P P P P  P P  P P  P P  P P",
+    "2024-02-15": "P M M L5 P  P M  P M  P M  P M",
+    "2024-04-15": "O M M L5 M  O M  L8 M  O M  M M",
 }
 CODES = {"P": ("pending", None), "M": ("missing", None), "O": ("on_time", None),
-         "L3": ("late", 3)}
+         "L5": ("late", 5), "L8": ("late", 8)}
 
 
 def expected_2023(day: str) -> dict:
@@ -351,22 +347,24 @@ def test_found_reports_state_their_evidence_and_the_late_crawl(crawled):
     found = [r for r in rows if r["status"] in ("on_time", "late")]
     assert {(r["issuer"], r["published_date"], r["evidence"]) for r in found} == {
         ("晋城市城区人民政府", "2024-03-27", "meta:PubDate"),
-        ("晋城市城区应急管理局", "2024-01-12", "meta:PubDate"),
+        ("晋城市城区应急管理局", "2024-02-05", "meta:PubDate"),
         ("济源市人民政府", "2024-03-24", "meta:PubDate"),
-        ("曲沃县人民政府", "2024-03-23", "meta:PubDate"),
+        ("曲沃县人民政府", "2024-04-08", "meta:PubDate"),
         ("双鸭山市四方台区人民政府", "2024-03-28", "meta:PubDate"),
     }
     for row in found:  # the crawl ran long after 2024, and the verdict says so
         assert row["url"] and row["version_id"]
         assert any(w.startswith("first seen ") for w in row["warnings"]), row
-    late = next(r for r in found if r["status"] == "late")
-    assert late["deadline"] == "2024-03-20" and "3 day(s) late" in late["explanation"]
+    late = {r["issuer"]: r for r in found if r["status"] == "late"}
+    assert late["曲沃县人民政府"]["deadline"] == "2024-03-31"
+    assert "8 day(s) late" in late["曲沃县人民政府"]["explanation"]
+    assert late["晋城市城区应急管理局"]["deadline"] == "2024-01-31"
 
 
 def test_check_formats(crawled):
     rows = list(csv.DictReader(io.StringIO(check(crawled, "2024-04-15", "--csv",
                                                  "--site", "quwo").stdout)))
     assert [(r["issuer"], r["status"], r["days_late"]) for r in rows] == [
-        ("曲沃县人民政府", "late", "3"), ("曲沃县人民政府办公室", "missing", "")]
+        ("曲沃县人民政府", "late", "8"), ("曲沃县人民政府办公室", "missing", "")]
     text = check(crawled, "2024-04-15", "--site", "quwo", "--year", "2023").stdout
     assert "曲沃县人民政府" in text and "0 on_time, 1 late, 1 missing, 0 pending" in text

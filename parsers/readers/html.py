@@ -77,8 +77,16 @@ def cell_text(el: etree._Element) -> str:
     return _CJK_GAP.sub("", text)
 
 
+# Header words only the format's tables 二/三/四 print; a table holding one is data, never text.
+_REPORT_TABLE = re.compile("申请人情况|信息内容|本年新收|结果维持|第二十条")
+
+
 def _leaf_tables(root: etree._Element) -> list[Table]:
+    """Tables without nested tables, row by row. The report's own data tables are then taken
+    out of the tree: trafilatura (``include_tables=False``) would copy and prune them only to
+    drop them, which is most of its time on Word-exported pages."""
     tables = []
+    data_tables = []
     for table in root.iter("table"):
         if table.find(".//table") is not None:
             continue
@@ -87,6 +95,10 @@ def _leaf_tables(root: etree._Element) -> list[Table]:
             rows.append([cell_text(td) for td in tr if td.tag in ("td", "th")])
         if any(any(c for c in r) for r in rows):
             tables.append(Table(rows=rows, positional=True))
+            if any(_REPORT_TABLE.search(c) for r in rows[:4] for c in r):
+                data_tables.append(table)
+    for table in data_tables:
+        table.drop_tree()
     return tables
 
 
@@ -175,6 +187,6 @@ def read_html(html: str) -> Document:
     m = _VISIBLE_DATE.search(" ".join(root.itertext()))
     if m and (iso := iso_date(*m.groups())):
         doc.dates.append(DateEvidence("visible", iso, m.group(0)))
-    tables = _leaf_tables(root)
+    tables = _leaf_tables(root)  # before the paragraphs: it takes the data tables out
     doc.blocks = [*_paragraphs(html, root), *tables]
     return doc

@@ -444,3 +444,34 @@ def test_chat_messages_are_cut_after_the_links(engine: Engine, runs: tuple[int, 
     title, body = render_event(revised, 200)
     assert len(body) == 200 and body.endswith("…")
     assert f"原文：{QUWO_URL}" in body and "曲沃县人民政府" in title
+
+
+def test_a_scheduler_restarted_mid_day_sends_nothing_twice(
+    engine: Engine, runs: tuple[int, int], webhook: Webhook, db_url: str
+) -> None:
+    """The real delivery job run by APScheduler from its database job store, then the same
+    scheduler restarted (a new one on the same store) running it again: no alert twice."""
+    import time as clock
+
+    from monitor.jobs import retry_deliveries
+    from monitor.scheduler import build_scheduler, stop_scheduler
+
+    add_subscription(engine, "desk", webhook.url, kinds=["new_report"])
+    record_run_events(engine, runs[0])
+
+    def run_once() -> None:
+        scheduler = build_scheduler(db_url)
+        scheduler.start(paused=True)
+        scheduler.add_job(retry_deliveries, "date", args=[db_url], id="deliveries",
+                          replace_existing=True, run_date=datetime.now(UTC))
+        scheduler.resume()
+        deadline = clock.monotonic() + 30
+        while scheduler.get_job("deliveries") is not None and clock.monotonic() < deadline:
+            clock.sleep(0.2)
+        stop_scheduler(scheduler)
+
+    run_once()
+    assert len(webhook.received) == 2
+    run_once()  # restarted mid-day: the job runs again, the deliveries are already sent
+    assert len(webhook.received) == 2
+    assert [d.status for d in deliveries(engine)] == ["sent", "sent"]

@@ -115,6 +115,8 @@ def _published(payload: dict[str, Any]) -> str:
     if not published:
         return "发布日期：未找到"
     evidence = payload.get("date_evidence") or payload.get("evidence") or []
+    if isinstance(evidence, str):  # a verdict names the one source that decided
+        return f"发布日期：{published}（依据：{EVIDENCE.get(evidence, evidence)}）"
     sources = [e for e in evidence if isinstance(e, dict) and e.get("value") == published]
     if not sources:
         return f"发布日期：{published}"

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from functools import cache
@@ -251,33 +250,17 @@ def test_site_unreachable_once_per_outage(engine: Engine) -> None:
     assert keys == ["site_unreachable:jccq:1", "site_unreachable:jccq:6"]
 
 
-@dataclass
-class Verdict:  # the attributes of monitor.compliance's verdicts, which are duck-typed
-    site_id: str
-    issuer_id: int | None
-    issuer: str
-    kind: str
-    report_year: int
-    status: str
-    deadline: date
-    published_date: date | None
-    evidence: list[dict[str, Any]]
-    days_late: int | None
-    warnings: list[str]
-    version_id: int | None
-    url: str | None
-    explanation: str
-
-
 def test_verdict_events_late_and_missing(engine: Engine) -> None:
+    from monitor.compliance import Verdict
+
     verdicts = [
-        Verdict("quwo", None, "曲沃县人民政府", "government", 2023, "late", date(2024, 1, 31),
-                date(2024, 2, 5), [{"source": "signature", "value": "2024-02-05"}], 5, [],
-                None, QUWO_URL, "落款日期晚于1月31日"),
+        Verdict("quwo", None, "曲沃县人民政府", "government", 2023, "late", date(2024, 1, 31), 0,
+                date(2024, 2, 5), "meta:PubDate", 5, [], None, QUWO_URL, "发布日期晚于1月31日"),
         Verdict("jccq", None, "晋城市城区人民政府", "government", 2024, "missing",
-                date(2025, 1, 31), None, [], None, [], None, None, "未找到2024年度报告"),
+                date(2025, 1, 31), 0, None, "no-report", None, [], None, None,
+                "未找到2024年度报告"),
         Verdict("jccq", None, "晋城市城区人民政府", "government", 2023, "on_time",
-                date(2024, 1, 31), date(2024, 1, 29), [], 0, [], None, None, ""),
+                date(2024, 1, 31), 0, date(2024, 1, 29), "meta:PubDate", None, [], None, None, ""),
     ]
     assert record_verdict_events(engine, verdicts) == 2
     assert record_verdict_events(engine, verdicts) == 0
@@ -286,6 +269,8 @@ def test_verdict_events_late_and_missing(engine: Engine) -> None:
         "late_report", "2024-01-31", 5)
     assert missing.kind == "missing_report"
     assert missing.dedupe_key == "missing_report:jccq/晋城市城区人民政府:2024"
+    title, body = render_event(event_dict(late), 4000)
+    assert "发布日期：2024-02-05（依据：" in body and "曲沃县人民政府" in title + body
 
 
 # Alerts ------------------------------------------------------------------------------------

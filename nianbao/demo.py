@@ -25,6 +25,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True)
     sites = load_sites(PROJECT_ROOT / "config" / "sites.yaml")
     with ReplicaServer(cache_dir=workdir / "renderings") as server:
+        server.wait_ready()
         chosen = [s for s in sites
                   if any(server.serves(urlsplit(u).hostname or "") for u in s.start_urls)]
         print(f"replica portals at {server.proxy_url}: crawling "

@@ -174,6 +174,7 @@ class ReplicaServer:
         self.verbose = verbose
         self._log = RequestLog()
         self._httpd: _HTTPServer | None = None
+        self._rendered = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -186,7 +187,14 @@ class ReplicaServer:
         threading.Thread(target=httpd.serve_forever, name="replica-server", daemon=True).start()
         if self.prerender:
             threading.Thread(target=self._prerender, name="replica-prerender", daemon=True).start()
+        else:
+            self._rendered.set()
         return self
+
+    def wait_ready(self, timeout: float = 600) -> bool:
+        """Wait until every attachment is rendered: a real portal's files exist before anyone
+        asks for them, and a LibreOffice render must not eat a crawler's download timeout."""
+        return self._rendered.wait(timeout)
 
     def stop(self) -> None:
         if self._httpd:
@@ -215,6 +223,7 @@ class ReplicaServer:
                     except Exception as exc:  # served as 500 when asked for; say why now
                         print(f"replica: cannot render {item.seed_id} as {item.holder}: {exc}",
                               file=sys.stderr)
+        self._rendered.set()
 
     # ------------------------------------------------------------------ answering
 

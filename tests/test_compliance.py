@@ -255,6 +255,7 @@ def replica(tmp_path_factory):
     require_tool("chromium", "the crawler renders JS lists and passes challenges in Chromium")
     require_tool("soffice", "the replicas render PDF and DOC attachments with LibreOffice")
     with ReplicaServer(cache_dir=tmp_path_factory.mktemp("renderings")) as server:
+        assert server.wait_ready(), "the replica attachments did not render"
         yield server
 
 

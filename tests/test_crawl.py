@@ -39,6 +39,7 @@ def replica(tmp_path_factory):
     require_tool("soffice", "the replicas render PDF and DOC attachments with LibreOffice")
     cache = tmp_path_factory.mktemp("renderings")
     with ReplicaServer(cache_dir=cache, delays={"sifangtai": 0.3}) as server:
+        assert server.wait_ready(), "the replica attachments did not render"
         yield server
 
 

@@ -45,10 +45,10 @@ def test_run_alerts_once_and_a_revision_alerts_once_with_its_figure(replica, tes
         for site_id in replica_site_ids(replica):
             run += ["--site", site_id]
 
-        nianbao(run, test_settings)
+        done = nianbao(run, test_settings)
         first = events(db)
         kinds = [kind for kind, _ in first]
-        assert kinds.count("new_report") == len(replica.manifest()["reports"])
+        assert kinds.count("new_report") == len(replica.manifest()["reports"]), done.stdout
         assert "missing_report" in kinds
         assert len(hook.received) == len(first), "one alert per event"
 

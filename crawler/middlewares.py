@@ -186,6 +186,7 @@ class RenderMiddleware(_SpiderBound):
     async def _from_browser(self, request: Request, response: Response, page) -> Response | Request:
         try:
             html = await _settled_content(page, self.timeout)
+            status = await _document_status(page)
             cookies = await page.context.cookies()
             url = page.url or request.url
             if browser_rss_mb() > self.memory_limit:
@@ -208,7 +209,8 @@ class RenderMiddleware(_SpiderBound):
                    for c in cookies]
             return original.replace(dont_filter=True, cookies=jar)
         rendered = HtmlResponse(
-            url=url, status=response.status if still else 200, body=html.encode("utf-8"),
+            url=url, status=response.status if still else status or 200,
+            body=html.encode("utf-8"),
             encoding="utf-8", request=request,
             headers={"Content-Type": "text/html; charset=utf-8"},
         )
@@ -238,6 +240,16 @@ async def _settled_content(page, timeout: float) -> str:
             return html
         await asyncio.sleep(0.3)
     return html
+
+
+async def _document_status(page) -> int | None:
+    """The HTTP status of the document now shown (after any challenge reload): a page that
+    answers 404 must stay a 404 when Chromium renders it, not become a soft 404."""
+    with contextlib.suppress(Exception):
+        status = await page.evaluate(
+            "() => (performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0")
+        return int(status) or None
+    return None
 
 
 def _lower_headers(response: Response) -> dict[str, str]:

@@ -140,7 +140,7 @@ class RenderMiddleware(_SpiderBound):
         if page is not None:
             return await self._from_browser(request, response, page)
         site = self.spider.sites.get(request.meta.get("site_id", ""))
-        kind = challenge_kind(response.status, _lower_headers(response), response.url,
+        kind = challenge_kind(response.status, lower_headers(response), response.url,
                               response.body)
         if not kind or site is None:
             return response
@@ -252,7 +252,8 @@ async def _document_status(page) -> int | None:
     return None
 
 
-def _lower_headers(response: Response) -> dict[str, str]:
+def lower_headers(response: Response) -> dict[str, str]:
+    """Header names lower-cased, repeated values joined: what ``challenge_kind`` reads."""
     return {
         k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
         for k, v in response.headers.items()

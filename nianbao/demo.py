@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from crawler.sites import load_sites
 from nianbao.settings import PROJECT_ROOT
@@ -26,8 +25,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sites = load_sites(PROJECT_ROOT / "config" / "sites.yaml")
     with ReplicaServer(cache_dir=workdir / "renderings") as server:
         server.wait_ready()
-        chosen = [s for s in sites
-                  if any(server.serves(urlsplit(u).hostname or "") for u in s.start_urls)]
+        chosen = server.served_sites(sites)
         print(f"replica portals at {server.proxy_url}: crawling "
               f"{', '.join(s.id for s in chosen)}")
         db = f"sqlite:///{(workdir / 'nianbao.sqlite').resolve()}"

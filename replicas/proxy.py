@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.utils import formatdate
 from http import HTTPStatus
@@ -229,6 +229,11 @@ class ReplicaServer:
 
     def serves(self, host: str) -> bool:
         return host in self.by_host
+
+    def served_sites(self, sites: Iterable) -> list:
+        """The site entries (``crawler.sites.Site``) whose start URLs a replica answers."""
+        return [site for site in sites
+                if any(self.serves(urlsplit(url).hostname or "") for url in site.start_urls)]
 
     def answer(self, request: Request) -> Response:
         site = self.by_host.get(request.host)

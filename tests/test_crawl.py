@@ -16,7 +16,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -56,9 +55,7 @@ def test_settings(tmp_path_factory) -> Path:
 
 def replica_site_ids(replica) -> list[str]:
     """Entries of the real sites file whose start URLs the replicas serve."""
-    sites = load_sites(ROOT / "config" / "sites.yaml")
-    return [s.id for s in sites
-            if any(replica.serves(urlsplit(u).hostname or "") for u in s.start_urls)]
+    return [s.id for s in replica.served_sites(load_sites(ROOT / "config" / "sites.yaml"))]
 
 
 def crawl_command(replica, db: str, archive: Path) -> list[str]:

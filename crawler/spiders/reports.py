@@ -41,7 +41,7 @@ from crawler.links import (
     title_kind,
     trs_pages,
 )
-from crawler.middlewares import Refused
+from crawler.middlewares import Refused, lower_headers
 from crawler.sites import Site
 
 COLUMN_SLUG = re.compile(r"/(zfxxgknb|xxgknb|gknb|ndbg|xxgkndbg|zwgknb)(/|$)", re.IGNORECASE)
@@ -357,8 +357,7 @@ def _failure_reason(failure) -> tuple[str, str]:
         return exc.reason, exc.detail
     if isinstance(exc, HttpError):
         response = exc.response
-        challenge = challenge_kind(response.status, {k.decode().lower(): "" for k in
-                                                     response.headers}, response.url,
+        challenge = challenge_kind(response.status, lower_headers(response), response.url,
                                    response.body)
         if challenge:
             return "challenge", f"HTTP {response.status}: {challenge} challenge not passed"
@@ -386,16 +385,12 @@ def _visible_text(response: TextResponse) -> str:
 
 def _page_dates(response: TextResponse) -> list[dict]:
     """The publication dates a detail page states (meta PubDate, visible 发布日期): they date
-    the attachments it publishes, which rarely carry a date of their own."""
-    from parsers.errors import ParseError
-    from parsers.readers.html import read_html
+    the attachments it publishes, which rarely carry a date of their own. Only the page's own
+    dates are read here; the full parse of the page happens in the pipeline's sandbox."""
+    from parsers.readers.html import page_dates
 
-    try:
-        doc = read_html(response.text)
-    except (ParseError, ValueError):
-        return []
     return [{"source": d.source, "value": d.value, "raw": f"{d.raw or d.value} on {response.url}"}
-            for d in doc.dates if d.source in ("meta:PubDate", "visible")]
+            for d in page_dates(response.selector.root)]
 
 
 def _is_report_column(response: TextResponse) -> bool:

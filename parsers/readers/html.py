@@ -162,6 +162,22 @@ def _paragraphs(html: str, root: etree._Element) -> list[Paragraph]:
     return [Paragraph(t.strip()) for t in text.split("\n") if t.strip()]
 
 
+def page_dates(root: etree._Element, meta: dict[str, str] | None = None) -> list[DateEvidence]:
+    """The dates a page states about itself: the 47号 ``PubDate`` meta tag and the visible
+    发布日期. The crawler also uses them to date the attachments a page publishes."""
+    meta = _meta(root) if meta is None else meta
+    dates = []
+    if "PubDate" in meta:
+        m = _PUB_DATE.match(meta["PubDate"])
+        if m and (iso := iso_date(*m.groups())):
+            dates.append(DateEvidence("meta:PubDate", iso, meta["PubDate"]))
+    text = " ".join(root.xpath("//text()[not(ancestor::script) and not(ancestor::style)]"))
+    m = _VISIBLE_DATE.search(text)
+    if m and (iso := iso_date(*m.groups())):
+        dates.append(DateEvidence("visible", iso, m.group(0)))
+    return dates
+
+
 def read_html(html: str) -> Document:
     try:
         root = _parse(html)
@@ -180,13 +196,7 @@ def read_html(html: str) -> Document:
         or (cell_text(title_el) if title_el is not None else None)
     )
     doc = Document(kind="html", title_hint=title_hint, meta=meta)
-    if "PubDate" in meta:
-        m = _PUB_DATE.match(meta["PubDate"])
-        if m and (iso := iso_date(*m.groups())):
-            doc.dates.append(DateEvidence("meta:PubDate", iso, meta["PubDate"]))
-    m = _VISIBLE_DATE.search(" ".join(root.itertext()))
-    if m and (iso := iso_date(*m.groups())):
-        doc.dates.append(DateEvidence("visible", iso, m.group(0)))
+    doc.dates.extend(page_dates(root, meta))
     tables = _leaf_tables(root)  # before the paragraphs: it takes the data tables out
     doc.blocks = [*_paragraphs(html, root), *tables]
     return doc

@@ -8,8 +8,8 @@ appended in fetch order, not sorted: pywb needs a sorted copy (``LC_ALL=C sort i
 or its own reindex.
 
 Several runs may share the directory: appends and rewrites happen under the directory lock
-(:func:`archive.fsio.directory_lock`), appends use ``O_APPEND`` and whole lines, and a reader
-skips a last line that has no newline yet (being written, or torn by a crash).
+(:func:`nianbao.archive.fsio.directory_lock`), appends use ``O_APPEND`` and whole lines, and a
+reader skips a last line that has no newline yet (being written, or torn by a crash).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.fsio import directory_lock, fsync_dir, write_all
+from nianbao.archive.fsio import directory_lock, fsync_dir, write_all
 
 INDEX_NAME = "index.cdxj"
 REVISIT_MIME = "warc/revisit"

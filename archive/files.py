@@ -1,6 +1,6 @@
 """The life of one WARC file: created ``.warc.gz.open`` and locked, appended, renamed on close.
 
-The ``.open`` suffix tells every tool (and :mod:`archive.recovery`) that the file may end in
+The ``.open`` suffix tells every tool (and :mod:`nianbao.archive.recovery`) that the file may end in
 a partial record. The writer holds an exclusive ``flock`` on it for its whole life, taken
 under the directory lock before anyone can claim it; the kernel drops that lock when the
 writer dies, which is how recovery tells a live file from one left by a SIGKILLed run.
@@ -12,8 +12,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archive import records
-from archive.fsio import directory_lock, fsync_dir, lock, write_all
+from nianbao.archive import records
+from nianbao.archive.fsio import directory_lock, fsync_dir, lock, write_all
 
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"

@@ -20,8 +20,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 
-from archive.files import OPEN_SUFFIX
-from archive.pointer import WarcPointer
+from nianbao.archive.files import OPEN_SUFFIX
+from nianbao.archive.pointer import WarcPointer
 
 
 class ArchiveIntegrityError(Exception):

@@ -1,7 +1,7 @@
 """WARC records built with warcio, each serialised as its own gzip member.
 
 One member per record is what makes a ``.warc.gz`` seekable: pywb, ReplayWeb.page and
-:func:`archive.reader.read_payload` jump to an (offset, length) and inflate one member.
+:func:`nianbao.archive.reader.read_payload` jump to an (offset, length) and inflate one member.
 Exchanges are serialised to memory first (the body is already in memory), so the file gets
 one write per exchange and we know every record's offset before touching the disk.
 """
@@ -19,8 +19,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_timestamp
 from warcio.warcwriter import WARCWriter
 
-from archive.cdxj import REVISIT_MIME, CdxjEntry
-from archive.surt import surt
+from nianbao.archive.cdxj import REVISIT_MIME, CdxjEntry
+from nianbao.archive.surt import surt
 
 WARC_VERSION = "WARC/1.1"
 _BUILDER = RecordBuilder(warc_version=WARC_VERSION)

@@ -24,10 +24,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
-from archive import records
-from archive.cdxj import CdxjEntry, CdxjIndex
-from archive.files import OPEN_SUFFIX, WARC_SUFFIX
-from archive.fsio import directory_lock, fsync_dir, try_lock
+from nianbao.archive import records
+from nianbao.archive.cdxj import CdxjEntry, CdxjIndex
+from nianbao.archive.files import OPEN_SUFFIX, WARC_SUFFIX
+from nianbao.archive.fsio import directory_lock, fsync_dir, try_lock
 
 _CHUNK = 1 << 20
 

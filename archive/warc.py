@@ -19,12 +19,12 @@ from types import TracebackType
 from w3lib.url import safe_url_string
 from warcio.recordloader import ArcWarcRecord
 
-from archive import headers, records
-from archive.cdxj import CdxjIndex
-from archive.files import WarcFile
-from archive.pointer import WarcPointer
-from archive.reader import ArchiveIntegrityError, read_record_headers, sha1_digest
-from archive.recovery import recover
+from nianbao.archive import headers, records
+from nianbao.archive.cdxj import CdxjIndex
+from nianbao.archive.files import WarcFile
+from nianbao.archive.pointer import WarcPointer
+from nianbao.archive.reader import ArchiveIntegrityError, read_record_headers, sha1_digest
+from nianbao.archive.recovery import recover
 
 
 class WarcArchive:
@@ -97,7 +97,7 @@ class WarcArchive:
     ) -> WarcPointer:
         """Archive one request/response exchange and return where its response lives.
 
-        ``body`` is the decoded payload (see :mod:`archive.headers`). ``rendered_by`` marks
+        ``body`` is the decoded payload (see :mod:`nianbao.archive.headers`). ``rendered_by`` marks
         a browser-rendered DOM: written in full, flagged in the response record itself and
         described by a ``metadata`` record, never turned into a revisit.
         """

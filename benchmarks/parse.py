@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 import lxml.html  # noqa: E402
 
-from parsers.pipeline import parse_bytes  # noqa: E402
-from replicas import render  # noqa: E402
+from nianbao.parsers.pipeline import parse_bytes  # noqa: E402
+from tests.mockserver import render  # noqa: E402
 
 
 def rate(docs: list[bytes], work: Callable[[bytes], object], seconds: float) -> float:

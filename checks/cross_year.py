@@ -7,7 +7,7 @@ only: the 2019 columns mean something else and are not compared across the forma
 
 from __future__ import annotations
 
-from parsers.schema import APPLICANT_COLUMNS
+from nianbao.parsers.schema import APPLICANT_COLUMNS
 
 
 def _pair(earlier: dict, later: dict) -> tuple[dict, dict]:

@@ -1,13 +1,13 @@
 """The accounting identities (勾稽关系) the standard formats define, as data and as checks.
 
-The same identity list drives two things: :mod:`parsers.repair`, which may use it to place a
+The same identity list drives two things: :mod:`nianbao.parsers.repair`, which may use it to place a
 cell lost in extraction, and the ``error`` checks every record carries. A check over a ``null``
 cell fails and says which cell is missing: an unread figure never passes an identity.
 """
 
 from __future__ import annotations
 
-from parsers.schema import (
+from nianbao.parsers.schema import (
     APPLICANT_COLUMNS,
     ORG_COLUMNS,
     OUTCOMES,

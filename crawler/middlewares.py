@@ -24,11 +24,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 
-from crawler.addresses import forbidden_address
-from crawler.archiving import archive_response, browser_label
-from crawler.browser import browser_rss_mb
-from crawler.challenges import challenge_kind
-from crawler.links import is_calendar_like
+from nianbao.crawler.addresses import forbidden_address
+from nianbao.crawler.archiving import archive_response, browser_label
+from nianbao.crawler.browser import browser_rss_mb
+from nianbao.crawler.challenges import challenge_kind
+from nianbao.crawler.links import is_calendar_like
 
 logger = logging.getLogger(__name__)
 
@@ -281,8 +281,8 @@ class IncrementalMiddleware(_SpiderBound):
         state = request.meta.get("previous")
         if response.status != 304 or state is None:
             return response
-        from archive.pointer import WarcPointer
-        from archive.reader import read_payload
+        from nianbao.archive.pointer import WarcPointer
+        from nianbao.archive.reader import read_payload
 
         body = read_payload(self.spider.archive_dir, WarcPointer.from_dict(state.warc_pointer))
         self.crawler.stats.inc_value("nianbao/not_modified")

@@ -14,10 +14,10 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
-from crawler.items import FetchedDocument
+from nianbao.crawler.items import FetchedDocument
+from nianbao.parsers.document import DateEvidence
+from nianbao.parsers.errors import ParseError
 from nianbao.settings import settings
-from parsers.document import DateEvidence
-from parsers.errors import ParseError
 
 CONTENT_KEYS = ("title", "issuer", "report_year", "format", "metrics", "cells", "sections")
 
@@ -46,7 +46,7 @@ def external_dates(item: FetchedDocument, first_seen: bool) -> list[DateEvidence
 
 
 def parse_document(item: FetchedDocument, dates: list[DateEvidence]) -> dict:
-    from parsers.sandbox import parse_isolated
+    from nianbao.parsers.sandbox import parse_isolated
 
     limits = settings()["parse"]
     if len(item.body) > int(limits["max_file_mb"]) * 2**20:

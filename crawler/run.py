@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.settings import BrowserRequestFilter
-from crawler.sites import Site
+from nianbao.crawler.settings import BrowserRequestFilter
+from nianbao.sites import Site
 
 
 @dataclass
@@ -49,7 +49,7 @@ def politeness_slots(sites: list[Site], conf: Settings) -> dict[str, dict]:
 def scrapy_settings(options: CrawlOptions, sites: list[Site] = ()) -> Settings:
     """The project's Scrapy settings plus this run's proxy, hosts, slots and overrides."""
     conf = Settings()
-    conf.setmodule("crawler.settings", priority="project")
+    conf.setmodule("nianbao.crawler.settings", priority="project")
     conf.set("DOWNLOAD_SLOTS", politeness_slots(list(sites), conf))
     if options.proxy:
         conf.set("NIANBAO_PROXY", options.proxy)
@@ -69,11 +69,11 @@ def scrapy_settings(options: CrawlOptions, sites: list[Site] = ()) -> Settings:
 
 def run_crawl(sites: list[Site], options: CrawlOptions) -> int:
     """Crawl ``sites``; return the crawl run's id (its statistics are in the database)."""
-    from archive.warc import WarcArchive
-    from crawler.spiders.reports import ReportsSpider
+    from nianbao.archive.warc import WarcArchive
+    from nianbao.crawler.spiders.reports import ReportsSpider
     from nianbao.settings import settings
-    from storage.db import connect, migrate
-    from storage.store import Store
+    from nianbao.storage.db import connect, migrate
+    from nianbao.storage.store import Store
 
     engine = connect(options.database_url)
     migrate(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from crawler.addresses import forbidden_address
+from nianbao.crawler.addresses import forbidden_address
 from nianbao.settings import settings as _settings
 
 _conf = _settings()
@@ -13,8 +13,8 @@ _fetch = _conf["fetch"]
 _crawl = _conf["crawl"]
 
 BOT_NAME = "nianbao"
-SPIDER_MODULES = ["crawler.spiders"]
-NEWSPIDER_MODULE = "crawler.spiders"
+SPIDER_MODULES = ["nianbao.crawler.spiders"]
+NEWSPIDER_MODULE = "nianbao.crawler.spiders"
 
 USER_AGENT = _fetch["user_agent"]
 ROBOTSTXT_OBEY = _fetch["obey_robots_txt"]
@@ -36,13 +36,13 @@ TELNETCONSOLE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.GuardMiddleware": 50,
-    "crawler.middlewares.RenderMiddleware": 830,
-    "crawler.middlewares.IncrementalMiddleware": 840,
-    "crawler.middlewares.ArchiveMiddleware": 970,
+    "nianbao.crawler.middlewares.GuardMiddleware": 50,
+    "nianbao.crawler.middlewares.RenderMiddleware": 830,
+    "nianbao.crawler.middlewares.IncrementalMiddleware": 840,
+    "nianbao.crawler.middlewares.ArchiveMiddleware": 970,
 }
-ITEM_PIPELINES = {"crawler.pipelines.StorePipeline": 300}
-EXTENSIONS = {"crawler.progress.Progress": 500}
+ITEM_PIPELINES = {"nianbao.crawler.pipelines.StorePipeline": 300}
+EXTENSIONS = {"nianbao.crawler.progress.Progress": 500}
 
 # Chromium only for requests that ask for it (meta "playwright"); the rest use Scrapy's own
 # HTTP client. Debian's chromium: Playwright's browser download is not reachable here.

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
-from crawler.addresses import forbidden_address
-from parsers.document import DateEvidence
-from parsers.errors import ParseError
+from nianbao.crawler.addresses import forbidden_address
+from nianbao.parsers.document import DateEvidence
+from nianbao.parsers.errors import ParseError
 
 
 @dataclass

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from parsers.document import DateEvidence, Document
-from parsers.values import normalise_text
+from nianbao.parsers.document import DateEvidence, Document
+from nianbao.parsers.values import normalise_text
 
 REPORT_TITLE = re.compile(r"政府信息公开(工作)?(年度)?(报告|年报)|(19|20)\d{2}\s*(年度报告|年报)")
 LOOKALIKES = [

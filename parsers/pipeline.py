@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nianbao.parsers.document import DateEvidence, Document
+from nianbao.parsers.encoding import decode_page
+from nianbao.parsers.errors import ParseError
+from nianbao.parsers.readers.text import read_text
+from nianbao.parsers.record import build_record
+from nianbao.parsers.sniff import sniff
 from nianbao.settings import settings
-from parsers.document import DateEvidence, Document
-from parsers.encoding import decode_page
-from parsers.errors import ParseError
-from parsers.readers.text import read_text
-from parsers.record import build_record
-from parsers.sniff import sniff
 
 
 def read_document(data: bytes, source: str = "", content_type: str | None = None) -> Document:
@@ -20,18 +20,18 @@ def read_document(data: bytes, source: str = "", content_type: str | None = None
     if kind == "binary":
         raise ParseError("unreadable", "not a document: binary data of no known document type")
     if kind == "html":
-        from parsers.readers.html import read_html
+        from nianbao.parsers.readers.html import read_html
 
         return read_html(decode_page(data, content_type)[0])
     if kind == "text":
         return read_text(decode_page(data)[0])
     if kind == "docx":
-        from parsers.readers.docx import read_docx
+        from nianbao.parsers.readers.docx import read_docx
 
         return read_docx(data)
     if kind in ("ole", "rtf", "odt"):
-        from parsers.readers.docx import read_docx
-        from parsers.readers.legacy import convert_to_docx
+        from nianbao.parsers.readers.docx import read_docx
+        from nianbao.parsers.readers.legacy import convert_to_docx
 
         suffix = {"ole": ".doc", "rtf": ".rtf", "odt": ".odt"}[kind]
         if source.lower().endswith(".wps"):
@@ -41,11 +41,11 @@ def read_document(data: bytes, source: str = "", content_type: str | None = None
         doc.kind = kind if kind != "ole" else "doc"
         return doc
     if kind == "pdf":
-        from parsers.readers.pdf import read_pdf
+        from nianbao.parsers.readers.pdf import read_pdf
 
         return read_pdf(data)
     if kind == "image":
-        from parsers.readers.ocr import read_image
+        from nianbao.parsers.readers.ocr import read_image
 
         return read_image(data)
     raise ParseError("unreadable", f"no reader for {kind} files")

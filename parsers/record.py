@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from checks.identities import identities, identity_checks
-from checks.narrative import narrative_checks
-from parsers.document import Document
-from parsers.metadata import Metadata, published_date, read_metadata
-from parsers.repair import place_lost_cells
-from parsers.schema import SCHEMA, metric_keys
-from parsers.tables import TableReading, read_tables
-from parsers.values import normalise_text
+from nianbao.checks.identities import identities, identity_checks
+from nianbao.checks.narrative import narrative_checks
+from nianbao.parsers.document import Document
+from nianbao.parsers.metadata import Metadata, published_date, read_metadata
+from nianbao.parsers.repair import place_lost_cells
+from nianbao.parsers.schema import SCHEMA, metric_keys
+from nianbao.parsers.tables import TableReading, read_tables
+from nianbao.parsers.values import normalise_text
 
 SECTION_NAMES = {
     "overview": "一、总体情况",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from parsers.tables import LostRow
+from nianbao.parsers.tables import LostRow
 
 Identity = tuple[str, list[str], list[str]]  # (id, left keys, right keys): Σ left = Σ right
 Grid = dict[str, float | int | None]

@@ -13,15 +13,15 @@ import resource
 import traceback
 from multiprocessing.connection import Connection
 
-from parsers.document import DateEvidence
-from parsers.errors import ParseError
+from nianbao.parsers.document import DateEvidence
+from nianbao.parsers.errors import ParseError
 
 
 def _child(conn: Connection, data: bytes, source: str, content_type: str | None,
            dates: list[DateEvidence], memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     try:
-        from parsers.pipeline import parse_bytes
+        from nianbao.parsers.pipeline import parse_bytes
 
         conn.send(("ok", parse_bytes(data, source, content_type, dates)))
     except ParseError as exc:

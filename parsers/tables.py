@@ -3,10 +3,11 @@
 Every reader hands over rows of cells, so this works the same for HTML, DOCX, PDF, OCR and
 converter text. A row's *label* is its last text cell and its *values* are the cells after it
 (parent labels such as 三、本年度办理结果 or （三）不予公开 come first in the row, or in a row of
-their own). Rows are matched to the standard rows by label patterns (``parsers.schema``), with a
-context taken from the table headers so that 行政许可 in table 二 and 其他 in table 三 are not
-confused with text elsewhere. Rows that lost cells in extraction are kept aside, values in order,
-for :mod:`parsers.repair`; nothing is shifted or guessed here.
+their own). Rows are matched to the standard rows by label patterns
+(``nianbao.parsers.schema``), with a context taken from the table headers so that 行政许可 in
+table 二 and 其他 in table 三 are not confused with text elsewhere. Rows that lost cells in
+extraction are kept aside, values in order, for :mod:`nianbao.parsers.repair`; nothing is
+shifted or guessed here.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from parsers.document import Document, Paragraph, Table
-from parsers.schema import (
+from nianbao.parsers.document import Document, Paragraph, Table
+from nianbao.parsers.schema import (
     ACTIVE_HEADERS_2019,
     ACTIVE_HEADERS_2021,
     APPLICANT_COLUMNS,
@@ -25,7 +26,7 @@ from parsers.schema import (
     active_rows,
     request_rows,
 )
-from parsers.values import MISSING, CellValue, clean_label, read_cell
+from nianbao.parsers.values import MISSING, CellValue, clean_label, read_cell
 
 # Header text of table 二's columns, mapped to canonical column names (for locality rows).
 ACTIVE_COLUMN_NAMES = {

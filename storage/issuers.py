@@ -18,7 +18,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Issuer, IssuerAlias
+from nianbao.storage.models import Issuer, IssuerAlias
 
 log = logging.getLogger(__name__)
 

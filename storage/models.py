@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, ForeignKey, MetaData, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import JSONType, UTCDateTime, utcnow
+from nianbao.storage.types import JSONType, UTCDateTime, utcnow
 
 # Named constraints, so migrations (and SQLite's batch mode, which rebuilds tables) can refer to
 # them by name on both backends.
@@ -120,7 +120,7 @@ class Version(Base):
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)
     warc_record_id: Mapped[str | None]
-    warc_pointer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # archive.WarcPointer
+    warc_pointer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # a WarcPointer
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     kind: Mapped[str]  # new | revised | another_copy
     previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
@@ -176,7 +176,7 @@ class Resource(Base):
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     warc_file: Mapped[str | None]
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
-    warc_pointer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # archive.WarcPointer
+    warc_pointer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # a WarcPointer
     content_type: Mapped[str | None]  # to answer a 304 from the archived body
     fetched_at: Mapped[datetime | None]
     checked_at: Mapped[datetime | None]

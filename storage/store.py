@@ -20,10 +20,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from checks.cross_year import cross_year_checks
-from storage.changes import record_changes
-from storage.issuers import register_issuers, resolve_issuer
-from storage.models import (
+from nianbao.checks.cross_year import cross_year_checks
+from nianbao.storage.changes import record_changes
+from nianbao.storage.issuers import register_issuers, resolve_issuer
+from nianbao.storage.models import (
     CrawlRun,
     CrossYearResult,
     FetchFailure,
@@ -32,8 +32,8 @@ from storage.models import (
     Site,
     Version,
 )
-from storage.summaries import report_summaries
-from storage.types import as_utc, utcnow
+from nianbao.storage.summaries import report_summaries
+from nianbao.storage.types import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ class Store:
     # Readers ---------------------------------------------------------------------------------
 
     def reports(self, site_id: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
-        """One summary per report (see ``storage.summaries``), by site, issuer and year."""
+        """One summary per report (see ``nianbao.storage.summaries``), by site, issuer and year."""
         with self._sessions() as session:
             return report_summaries(session, site_id, year)
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import CrossYearResult, Issuer, Report, Version
+from nianbao.storage.models import CrossYearResult, Issuer, Report, Version
 
 # The headline figures of tables 三 and 四, as the spec names them.
 KEY_FIGURES = (
@@ -51,8 +51,8 @@ def _failed_cross_year(session: Session, version_ids: list[int]) -> dict[int, li
 
 
 def _date_source(record: dict[str, Any]) -> str | None:
-    """The best-ranked evidence (parsers.metadata.DATE_RANK) that states the published date."""
-    from parsers.metadata import DATE_RANK
+    """The best-ranked evidence (``DATE_RANK``) that states the published date."""
+    from nianbao.parsers.metadata import DATE_RANK
 
     published = record.get("published_date")
     sources = [e.get("source") for e in record.get("date_evidence") or []

@@ -26,17 +26,17 @@ from lxml import etree
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor.alerts import deliver_pending, send_digests
-from monitor.events import event_dict, record_run_events, record_verdict_events
-from monitor.feeds import site_feed, subscription_feed
-from monitor.messages import limit_for, render_event
-from monitor.subscriptions import add_subscription, get_subscription
-from nianbao.cli import main
+from nianbao.commands.cli import main
+from nianbao.notify.alerts import deliver_pending, send_digests
+from nianbao.notify.events import event_dict, record_run_events, record_verdict_events
+from nianbao.notify.feeds import site_feed, subscription_feed
+from nianbao.notify.messages import limit_for, render_event
+from nianbao.notify.subscriptions import add_subscription, get_subscription
+from nianbao.parsers.pipeline import parse_bytes
 from nianbao.settings import settings
-from parsers.pipeline import parse_bytes
-from storage.db import connect, migrate
-from storage.models import Delivery, Event
-from storage.store import Store
+from nianbao.storage.db import connect, migrate
+from nianbao.storage.models import Delivery, Event
+from nianbao.storage.store import Store
 from tests.conftest import ROOT, SHARED
 
 CHENGQU = "000_7215e79b01c75868"  # 晋城市城区人民政府 2023
@@ -251,7 +251,7 @@ def test_site_unreachable_once_per_outage(engine: Engine) -> None:
 
 
 def test_verdict_events_late_and_missing(engine: Engine) -> None:
-    from monitor.compliance import Verdict
+    from nianbao.checks.compliance import Verdict
 
     verdicts = [
         Verdict("quwo", None, "曲沃县人民政府", "government", 2023, "late", date(2024, 1, 31), 0,
@@ -337,8 +337,8 @@ def test_a_receiver_down_then_up_gets_each_alert_once(
 
     # A restart: a new process with its own engine finds nothing to send.
     later = (start + timedelta(days=2)).isoformat()
-    script = ("import sys; from datetime import datetime; from storage.db import connect; "
-              "from monitor.alerts import deliver_pending; "
+    script = ("import sys; from datetime import datetime; from nianbao.storage.db import connect; "
+              "from nianbao.notify.alerts import deliver_pending; "
               "print(deliver_pending(connect(sys.argv[1]), datetime.fromisoformat(sys.argv[2])))")
     out = subprocess.run([sys.executable, "-c", script, db_url, later], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout
@@ -438,8 +438,8 @@ def test_a_scheduler_restarted_mid_day_sends_nothing_twice(
     scheduler restarted (a new one on the same store) running it again: no alert twice."""
     import time as clock
 
-    from monitor.jobs import retry_deliveries
-    from monitor.scheduler import build_scheduler, stop_scheduler
+    from nianbao.schedule.jobs import retry_deliveries
+    from nianbao.schedule.scheduler import build_scheduler, stop_scheduler
 
     add_subscription(engine, "desk", webhook.url, kinds=["new_report"])
     record_run_events(engine, runs[0])

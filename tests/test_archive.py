@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from archive import (
+from nianbao.archive import (
     ArchiveIntegrityError,
     WarcArchive,
     WarcPointer,
     read_payload,
     read_record_headers,
 )
-from archive.cdxj import INDEX_NAME, CdxjEntry
-from archive.surt import surt
+from nianbao.archive.cdxj import INDEX_NAME, CdxjEntry
+from nianbao.archive.surt import surt
 
 ROOT = Path(__file__).resolve().parents[1]
 FETCHED_AT = datetime(2026, 3, 1, 8, 30, 15, 250000, tzinfo=UTC)
@@ -302,18 +302,17 @@ def test_a_live_writer_is_left_alone_by_a_second_run(tmp_path: Path) -> None:
 WRITER = """
 import json, os, random, signal, sys
 from datetime import UTC, datetime
-import archive.files
-from archive import WarcArchive
+from nianbao.archive import WarcArchive, files
 directory, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 if len(sys.argv) > 4:
-    die_at, writes, write_all = int(sys.argv[4]), [], archive.files.write_all
+    die_at, writes, write_all = int(sys.argv[4]), [], files.write_all
     def write_half_then_die(fd, data):
         writes.append(len(data))
         if len(writes) == die_at:
             write_all(fd, data[: len(data) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
         write_all(fd, data)
-    archive.files.write_all = write_half_then_die
+    files.write_all = write_half_then_die
 archive = WarcArchive(directory, 1 << 40)
 for i in range(count):
     body = random.Random(i).randbytes(size)
@@ -405,9 +404,9 @@ def test_a_file_cut_short_is_truncated_to_its_complete_records(tmp_path: Path, d
 def test_a_failed_write_leaves_the_file_consistent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import archive.files
+    from nianbao.archive import files
 
-    real_write_all = archive.files.write_all
+    real_write_all = files.write_all
 
     def disk_full(fd: int, data: bytes) -> None:
         real_write_all(fd, data[: len(data) // 2])
@@ -415,10 +414,10 @@ def test_a_failed_write_leaves_the_file_consistent(
 
     with WarcArchive(tmp_path, 50_000_000) as archive_:
         before = write(archive_, "http://www.example.gov.cn/a", HTML_UTF8)
-        monkeypatch.setattr(archive.files, "write_all", disk_full)
+        monkeypatch.setattr(files, "write_all", disk_full)
         with pytest.raises(OSError, match="No space"):
             write(archive_, "http://www.example.gov.cn/b", PDF_LIKE)
-        monkeypatch.setattr(archive.files, "write_all", real_write_all)
+        monkeypatch.setattr(files, "write_all", real_write_all)
         after = write(archive_, "http://www.example.gov.cn/c", PDF_LIKE)
     assert read_payload(tmp_path, before) == HTML_UTF8
     assert read_payload(tmp_path, after) == PDF_LIKE and not after.revisit

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.sites import IssuerEntry, Site
-from monitor.compliance import Copy, judge, ranked_dates
-from monitor.deadlines import Deadline, DeadlineError, load_rules
-from monitor.kinds import issuer_kind, kind_from_name
+from nianbao.checks.compliance import Copy, judge, ranked_dates
+from nianbao.checks.deadlines import Deadline, DeadlineError, load_rules
+from nianbao.checks.kinds import issuer_kind, kind_from_name
+from nianbao.sites import IssuerEntry, Site
 from tests.conftest import ROOT
 from tests.test_crawl import NIANBAO, replica_site_ids
 
@@ -210,10 +210,10 @@ def test_an_unconfigured_issuer_that_stops_reporting_is_expected_and_missing(tmp
     earliest decides), so 2023 is expected from it too."""
     from sqlalchemy.orm import Session
 
-    from monitor.compliance import evaluate
-    from storage.db import connect, migrate
-    from storage.models import Issuer, Report, Version
-    from storage.models import Site as SiteRow
+    from nianbao.checks.compliance import evaluate
+    from nianbao.storage.db import connect, migrate
+    from nianbao.storage.models import Issuer, Report, Version
+    from nianbao.storage.models import Site as SiteRow
 
     engine = connect(f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(engine)
@@ -249,8 +249,8 @@ TOWNSHIP = "北石店镇人民政府"
 
 @pytest.fixture(scope="module")
 def replica(tmp_path_factory):
-    from replicas.proxy import ReplicaServer
     from tests.conftest import require_tool
+    from tests.mockserver.proxy import ReplicaServer
 
     require_tool("chromium", "the crawler renders JS lists and passes challenges in Chromium")
     require_tool("soffice", "the replicas render PDF and DOC attachments with LibreOffice")

@@ -21,18 +21,18 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, func, select, text
 
-from archive.pointer import WarcPointer
-from archive.reader import read_payload
-from crawler.sites import load_sites
+from nianbao.archive.pointer import WarcPointer
+from nianbao.archive.reader import read_payload
+from nianbao.sites import load_sites
 from tests.conftest import ROOT, gold, metric_mismatches, require_tool
 
-NIANBAO = [sys.executable, "-m", "nianbao.cli"]
+NIANBAO = [sys.executable, "-m", "nianbao.commands.cli"]
 REVISED = ("000", "requests.new.total", 52)
 
 
 @pytest.fixture(scope="module")
 def replica(tmp_path_factory):
-    from replicas.proxy import ReplicaServer
+    from tests.mockserver.proxy import ReplicaServer
 
     require_tool("chromium", "the crawler renders JS lists and passes challenges in Chromium")
     require_tool("soffice", "the replicas render PDF and DOC attachments with LibreOffice")

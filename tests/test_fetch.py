@@ -57,7 +57,7 @@ def portal() -> Iterator[str]:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nianbao.cli", "parse", *args],
+    return subprocess.run([sys.executable, "-m", "nianbao.commands.cli", "parse", *args],
                           capture_output=True, text=True, timeout=60)
 
 

@@ -8,9 +8,9 @@ import pytest
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares import GuardMiddleware, Refused
-from crawler.sites import Site
-from crawler.spiders.reports import ReportsSpider
+from nianbao.crawler.middlewares import GuardMiddleware, Refused
+from nianbao.crawler.spiders.reports import ReportsSpider
+from nianbao.sites import Site
 
 SITE = Site(id="s", name="S", domains=("s.gov.cn",), homepage="http://www.s.gov.cn/")
 

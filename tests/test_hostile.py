@@ -17,7 +17,7 @@ TIME_BOUND_S = 60
 MEMORY_BOUND_MB = 1500
 _RUN = (
     "import resource, sys\n"
-    "from nianbao.cli import main\n"
+    "from nianbao.commands.cli import main\n"
     "rc = main(sys.argv[1:])\n"
     "rss = max(resource.getrusage(r).ru_maxrss for r in "
     "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers.pipeline import parse_bytes
+from nianbao.parsers.pipeline import parse_bytes
 from tests.conftest import metric_mismatches
 
 REAL = Path(__file__).parent / "fixtures" / "real"

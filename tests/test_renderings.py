@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from parsers.pipeline import parse_bytes
-from replicas import render
+from nianbao.parsers.pipeline import parse_bytes
 from tests.conftest import gold, metric_mismatches, require_tool, seed_ids
+from tests.mockserver import render
 
 TEXT_KINDS = ["html_trs", "html_word", "html_borderless", "html_gbk", "docx", "pdf", "doc"]
 

@@ -23,9 +23,9 @@ from urllib.parse import urljoin
 import pytest
 from docx import Document
 
-from replicas import ReplicaServer
-from replicas.challenges import answer
 from tests.conftest import require_tool
+from tests.mockserver import ReplicaServer
+from tests.mockserver.challenges import answer
 
 JCCQ_COLUMN = "http://xxgk.jccq.gov.cn/qzf/qzfb/zfxxgknb/"
 QUWO = "http://www.quwo.gov.cn"

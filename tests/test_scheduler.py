@@ -20,19 +20,19 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
 
-from crawler.sites import load_sites
-from monitor.lock import SchedulerLock, SchedulerLocked, describe
-from monitor.scheduler import (
+from nianbao.schedule.lock import SchedulerLock, SchedulerLocked, describe
+from nianbao.schedule.scheduler import (
     build_scheduler,
     crawl_trigger,
     evaluation_trigger,
     stop_scheduler,
     sync_jobs,
 )
-from storage.db import connect
+from nianbao.sites import load_sites
+from nianbao.storage.db import connect
 from tests.conftest import ROOT
 
-NIANBAO = [sys.executable, "-m", "nianbao.cli"]
+NIANBAO = [sys.executable, "-m", "nianbao.commands.cli"]
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -70,7 +70,8 @@ def test_jobs_persist_in_the_database_and_survive_a_restart(db_url, tmp_path):
     try:
         assert next_runs(second) == before
         job = second.get_job("crawl:alpha")
-        assert (job.func_ref, job.args[:2]) == ("monitor.jobs:crawl_site", ("alpha", db_url))
+        assert (job.func_ref, job.args[:2]) == ("nianbao.schedule.jobs:crawl_site",
+                                                ("alpha", db_url))
     finally:
         stop_scheduler(second)
 
@@ -200,7 +201,7 @@ def test_sigterm_stops_the_scheduler_gracefully_and_releases_the_lock(db_url, tm
 
 
 def test_a_stage_whose_module_is_missing_is_reported_not_raised(caplog):
-    from monitor.jobs import _run_stage
+    from nianbao.schedule.jobs import _run_stage
 
     with caplog.at_level("WARNING", logger="nianbao.schedule"):
         stage = _run_stage("digests", "monitor.no_such_stage", "send_digests")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.pipeline import parse_bytes
+from nianbao.parsers.pipeline import parse_bytes
 from tests.conftest import SHARED, gold, metric_mismatches, seed_ids
 
 

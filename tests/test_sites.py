@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.links import normalize_url, title_kind, trs_pages
-from crawler.sites import SitesError, load_sites, select_sites
+from nianbao.crawler.links import normalize_url, title_kind, trs_pages
+from nianbao.sites import SitesError, load_sites, select_sites
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,12 +23,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import storage.store
-from parsers.pipeline import parse_bytes
-from storage.db import alembic_config, connect, database_url, migrate
-from storage.issuers import normalize_issuer, same_body
-from storage.models import Base, CrossYearResult, Report
-from storage.store import Store
+from nianbao.parsers.pipeline import parse_bytes
+from nianbao.storage import store as store_module
+from nianbao.storage.db import alembic_config, connect, database_url, migrate
+from nianbao.storage.issuers import normalize_issuer, same_body
+from nianbao.storage.models import Base, CrossYearResult, Report
+from nianbao.storage.store import Store
 from tests.conftest import ROOT, SHARED, gold
 
 CHENGQU = "000_7215e79b01c75868"  # 晋城市城区人民政府 2023, no published date
@@ -54,7 +54,7 @@ def content_hash(rec: dict) -> str:
 
 
 def store_doc(store: Store, rec: dict, url: str = URL, at: datetime = T0, site: str = "jccq",
-              run_id: int | None = None, warc_offset: int = 0) -> storage.store.StoreOutcome:
+              run_id: int | None = None, warc_offset: int = 0) -> store_module.StoreOutcome:
     return store.store_document(
         run_id=run_id, site_id=site, url=url, record=rec, content_hash=content_hash(rec),
         payload_digest=hashlib.sha256(url.encode()).hexdigest(), content_type="text/html",
@@ -186,8 +186,8 @@ def test_a_replayed_store_after_sigkill_is_unchanged(store: Store, db_url: str,
     child = f"""
 import json, os, signal, sys
 from datetime import datetime
-from storage.db import connect, migrate
-from storage.store import Store
+from nianbao.storage.db import connect, migrate
+from nianbao.storage.store import Store
 from tests.test_storage import store_doc
 engine = connect({db_url!r})
 migrate(engine)
@@ -208,8 +208,8 @@ def test_a_concurrent_duplicate_insert_is_unchanged(store: Store,
     """Another writer inserted the same version between our lookup and our insert."""
     rec = record()
     first = store_doc(store, rec)
-    real, misses = storage.store._same_version, iter([None])
-    monkeypatch.setattr(storage.store, "_same_version",
+    real, misses = store_module._same_version, iter([None])
+    monkeypatch.setattr(store_module, "_same_version",
                         lambda *args: next(misses, None) or real(*args))
     outcome = store_doc(store, rec)
     assert (outcome.status, outcome.version_id) == ("unchanged", first.version_id)

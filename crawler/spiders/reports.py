@@ -26,10 +26,10 @@ from twisted.internet.error import (
     TimeoutError,
 )
 
-from crawler.addresses import forbidden_address
-from crawler.challenges import challenge_kind, is_soft_404
-from crawler.items import FetchedDocument
-from crawler.links import (
+from nianbao.crawler.addresses import forbidden_address
+from nianbao.crawler.challenges import challenge_kind, is_soft_404
+from nianbao.crawler.items import FetchedDocument
+from nianbao.crawler.links import (
     COLUMN_TEXT,
     PORTAL_TEXT,
     Link,
@@ -41,8 +41,8 @@ from crawler.links import (
     title_kind,
     trs_pages,
 )
-from crawler.middlewares import Refused, lower_headers
-from crawler.sites import Site
+from nianbao.crawler.middlewares import Refused, lower_headers
+from nianbao.sites import Site
 
 COLUMN_SLUG = re.compile(r"/(zfxxgknb|xxgknb|gknb|ndbg|xxgkndbg|zwgknb)(/|$)", re.IGNORECASE)
 _COLUMN_META = "//meta[translate(@name,'COLUMNAME','columname')='columnname']/@content"
@@ -387,7 +387,7 @@ def _page_dates(response: TextResponse) -> list[dict]:
     """The publication dates a detail page states (meta PubDate, visible 发布日期): they date
     the attachments it publishes, which rarely carry a date of their own. Only the page's own
     dates are read here; the full parse of the page happens in the pipeline's sandbox."""
-    from parsers.readers.html import page_dates
+    from nianbao.parsers.readers.html import page_dates
 
     return [{"source": d.source, "value": d.value, "raw": f"{d.raw or d.value} on {response.url}"}
             for d in page_dates(response.selector.root)]

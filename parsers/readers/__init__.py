@@ -1,1 +1,1 @@
-"""Readers turn the bytes of one file into a :class:`parsers.document.Document`."""
+"""Readers turn the bytes of one file into a :class:`nianbao.parsers.document.Document`."""

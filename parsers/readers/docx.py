@@ -19,8 +19,8 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from parsers.document import Block, DateEvidence, Document, Paragraph, Table
-from parsers.errors import ParseError
+from nianbao.parsers.document import Block, DateEvidence, Document, Paragraph, Table
+from nianbao.parsers.errors import ParseError
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 256 * 1024 * 1024

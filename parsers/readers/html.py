@@ -16,9 +16,9 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from parsers.document import DateEvidence, Document, Paragraph, Table
-from parsers.errors import ParseError
-from parsers.metadata import iso_date
+from nianbao.parsers.document import DateEvidence, Document, Paragraph, Table
+from nianbao.parsers.errors import ParseError
+from nianbao.parsers.metadata import iso_date
 
 _WS = re.compile(r"[\s\u00a0\u3000]+")
 _PUB_DATE = re.compile(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})")

@@ -18,7 +18,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from parsers.errors import ParseError
+from nianbao.parsers.errors import ParseError
 
 SUFFIXES = {"doc", "wps", "rtf", "odt"}
 

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from parsers.document import Block, Document, Paragraph, Table
-from parsers.errors import ParseError
-from parsers.readers.docx import collapse
+from nianbao.parsers.document import Block, Document, Paragraph, Table
+from nianbao.parsers.errors import ParseError
+from nianbao.parsers.readers.docx import collapse
 
 MAX_FRAMES = 50  # pages of a multi-frame TIFF/GIF; a report is rarely over 20
 SEGMENT_GAP = 1.5  # a horizontal gap wider than this many glyph heights splits a line into cells

@@ -22,9 +22,9 @@ import pypdfium2 as pdfium
 from pdfplumber.page import Page as PlumberPage
 from PIL import Image
 
-from parsers.document import Document
-from parsers.errors import ParseError
-from parsers.readers.ocr import (
+from nianbao.parsers.document import Document
+from nianbao.parsers.errors import ParseError
+from nianbao.parsers.readers.ocr import (
     BBox,
     Box,
     Item,

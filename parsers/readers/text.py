@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from parsers.document import Document, Paragraph, Table
+from nianbao.parsers.document import Document, Paragraph, Table
 
 _STRIP = " \t\u00a0\u3000\ufeff\r"
 _NUM = r"[+\-]?\d[\d,]*(?:\.\d+)?"

@@ -1,1 +1,1 @@
-"""Alembic migrations of the nianbao database (run by ``storage.db.migrate``)."""
+"""Alembic migrations of the nianbao database (run by ``nianbao.storage.db.migrate``)."""

@@ -1,8 +1,8 @@
-"""Alembic environment: run by ``storage.db.migrate`` or by the ``alembic`` command.
+"""Alembic environment: run by ``nianbao.storage.db.migrate`` or by the ``alembic`` command.
 
 ``migrate`` hands over an open connection (``config.attributes["connection"]``) so the upgrade
 runs inside its transaction and lock. The ``alembic`` command (developers: ``alembic.ini`` at
-the repository root) connects to ``storage.db.database_url()`` instead.
+the repository root) connects to ``nianbao.storage.db.database_url()`` instead.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from storage.db import connect, database_url
-from storage.models import Base
+from nianbao.storage.db import connect, database_url
+from nianbao.storage.models import Base
 
 
 def _configure(connection: Connection) -> None:

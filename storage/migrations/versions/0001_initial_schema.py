@@ -4,9 +4,10 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-21
 
-Written from an autogenerate run and reviewed by hand. Column types are spelled out here rather
-than imported from ``storage.types`` so this file keeps meaning the same when the models change:
-timestamps are ``DateTime(timezone=True)`` (the models add UTC handling in Python only).
+Written from an autogenerate run and reviewed by hand. Column types are spelled out here
+rather than imported from ``nianbao.storage.types`` so this file keeps meaning the same when
+the models change: timestamps are ``DateTime(timezone=True)`` (the models add UTC handling in
+Python only).
 """
 
 from __future__ import annotations

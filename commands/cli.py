@@ -1,0 +1,136 @@
+"""The ``nianbao`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nianbao.commands.summary import render_summary
+from nianbao.parsers.errors import ParseError
+from nianbao.settings import settings
+
+
+def _parse_one(target: str, conf: dict) -> dict:
+    from nianbao.parsers.pipeline import read_file
+    from nianbao.parsers.sandbox import parse_isolated
+
+    limits = conf["parse"]
+    max_bytes = int(limits["max_file_mb"]) * 2**20
+    dates = []
+    content_type = None
+    if target.startswith(("http://", "https://")):
+        from nianbao.crawler.single_fetch import fetch_once
+
+        fetched = fetch_once(target, conf["fetch"], max_bytes)
+        data, content_type, dates = fetched.body, fetched.content_type, fetched.dates
+    else:
+        data = read_file(Path(target), max_bytes)
+    return parse_isolated(
+        data, target, timeout=float(limits["timeout_seconds"]), memory_mb=int(limits["memory_mb"]),
+        content_type=content_type, dates=dates,
+    )
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    conf = settings()
+    if args.timeout:
+        conf = {**conf, "parse": {**conf["parse"], "timeout_seconds": args.timeout}}
+    if args.allow_host:
+        hosts = [*(conf["fetch"].get("allowed_private_hosts") or []), *args.allow_host]
+        conf = {**conf, "fetch": {**conf["fetch"], "allowed_private_hosts": hosts}}
+    bad = 0
+    for target in args.inputs:
+        try:
+            record = _parse_one(target, conf)
+        except ParseError as exc:
+            print(f"nianbao: {target}: {exc}", file=sys.stderr)
+            bad += 1
+            continue
+        if record["format"] == "unknown":
+            print(f"nianbao: {target}: not-a-report: {record.get('reason')}", file=sys.stderr)
+            bad += 1
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(render_summary(record))
+        sys.stdout.flush()
+    return 2 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nianbao", description="Crawl, archive, parse and check 政府信息公开工作年度报告."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("parse", help="parse report files or URLs into the canonical record")
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("--json", action="store_true", help="one canonical JSON record per line")
+    p.add_argument("--timeout", type=float, help="seconds per document (default from settings)")
+    p.add_argument("--allow-host", action="append", metavar="HOST",
+                   help="allow this loopback/private host or address (e.g. a local replica)")
+    p.set_defaults(func=cmd_parse)
+
+    from nianbao.commands.crawl import add_crawl_arguments, add_storage_arguments, cmd_crawl
+
+    c = sub.add_parser("crawl", help="crawl the configured portals, archive and store reports")
+    add_crawl_arguments(c)
+    c.set_defaults(func=cmd_crawl)
+
+    from nianbao.commands.reports import cmd_reports
+
+    r = sub.add_parser("reports", help="list stored reports")
+    r.add_argument("--site", metavar="ID")
+    r.add_argument("--year", type=int, metavar="N", help="report year")
+    add_storage_arguments(r)
+    fmt = r.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object per line")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    r.set_defaults(func=cmd_reports)
+
+    from nianbao.commands.check import add_check_arguments, cmd_check
+
+    k = sub.add_parser("check", help="compliance table: which reports were published on time")
+    add_check_arguments(k)
+    k.set_defaults(func=cmd_check)
+
+    from nianbao.commands.demo import cmd_demo
+
+    d = sub.add_parser("demo", help="crawl the bundled replica portals offline into a fresh "
+                       "database and print the summary")
+    d.add_argument("--workdir", default="data/demo", help="where the demo database and WARCs go")
+    d.set_defaults(func=cmd_demo)
+
+    from nianbao.commands.schedule import add_schedule_arguments, cmd_schedule
+
+    s = sub.add_parser("schedule", help="run the scheduler in the foreground (crawls, deadline "
+                       "evaluation, digests, alert retries) until SIGTERM")
+    add_schedule_arguments(s)
+    s.set_defaults(func=cmd_schedule)
+
+    from nianbao.commands.run import add_run_arguments, cmd_run
+
+    m = sub.add_parser("run", help="the main job once: crawl, record events, evaluate "
+                       "deadlines, deliver alerts")
+    add_run_arguments(m)
+    m.set_defaults(func=cmd_run)
+
+    from nianbao.commands.subscribe import add_subscribe_parser
+
+    add_subscribe_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

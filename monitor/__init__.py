@@ -1,1 +1,0 @@
-"""Monitoring: scheduled crawls, compliance deadlines, events and alerts."""

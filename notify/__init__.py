@@ -1,0 +1,1 @@
+"""Notifying: events, subscriptions, alerts through Apprise, and Atom feeds."""

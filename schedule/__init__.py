@@ -1,0 +1,1 @@
+"""Scheduling: the APScheduler loop that runs crawls, deadline evaluation and deliveries."""

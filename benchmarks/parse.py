@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     ids = render.seed_ids()
     inputs: dict[str, list[bytes]] = {
-        "text (seed)": [(render.shared_dir() / "seeds" / f"{i}.txt").read_bytes() for i in ids],
+        "text (seed)": [(render.fixtures_dir() / "seeds" / f"{i}.txt").read_bytes() for i in ids],
     }
     for style in ("trs", "word", "borderless"):
         inputs[f"html ({style})"] = [render.render_html(i, style=style).encode() for i in ids]

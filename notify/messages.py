@@ -30,7 +30,7 @@ SECTIONS = {
     "overview": "总体情况", "active": "主动公开", "requests": "依申请公开",
     "review": "复议诉讼", "problems": "存在的主要问题及改进情况", "other": "其他需要报告的事项",
 }
-# Labels from ../shared/spec/report-schema.md; a key without one is shown as the key.
+# Labels from docs/report-schema.md; a key without one is shown as the key.
 ROWS = {
     "new": "本年新收申请", "carried_over": "上年结转申请", "granted": "予以公开",
     "partial": "部分公开", "handled_total": "办理结果总计", "carried_forward": "结转下年度",

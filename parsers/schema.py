@@ -1,4 +1,4 @@
-"""The canonical keys of ``nianbao.report/1`` (see ../shared/spec/report-schema.md).
+"""The canonical keys of ``nianbao.report/1`` (see docs/report-schema.md).
 
 Each table of the two standard formats is described once here, with the label patterns that
 recognise its rows in any rendering. Everything downstream (the table reader, the identity

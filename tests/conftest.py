@@ -1,4 +1,4 @@
-"""Shared test helpers: where ../shared is, and how a missing tool is reported.
+"""Shared test helpers: where the fixtures are, and how a missing tool is reported.
 
 Locally a test whose tool (LibreOffice, Chromium, PostgreSQL…) is missing skips with a message
 naming it; in CI (``CI`` set) the same situation fails, so nothing is skipped silently there.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("NIANBAO_SHARED", ROOT.parent / "shared"))
+FIXTURES = ROOT / "tests" / "fixtures"  # seeds/ and gold/: see tests/fixtures/README.md
 
 
 def require_tool(name: str, why: str) -> str:
@@ -28,11 +28,11 @@ def require_tool(name: str, why: str) -> str:
 
 
 def seed_ids() -> list[str]:
-    return sorted(p.stem for p in (SHARED / "seeds").glob("*.txt"))
+    return sorted(p.stem for p in (FIXTURES / "seeds").glob("*.txt"))
 
 
 def gold(seed_id: str) -> dict:
-    return json.loads((SHARED / "gold" / f"{seed_id}.json").read_text(encoding="utf-8"))
+    return json.loads((FIXTURES / "gold" / f"{seed_id}.json").read_text(encoding="utf-8"))
 
 
 def metric_mismatches(record: dict, expected: dict) -> list[tuple[str, object, object]]:

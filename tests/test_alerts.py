@@ -37,7 +37,7 @@ from nianbao.settings import settings
 from nianbao.storage.db import connect, migrate
 from nianbao.storage.models import Delivery, Event
 from nianbao.storage.store import Store
-from tests.conftest import ROOT, SHARED
+from tests.conftest import FIXTURES, ROOT
 
 CHENGQU = "000_7215e79b01c75868"  # 晋城市城区人民政府 2023
 QUWO = "002_59d91e6a9fd921ee"  # 曲沃县人民政府 2023
@@ -55,7 +55,7 @@ REVISIONS = (
 
 @cache
 def _parsed(seed_id: str, revised: bool) -> str:
-    path = SHARED / "seeds" / f"{seed_id}.txt"
+    path = FIXTURES / "seeds" / f"{seed_id}.txt"
     text = path.read_text(encoding="utf-8")
     for before, after in REVISIONS if revised else ():
         assert before in text, before

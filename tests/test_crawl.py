@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, func, select, text
 from nianbao.archive.pointer import WarcPointer
 from nianbao.archive.reader import read_payload
 from nianbao.sites import load_sites
-from tests.conftest import ROOT, gold, metric_mismatches, require_tool
+from tests.conftest import FIXTURES, ROOT, gold, metric_mismatches, require_tool
 
 NIANBAO = [sys.executable, "-m", "nianbao.commands.cli"]
 REVISED = ("000", "requests.new.total", 52)
@@ -148,7 +148,7 @@ def sequence(request, replica, test_settings, tmp_path_factory):
 
 
 def gold_value(seed_prefix: str, key: str):
-    seed = next(p.stem for p in (ROOT.parent / "shared" / "gold").glob(f"{seed_prefix}_*.json"))
+    seed = next(p.stem for p in (FIXTURES / "gold").glob(f"{seed_prefix}_*.json"))
     return gold(seed)["metrics"][key]
 
 

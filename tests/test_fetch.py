@@ -12,9 +12,9 @@ from typing import ClassVar
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES
 
-SEED = next((SHARED / "seeds").glob("003_*.txt"))
+SEED = next((FIXTURES / "seeds").glob("003_*.txt"))
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -11,7 +11,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES
 
 TIME_BOUND_S = 60
 MEMORY_BOUND_MB = 1500
@@ -163,7 +163,7 @@ def test_per_document_timeout_kills_the_parse(tmp_path: Path) -> None:
 
 def test_bad_inputs_do_not_stop_the_good_ones(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_bytes(b"")
-    seed = next((SHARED / "seeds").glob("003_*.txt"))
+    seed = next((FIXTURES / "seeds").glob("003_*.txt"))
     code, out, err, *_ = run_parse(str(tmp_path / "empty.txt"), str(seed), "--json")
     assert code == 2
     assert len(out.strip().splitlines()) == 1 and '"report_year": 2023' in out
@@ -171,6 +171,6 @@ def test_bad_inputs_do_not_stop_the_good_ones(tmp_path: Path) -> None:
 
 
 def test_good_input_exits_zero() -> None:
-    seed = next((SHARED / "seeds").glob("002_*.txt"))
+    seed = next((FIXTURES / "seeds").glob("002_*.txt"))
     code, out, err, *_ = run_parse(str(seed))
     assert code == 0 and err == "" and "曲沃县人民政府" in out

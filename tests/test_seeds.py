@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from nianbao.parsers.pipeline import parse_bytes
-from tests.conftest import SHARED, gold, metric_mismatches, seed_ids
+from tests.conftest import FIXTURES, gold, metric_mismatches, seed_ids
 
 
 def _parse(seed_id: str) -> dict:
-    path = SHARED / "seeds" / f"{seed_id}.txt"
+    path = FIXTURES / "seeds" / f"{seed_id}.txt"
     return parse_bytes(path.read_bytes(), str(path))
 
 

@@ -29,7 +29,7 @@ from nianbao.storage.db import alembic_config, connect, database_url, migrate
 from nianbao.storage.issuers import normalize_issuer, same_body
 from nianbao.storage.models import Base, CrossYearResult, Report
 from nianbao.storage.store import Store
-from tests.conftest import ROOT, SHARED, gold
+from tests.conftest import FIXTURES, ROOT, gold
 
 CHENGQU = "000_7215e79b01c75868"  # 晋城市城区人民政府 2023, no published date
 JIYUAN = "001_452d5aba5030ea32"  # 济源市人民政府 2023
@@ -40,7 +40,7 @@ URL = "http://xxgk.jccq.gov.cn/qzf/qzfb/zfxxgknb/202401/t20240129_1.shtml"
 
 @cache
 def _parsed(seed_id: str) -> str:
-    path = SHARED / "seeds" / f"{seed_id}.txt"
+    path = FIXTURES / "seeds" / f"{seed_id}.txt"
     return json.dumps(parse_bytes(path.read_bytes(), str(path)), ensure_ascii=False)
 
 

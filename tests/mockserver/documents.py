@@ -44,7 +44,7 @@ class DocumentStore:
         self._revised: dict[str, datetime] = {}
 
     def gold(self, seed_id: str) -> dict:
-        path = render.shared_dir() / "gold" / f"{seed_id}.json"
+        path = render.fixtures_dir() / "gold" / f"{seed_id}.json"
         return json.loads(path.read_text(encoding="utf-8"))
 
     def revise(self, seed_id: str, key: str, value: float | int | None) -> datetime:
@@ -91,12 +91,12 @@ class DocumentStore:
             return path.read_bytes()
 
     def _cache_key(self, seed_id: str, kind: str, changes: dict) -> str:
-        shared = render.shared_dir()
+        fixtures = render.fixtures_dir()
         digest = hashlib.sha256()
         for part in (
             Path(render.__file__).read_bytes(),
-            (shared / "seeds" / f"{seed_id}.txt").read_bytes(),
-            (shared / "gold" / f"{seed_id}.json").read_bytes(),
+            (fixtures / "seeds" / f"{seed_id}.txt").read_bytes(),
+            (fixtures / "gold" / f"{seed_id}.json").read_bytes(),
             kind.encode(),
             json.dumps(changes, sort_keys=True).encode(),
         ):

@@ -81,7 +81,8 @@ def full_seed_id(prefix: str) -> str:
     """``"000"`` -> ``"000_7215e79b01c75868"``: portals.yaml names seeds by their number."""
     matches = [s for s in render.seed_ids() if s.startswith(prefix)]
     if len(matches) != 1:
-        raise ValueError(f"seed {prefix!r} matches {matches or 'nothing'} in {render.shared_dir()}")
+        raise ValueError(f"seed {prefix!r} matches {matches or 'nothing'} in "
+                         f"{render.fixtures_dir()}")
     return matches[0]
 
 

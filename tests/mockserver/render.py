@@ -1,9 +1,9 @@
 """Render the seed reports as HTML pages, DOCX, PDF, DOC and image-only PDF test fixtures.
 
-The seeds in ``shared/seeds/*.txt`` are plain text converted from real 政府信息公开工作年度报告,
-and ``shared/gold/*.json`` holds their hand-checked values. Real reports reach the parser as
-CMS web pages, Word files, text PDFs and scanned PDFs, so this module renders every seed
-openly as each of those document kinds:
+The seeds in ``tests/fixtures/seeds/*.txt`` are plain text converted from real
+政府信息公开工作年度报告, and ``tests/fixtures/gold/*.json`` holds their hand-checked values.
+Real reports reach the parser as CMS web pages, Word files, text PDFs and scanned PDFs, so
+this module renders every seed openly as each of those document kinds:
 
 * the narrative (title, section headings, sub-headings, paragraphs, signature) is taken from
   the seed text;
@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -57,19 +56,19 @@ SOFFICE_TIMEOUT_S = 180
 RASTER_SCALE = 2.0
 
 
-def shared_dir() -> Path:
-    """Locate ``shared/`` (override with ``NIANBAO_SHARED`` when the checkout lives elsewhere)."""
-    env = os.environ.get("NIANBAO_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
+def fixtures_dir() -> Path:
+    """``tests/fixtures``: the seed texts (``seeds/``) and their hand-checked figures
+    (``gold/``)."""
+    return Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def seed_ids() -> list[str]:
     """Seeds that have both a text file and a gold record; only those can be rendered."""
-    shared = shared_dir()
+    fixtures = fixtures_dir()
     return sorted(
         p.stem
-        for p in (shared / "seeds").glob("*.txt")
-        if (shared / "gold" / f"{p.stem}.json").exists()
+        for p in (fixtures / "seeds").glob("*.txt")
+        if (fixtures / "gold" / f"{p.stem}.json").exists()
     )
 
 
@@ -397,9 +396,9 @@ def published_at(seed_id: str, gold: dict) -> datetime:
 def load_report(seed_id: str, metrics: dict[str, float | int | None] | None = None) -> Report:
     """Seed text + gold → the report to render (see the module docstring for what comes
     from where). ``metrics`` replaces the gold metrics in the tables (a revised report)."""
-    shared = shared_dir()
-    gold = json.loads((shared / "gold" / f"{seed_id}.json").read_text(encoding="utf-8"))
-    text = (shared / "seeds" / f"{seed_id}.txt").read_text(encoding="utf-8")
+    fixtures = fixtures_dir()
+    gold = json.loads((fixtures / "gold" / f"{seed_id}.json").read_text(encoding="utf-8"))
+    text = (fixtures / "seeds" / f"{seed_id}.txt").read_text(encoding="utf-8")
     text = AUTOLINK_RE.sub(r"\1", BOOKMARK_RE.sub("", text))
     lines = [ln.strip() for ln in text.splitlines()]
 

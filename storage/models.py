@@ -243,3 +243,63 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+class Observation(Base):
+    """What one crawl run saw of one place where a site lists its reports.
+
+    A verdict of ``missing`` accuses a body of not publishing; it may rest only on a place that
+    was really read, completely, after the deadline. So every run records, per site and per
+    column (or per homepage discovery), whether the place was reached and why not, whether every
+    list page was read, and how many items it held.
+    """
+
+    __tablename__ = "observations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    site_id: Mapped[str] = mapped_column(index=True)
+    column_url: Mapped[str]  # the column as configured, or the homepage that discovery starts at
+    url: Mapped[str | None]  # where the list was read (another URL when the column moved)
+    observed_at: Mapped[datetime]
+    reached: Mapped[bool]
+    complete: Mapped[bool]  # every list page of the column was read
+    reason: Mapped[str | None]  # why not reached or not complete: dns, timeout, robots, …
+    list_pages: Mapped[int] = mapped_column(default=0)
+    items: Mapped[int] = mapped_column(default=0)  # entries the list held (reports or not)
+    vantage: Mapped[str | None]  # which vantage point made the observation (settings label)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class VerdictRow(Base):
+    """The latest compliance verdict for one expected report (site × issuer × report year).
+
+    Written by each evaluation as of its day; read by listings, the web app and statistics, so
+    that none of them recomputes 100,000 verdicts per request. ``issuer_key`` is the normalised
+    issuer name, stable across recomputations (marks made by people refer to it).
+    """
+
+    __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("site_id", "issuer_key", "report_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(index=True)
+    issuer_id: Mapped[int | None] = mapped_column(ForeignKey("issuers.id"))
+    issuer: Mapped[str]
+    issuer_key: Mapped[str]
+    kind: Mapped[str]
+    report_year: Mapped[int] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(index=True)
+    deadline: Mapped[date]
+    grace_days: Mapped[int] = mapped_column(default=0)
+    published_date: Mapped[date | None]
+    evidence: Mapped[str]
+    days_late: Mapped[int | None]
+    warnings: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    url: Mapped[str | None]
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
+    as_of: Mapped[date]
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+

@@ -27,6 +27,7 @@ from nianbao.storage.models import (
     CrawlRun,
     CrossYearResult,
     FetchFailure,
+    Observation,
     Report,
     Resource,
     Site,
@@ -384,3 +385,37 @@ class Store:
                 .order_by(FetchFailure.id)
             )
             return [_as_dict(row) for row in rows]
+
+    # Observations ----------------------------------------------------------------------------
+
+    def record_observation(
+        self, *, run_id: int | None, site_id: str, column_url: str, url: str | None,
+        observed_at: datetime, reached: bool, complete: bool, reason: str | None = None,
+        list_pages: int = 0, items: int = 0, vantage: str | None = None,
+        detail: str | None = None,
+    ) -> int:
+        """Record what a run saw of one column (or of discovery from a homepage); its id."""
+        if complete and not reached:
+            raise ValueError("a column that was not reached cannot have been read completely")
+        with self._sessions.begin() as session:
+            row = Observation(
+                crawl_run_id=run_id, site_id=site_id, column_url=column_url, url=url,
+                observed_at=as_utc(observed_at), reached=reached, complete=complete,
+                reason=reason, list_pages=list_pages, items=items, vantage=vantage,
+                detail=detail,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def observations(self, site_id: str | None = None,
+                     run_id: int | None = None) -> list[dict[str, Any]]:
+        """Observations, oldest first, of one site and/or one run."""
+        query = select(Observation).order_by(Observation.observed_at, Observation.id)
+        if site_id is not None:
+            query = query.where(Observation.site_id == site_id)
+        if run_id is not None:
+            query = query.where(Observation.crawl_run_id == run_id)
+        with self._sessions() as session:
+            return [_as_dict(row) for row in session.scalars(query)]
+

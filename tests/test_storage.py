@@ -388,6 +388,26 @@ def test_runs_and_failures(store: Store) -> None:
         store.finish_run(run_id, "done", {}, 0)
 
 
+def test_observations_record_what_a_run_saw_of_each_column(store: Store) -> None:
+    run_id = store.start_run(["jccq", "quwo"])
+    column = "http://xxgk.jccq.gov.cn/qzf/qzfb/zfxxgknb/"
+    read = store.record_observation(
+        run_id=run_id, site_id="jccq", column_url=column, url=column, observed_at=T0,
+        reached=True, complete=True, list_pages=3, items=41)
+    store.record_observation(
+        run_id=run_id, site_id="quwo", column_url="http://www.quwo.gov.cn/nb/", url=None,
+        observed_at=T0, reached=False, complete=False, reason="dns",
+        detail="DNS lookup failed")
+    seen = store.observations(site_id="jccq")
+    assert [(o["id"], o["reached"], o["complete"], o["list_pages"], o["items"]) for o in seen] \
+        == [(read, True, True, 3, 41)]
+    assert [(o["site_id"], o["reason"]) for o in store.observations(run_id=run_id)] == [
+        ("jccq", None), ("quwo", "dns")]
+    with pytest.raises(ValueError, match="not reached"):
+        store.record_observation(run_id=run_id, site_id="quwo", column_url="x", url=None,
+                                 observed_at=T0, reached=False, complete=True)
+
+
 def test_interrupted_runs_cleanup(store: Store) -> None:
     finished, killed = store.start_run(["jccq"]), store.start_run(["jccq"])
     store.finish_run(finished, "finished", {}, 0)

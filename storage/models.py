@@ -264,6 +264,9 @@ class Observation(Base):
     observed_at: Mapped[datetime]
     reached: Mapped[bool]
     complete: Mapped[bool]  # every list page of the column was read
+    # the configured column no longer held the list (404, soft 404, redirect off it, none of
+    # its former items); ``url`` is where rediscovery from the homepage found it, if it did
+    moved: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str | None]  # why not reached or not complete: dns, timeout, robots, …
     list_pages: Mapped[int] = mapped_column(default=0)
     items: Mapped[int] = mapped_column(default=0)  # entries the list held (reports or not)

@@ -390,9 +390,9 @@ class Store:
 
     def record_observation(
         self, *, run_id: int | None, site_id: str, column_url: str, url: str | None,
-        observed_at: datetime, reached: bool, complete: bool, reason: str | None = None,
-        list_pages: int = 0, items: int = 0, vantage: str | None = None,
-        detail: str | None = None,
+        observed_at: datetime, reached: bool, complete: bool, moved: bool = False,
+        reason: str | None = None, list_pages: int = 0, items: int = 0,
+        vantage: str | None = None, detail: str | None = None,
     ) -> int:
         """Record what a run saw of one column (or of discovery from a homepage); its id."""
         if complete and not reached:
@@ -401,7 +401,7 @@ class Store:
             row = Observation(
                 crawl_run_id=run_id, site_id=site_id, column_url=column_url, url=url,
                 observed_at=as_utc(observed_at), reached=reached, complete=complete,
-                reason=reason, list_pages=list_pages, items=items, vantage=vantage,
+                moved=moved, reason=reason, list_pages=list_pages, items=items, vantage=vantage,
                 detail=detail,
             )
             session.add(row)

@@ -44,6 +44,7 @@ def upgrade() -> None:
         _timestamp("observed_at"),
         sa.Column("reached", sa.Boolean(), nullable=False),
         sa.Column("complete", sa.Boolean(), nullable=False),
+        sa.Column("moved", sa.Boolean(), nullable=False),
         sa.Column("reason", sa.String(), nullable=True),
         sa.Column("list_pages", sa.Integer(), nullable=False),
         sa.Column("items", sa.Integer(), nullable=False),

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nianbao.settings import PROJECT_ROOT, settings
+from nianbao.settings import PROJECT_ROOT, archive_dir
 from nianbao.sites import SitesError, load_sites, select_sites
 
 
@@ -55,11 +55,10 @@ def crawl(args: argparse.Namespace, sites: list | None = None) -> int:
     except SitesError as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2
-    storage = settings()["storage"]
     url = database_url(args.db)
     options = CrawlOptions(
         database_url=url,
-        archive_dir=args.archive or Path(storage["archive_dir"]),
+        archive_dir=args.archive or archive_dir(),
         proxy=args.proxy, allowed_private_hosts=tuple(args.allow_host),
         log_level="INFO" if args.verbose else "WARNING",
     )

@@ -1,4 +1,11 @@
-"""Load ``config/settings.yaml`` once; every limit and politeness setting lives there."""
+"""Load ``config/settings.yaml`` once; every limit and politeness setting lives there.
+
+Relative paths in the settings (``storage.database_url`` for SQLite, ``storage.archive_dir``)
+are relative to the project root (the folder holding ``config/``), never to the current
+directory: ``nianbao check`` run from ``/tmp`` reads the same database as from the checkout.
+Paths given on the command line or in ``NIANBAO_DATABASE_URL`` are the user's own and keep
+the usual meaning (relative to where the command runs).
+"""
 
 from __future__ import annotations
 
@@ -16,3 +23,14 @@ def settings() -> dict:
     path = Path(os.environ.get("NIANBAO_SETTINGS", PROJECT_ROOT / "config" / "settings.yaml"))
     with path.open(encoding="utf-8") as f:
         return yaml.safe_load(f)
+
+
+def project_path(value: str | Path) -> Path:
+    """A path from the settings, absolute: a relative one is taken from the project root."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def archive_dir() -> Path:
+    """Where the WARC files go (``storage.archive_dir``)."""
+    return project_path(settings()["storage"]["archive_dir"])

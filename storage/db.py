@@ -16,10 +16,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from nianbao.settings import settings
+from nianbao.settings import PROJECT_ROOT, settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
@@ -27,13 +28,71 @@ BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK_ID = 0x6E69616E62616F
 
 
-def database_url(url: str | None = None) -> str:
-    """The URL given, else $NIANBAO_DATABASE_URL, else settings; a SQLite file's folder is made."""
-    url = url or os.environ.get("NIANBAO_DATABASE_URL") or settings()["storage"]["database_url"]
+class DatabaseMissing(RuntimeError):
+    """A read-only command was pointed at a database that does not exist (or is not nianbao's)."""
+
+
+def _sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _absolute(url: str, base: Path) -> str:
+    """``url`` with a relative SQLite path made absolute against ``base``."""
+    path = _sqlite_file(url)
+    if path is None or path.is_absolute():
+        return url
+    parsed = make_url(url).set(database=str(base / path))
+    return parsed.render_as_string(hide_password=False)
+
+
+def database_url(url: str | None = None, create: bool = True) -> str:
+    """The URL given, else $NIANBAO_DATABASE_URL, else settings, with any SQLite path absolute:
+    the settings' own relative to the project root, the user's relative to the current
+    directory (see ``nianbao.settings``). With ``create`` a SQLite file's folder is made."""
+    given = url or os.environ.get("NIANBAO_DATABASE_URL")
+    if given:
+        url = _absolute(given, Path.cwd())
+    else:
+        url = _absolute(settings()["storage"]["database_url"], PROJECT_ROOT)
+    path = _sqlite_file(url)
+    if create and path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return url
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_existing(url: str | None = None) -> Engine:
+    """An engine on an existing nianbao database, its schema brought up to date.
+
+    For the commands that only read (``check``, ``reports``, ``feed``): a missing SQLite file,
+    an unreachable server or a database without nianbao's tables raises ``DatabaseMissing``
+    with a message for the user, and nothing is created.
+    """
+    url = database_url(url, create=False)
+    path = _sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise DatabaseMissing(f"no database at {path}: run `nianbao run` or `nianbao crawl` "
+                              "first, or pass --db")
+    engine = connect(url)
+    try:
+        with engine.connect() as connection:
+            tables = inspect(connection).get_table_names()
+    except OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseMissing(f"cannot open the database {_shown(url)}: {reason}") from None
+    if "alembic_version" not in tables:
+        engine.dispose()
+        raise DatabaseMissing(f"{_shown(url)} is not a nianbao database (no nianbao tables): "
+                              "run `nianbao run` or `nianbao crawl` first")
+    migrate(engine)
+    return engine
 
 
 def connect(url: str) -> Engine:

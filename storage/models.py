@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, MetaData, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from nianbao.storage.types import JSONType, UTCDateTime, utcnow
@@ -94,13 +94,24 @@ class CrawlRun(Base):
     sites: Mapped[list[str]] = mapped_column(JSONType, default=list)
     stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     bytes_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    # when the run's site events (unreachable, blocked, column moved) were recorded; a run left
+    # without them (``nianbao crawl`` alone, a killed ``run``) gets them from the next one
+    events_recorded_at: Mapped[datetime | None]
 
 
 class Version(Base):
-    """One captured text of a report; never updated except ``last_seen``."""
+    """One captured text of a report; never updated except ``last_seen``.
+
+    ``key_figures``, ``failed_checks`` and ``date_source`` are small extracts of ``record``
+    made when the version is stored, so listings of 100,000 reports never parse full records.
+    """
 
     __tablename__ = "versions"
-    __table_args__ = (UniqueConstraint("report_id", "url", "content_hash"),)
+    __table_args__ = (
+        UniqueConstraint("report_id", "url", "content_hash"),
+        Index("ix_versions_report_id_first_seen_id", "report_id", "first_seen", "id"),
+        Index("ix_versions_report_id_id", "report_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
@@ -125,6 +136,9 @@ class Version(Base):
     kind: Mapped[str]  # new | revised | another_copy
     previous_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    key_figures: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    failed_checks: Mapped[list[str]] = mapped_column(JSONType, default=list)  # error ids
+    date_source: Mapped[str | None]  # the best-ranked evidence stating published_date
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -201,6 +215,8 @@ class Event(Base):
     dedupe_key: Mapped[str] = mapped_column(unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # part of a site's baseline (what its first crawl found): see ``nianbao.notify.alerts``
+    baseline: Mapped[bool] = mapped_column(default=False)
 
 
 class Subscription(Base):
@@ -219,6 +235,9 @@ class Subscription(Base):
     mode: Mapped[str]  # immediate | daily
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     active: Mapped[bool] = mapped_column(default=True)
+    starts_at: Mapped[datetime | None]  # no alert for events before this (default: creation)
+    baseline: Mapped[str | None]  # digest | each | none; None: alerts.baseline in settings
+    event_cursor: Mapped[int] = mapped_column(default=0)  # events up to this id were matched
 
 
 class Delivery(Base):
@@ -232,12 +251,16 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "subscription_id"),
         UniqueConstraint("subscription_id", "digest_day"),
+        UniqueConstraint("subscription_id", "baseline_site", "baseline_run_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
     digest_day: Mapped[date | None]
+    # a baseline digest: every baseline event of this site's first crawl, in one message
+    baseline_site: Mapped[str | None]
+    baseline_run_id: Mapped[int | None]
     status: Mapped[str] = mapped_column(default="pending")  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -303,6 +326,9 @@ class VerdictRow(Base):
     url: Mapped[str | None]
     explanation: Mapped[str] = mapped_column(Text, default="")
     observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
+    observation: Mapped[str] = mapped_column(Text, default="")  # the observation, in words
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)  # why unobserved
+    digest: Mapped[str] = mapped_column(default="")  # of the content: unchanged rows are kept
     as_of: Mapped[date]
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -9,7 +9,7 @@ meet the unique constraints instead; the loser retries once and then sees the wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from functools import partial
@@ -21,7 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nianbao.checks.cross_year import cross_year_checks
+from nianbao.parsers.metadata import DATE_RANK
 from nianbao.storage.changes import record_changes
+from nianbao.storage.events import insert_events, is_baseline, version_events
 from nianbao.storage.issuers import register_issuers, resolve_issuer
 from nianbao.storage.models import (
     CrawlRun,
@@ -33,7 +35,7 @@ from nianbao.storage.models import (
     Site,
     Version,
 )
-from nianbao.storage.summaries import report_summaries
+from nianbao.storage.summaries import KEY_FIGURES, identity_failures, report_summaries
 from nianbao.storage.types import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,22 @@ def without_nul(value: Any) -> Any:
     return value
 
 
+def record_extracts(record: dict[str, Any]) -> dict[str, Any]:
+    """The small parts of a record that listings read (see ``Version``): its key figures, the
+    ids of its failed error checks, and the best-ranked evidence of its published date."""
+    metrics = record.get("metrics") or {}
+    published = record.get("published_date")
+    sources = [e.get("source") for e in record.get("date_evidence") or []
+               if published and e.get("value") == published]
+    ranked = [s for s in DATE_RANK if s in sources]
+    return {
+        "key_figures": {key: metrics.get(key) for key in KEY_FIGURES},
+        "failed_checks": [c.get("id") for c in record.get("checks") or []
+                          if c.get("severity") == "error" and c.get("ok") is False],
+        "date_source": (ranked or sources or [None])[0],
+    }
+
+
 def _once_more_on_conflict(attempt: Callable[[], T], what: str) -> T:
     """Run a transaction; if a concurrent writer inserted the same row first, run it again:
     the second run finds that row instead of inserting it."""
@@ -139,6 +157,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._baselines: dict[tuple[str, int | None], bool] = {}
 
     # Sites and runs --------------------------------------------------------------------------
 
@@ -306,11 +325,22 @@ class Store:
                 warc_record_id=warc.get("record_id"), warc_pointer=warc or None,
                 crawl_run_id=run_id, kind=kind,
                 previous_version_id=previous.id if previous else None, changes=changes,
+                **record_extracts(record),
             )
             session.add(version)
             session.flush()
             self._check_neighbour_years(session, issuer.id, year, version)
+            insert_events(session, version_events(
+                version, previous, issuer, year, self._is_baseline(session, site_id, run_id)))
             return outcome(status=kind, version_id=version.id, changes=changes)
+
+    def _is_baseline(self, session: Session, site_id: str, run_id: int | None) -> bool:
+        """Whether this run is the site's first crawl; fixed for the rest of the run once
+        known (its own versions do not change the answer)."""
+        key = (site_id, run_id)
+        if key not in self._baselines or run_id is None:
+            self._baselines[key] = is_baseline(session, site_id, run_id)
+        return self._baselines[key]
 
     @staticmethod
     def _report(session: Session, issuer_id: int, year: int) -> Report:
@@ -345,10 +375,18 @@ class Store:
 
     # Readers ---------------------------------------------------------------------------------
 
-    def reports(self, site_id: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
-        """One summary per report (see ``nianbao.storage.summaries``), by site, issuer and year."""
+    def reports(self, site_id: str | None = None,
+                year: int | None = None) -> Iterator[dict[str, Any]]:
+        """One summary per report (see ``nianbao.storage.summaries``), by site, issuer and year,
+        streamed."""
         with self._sessions() as session:
-            return report_summaries(session, site_id, year)
+            yield from report_summaries(session, site_id, year)
+
+    def identity_failures(self, site_id: str | None = None,
+                          year: int | None = None) -> Iterator[dict[str, Any]]:
+        """The failed identities of the reports' latest versions, with their numbers."""
+        with self._sessions() as session:
+            yield from identity_failures(session, site_id, year)
 
     def versions(self, report_id: int) -> list[dict[str, Any]]:
         """Every version of a report, oldest first, with all its columns."""

@@ -3,110 +3,142 @@
 "Now" is the latest version (the one stored last). Its failed checks are the hard (error)
 identities of its own record plus the cross-year checks between it and the latest versions of
 the neighbouring years; results computed against versions since superseded are not shown.
+
+Both listings are one streamed query each, ordered by site, issuer and year: they read the
+small extracts stored with each version (``Version.key_figures``, ``failed_checks``,
+``date_source``), never full records, and hold one report at a time, so 100,000 reports cost
+what their rows cost, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from nianbao.storage.models import CrossYearResult, Issuer, Report, Version
 
-# The headline figures of tables 三 and 四, as the spec names them.
+# The headline figures of tables 三 and 四, as the spec names them, stored with each version.
 KEY_FIGURES = (
     "requests.new.total",  # 一、本年新收
     "requests.carried_over.total",  # 二、上年结转
+    "requests.granted.total",  # 三（一）予以公开
     "requests.handled_total.total",  # 三（七）总计
     "requests.carried_forward.total",  # 四、结转下年度继续办理
+    "review.corrected",
     "review.total",
     "litigation.direct.total",
     "litigation.after_review.total",
 )
+STREAM_ROWS = 2000
 
 
-def _latest_ids() -> Select[tuple[int]]:
-    return select(func.max(Version.id)).group_by(Version.report_id)
+def _latest_of(report_id: Any) -> Any:
+    """The id of the latest version of ``report_id`` (an index seek)."""
+    other = aliased(Version)
+    return select(func.max(other.id)).where(other.report_id == report_id).scalar_subquery()
 
 
-def _failed_cross_year(session: Session, version_ids: list[int]) -> dict[int, list[str]]:
-    """Version id → ids of failed cross-year checks against current neighbours."""
-    rows = session.scalars(
-        select(CrossYearResult).where(
-            CrossYearResult.earlier_version_id.in_(_latest_ids()),
-            CrossYearResult.later_version_id.in_(_latest_ids()),
-            or_(
-                CrossYearResult.earlier_version_id.in_(version_ids),
-                CrossYearResult.later_version_id.in_(version_ids),
-            ),
-        ).order_by(CrossYearResult.earlier_year)
+def _current_cross_year(version_id: Any) -> Any:
+    """The join condition of the cross-year results between ``version_id`` and the latest
+    version of a neighbouring year (the latest ids are computed once per query)."""
+    other_id = case((CrossYearResult.earlier_version_id == version_id,
+                     CrossYearResult.later_version_id),
+                    else_=CrossYearResult.earlier_version_id)
+    latest = select(func.max(Version.id)).group_by(Version.report_id)
+    return and_(
+        or_(CrossYearResult.earlier_version_id == version_id,
+            CrossYearResult.later_version_id == version_id),
+        other_id.in_(latest),
     )
-    failed: dict[int, list[str]] = {}
-    for row in rows:
-        ids = [c["id"] for c in row.checks if not c["ok"]]
-        for version_id in (row.earlier_version_id, row.later_version_id):
-            failed.setdefault(version_id, []).extend(ids)
-    return failed
 
 
-def _date_source(record: dict[str, Any]) -> str | None:
-    """The best-ranked evidence (``DATE_RANK``) that states the published date."""
-    from nianbao.parsers.metadata import DATE_RANK
-
-    published = record.get("published_date")
-    sources = [e.get("source") for e in record.get("date_evidence") or []
-               if published and e.get("value") == published]
-    ranked = [s for s in DATE_RANK if s in sources]
-    return (ranked or sources or [None])[0]
-
-
-def report_summaries(
-    session: Session, site_id: str | None = None, year: int | None = None
-) -> list[dict[str, Any]]:
-    reports = select(Report.id).join(Issuer, Report.issuer_id == Issuer.id)
+def _filtered(query: Any, site_id: str | None, year: int | None) -> Any:
     if site_id is not None:
-        reports = reports.where(Issuer.site_id == site_id)
+        query = query.where(Issuer.site_id == site_id)
     if year is not None:
-        reports = reports.where(Report.report_year == year)
-    stats = session.execute(
-        select(
-            Version.report_id, func.count(), func.min(Version.first_seen), func.max(Version.id)
-        ).where(Version.report_id.in_(reports)).group_by(Version.report_id)
-    ).all()
-    latest_ids = [row[3] for row in stats]
-    latest = {
-        v.report_id: v for v in session.scalars(select(Version).where(Version.id.in_(latest_ids)))
-    }
-    cross_year = _failed_cross_year(session, latest_ids)
-    rows = session.execute(
-        select(Report, Issuer).join(Issuer, Report.issuer_id == Issuer.id)
-        .where(Report.id.in_([row[0] for row in stats]))
-        .order_by(Issuer.site_id, Issuer.name, Report.report_year)
-    ).all()
-    counts = {row[0]: (row[1], row[2]) for row in stats}
-    out = []
-    for report, issuer in rows:
-        version, (count, first_seen) = latest[report.id], counts[report.id]
-        failed = [c["id"] for c in version.checks if c["severity"] == "error" and not c["ok"]]
-        failed += cross_year.get(version.id, [])
-        out.append({
-            "report_id": report.id,
-            "site": issuer.site_id,
-            "issuer": issuer.name,
-            "report_year": report.report_year,
-            "url": version.url,
-            "first_seen": first_seen,
-            "published_date": version.published_date,
-            "date_source": _date_source(version.record),
-            "versions": count,
-            "latest_version_id": version.id,
-            "format": version.format,
+        query = query.where(Report.report_year == year)
+    return query
+
+
+def _stream(session: Session, query: Any) -> Iterator[Any]:
+    return session.execute(query, execution_options={"yield_per": STREAM_ROWS})
+
+
+def report_summaries(session: Session, site_id: str | None = None,
+                     year: int | None = None) -> Iterator[dict[str, Any]]:
+    """One summary per report (see the module docstring), streamed."""
+    counts = (select(Version.report_id, func.count().label("n"),
+                     func.min(Version.first_seen).label("first_seen"))
+              .group_by(Version.report_id).subquery())
+    joined = _current_cross_year(Version.id)
+    query = _filtered(
+        select(Report.id, Issuer.site_id, Issuer.name, Report.report_year, Version.id,
+               Version.url, Version.published_date, Version.date_source, Version.format,
+               Version.failed_checks, Version.key_figures, Version.warc_pointer,
+               Version.warc_file, Version.warc_offset, Version.warc_length,
+               Version.warc_record_id, counts.c.n, counts.c.first_seen,
+               CrossYearResult.checks)
+        .join(Issuer, Report.issuer_id == Issuer.id)
+        .join(Version, Version.id == _latest_of(Report.id))
+        .join(counts, counts.c.report_id == Report.id)
+        .outerjoin(CrossYearResult, joined), site_id, year,
+    ).order_by(Issuer.site_id, Issuer.name, Report.report_year, Report.id,
+               CrossYearResult.earlier_year)
+    for _, rows in groupby(_stream(session, query), key=lambda row: row[0]):
+        rows = list(rows)
+        (report_id, site, issuer, report_year, version_id, url, published, date_source, fmt,
+         failed, figures, pointer, warc_file, warc_offset, warc_length, record_id, n,
+         first_seen, _) = rows[0]
+        failed = list(failed or [])
+        for row in rows:
+            failed += [c["id"] for c in row[-1] or [] if not c["ok"]]
+        yield {
+            "report_id": report_id, "site": site, "issuer": issuer,
+            "report_year": report_year, "url": url, "first_seen": first_seen,
+            "published_date": published, "date_source": date_source, "versions": n,
+            "latest_version_id": version_id, "format": fmt,
             "failed_checks": list(dict.fromkeys(failed)),
-            "key_figures": {key: version.record["metrics"].get(key) for key in KEY_FIGURES},
-            "warc": version.warc_pointer or {
-                "file": version.warc_file, "offset": version.warc_offset,
-                "length": version.warc_length, "record_id": version.warc_record_id,
-            },
-        })
-    return out
+            "key_figures": dict(figures or {}),
+            "warc": pointer or {"file": warc_file, "offset": warc_offset,
+                                "length": warc_length, "record_id": record_id},
+        }
+
+
+def identity_failures(session: Session, site_id: str | None = None,
+                      year: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every failed identity of the latest version of each report, with the numbers that
+    break it (``detail``, e.g. ``61+0 ≠ 51+0``), its own and the cross-year ones, streamed."""
+    own = _filtered(
+        select(Issuer.site_id, Issuer.name, Report.report_year, Version.id, Version.url,
+               Version.checks)
+        .join(Issuer, Report.issuer_id == Issuer.id)
+        .join(Version, Version.id == _latest_of(Report.id))
+        .where(cast(Version.failed_checks, String) != "[]"), site_id, year,
+    ).order_by(Issuer.site_id, Issuer.name, Report.report_year)
+    for site, issuer, report_year, version_id, url, checks in _stream(session, own):
+        for check in checks:
+            if check.get("severity") == "error" and check.get("ok") is False:
+                yield {"site": site, "issuer": issuer, "report_year": report_year,
+                       "version_id": version_id, "url": url, "check": check.get("id"),
+                       "severity": "error", "detail": check.get("detail") or ""}
+    joined = _current_cross_year(Version.id)
+    cross = _filtered(
+        select(Issuer.site_id, Issuer.name, Report.report_year, Version.id, Version.url,
+               CrossYearResult.earlier_year, CrossYearResult.later_year, CrossYearResult.checks)
+        .join(Issuer, Report.issuer_id == Issuer.id)
+        .join(Version, Version.id == _latest_of(Report.id))
+        .join(CrossYearResult, and_(joined, CrossYearResult.later_version_id == Version.id)),
+        site_id, year,
+    ).order_by(Issuer.site_id, Issuer.name, Report.report_year)
+    for site, issuer, report_year, version_id, url, earlier, later, checks in _stream(
+            session, cross):
+        for check in checks:
+            if check.get("ok") is False:
+                yield {"site": site, "issuer": issuer, "report_year": report_year,
+                       "version_id": version_id, "url": url, "check": check.get("id"),
+                       "severity": check.get("severity") or "warning",
+                       "detail": f"{earlier}→{later}: {check.get('detail') or ''}"}

@@ -29,6 +29,7 @@ from nianbao.storage.db import alembic_config, connect, database_url, migrate
 from nianbao.storage.issuers import normalize_issuer, same_body
 from nianbao.storage.models import Base, CrossYearResult, Report
 from nianbao.storage.store import Store
+from nianbao.storage.summaries import KEY_FIGURES
 from tests.conftest import FIXTURES, ROOT, gold
 
 CHENGQU = "000_7215e79b01c75868"  # 晋城市城区人民政府 2023, no published date
@@ -175,7 +176,7 @@ def test_rejected_records_store_nothing(store: Store, change: dict, reason: str)
     outcome = store_doc(store, record(**change))
     assert outcome.status == "rejected" and outcome.reason.startswith(reason)
     assert outcome.version_id is None and outcome.report_id is None
-    assert store.reports() == []
+    assert list(store.reports()) == []
 
 
 def test_a_replayed_store_after_sigkill_is_unchanged(store: Store, db_url: str,
@@ -337,7 +338,7 @@ def test_cross_year_checks_run_against_neighbour_years(store: Store) -> None:
     newest = cross_year_rows(store)[-1]
     assert (newest.earlier_year, newest.later_year) == (2023, 2024)
     assert not next(c for c in newest.checks if c["id"] == "cross_year.carry")["ok"]
-    failed = {r["report_year"]: r["failed_checks"] for r in store.reports()}
+    failed = {r["report_year"]: r["failed_checks"] for r in list(store.reports())}
     # 2024 is 2023 copied: 17 normative files in force again despite 3 issued and 5 repealed.
     broken = ["cross_year.carry", "cross_year.in_force.normative"]
     assert failed == {2022: [], 2023: broken, 2024: broken}
@@ -359,7 +360,7 @@ def test_datetimes_come_back_aware_utc(store: Store) -> None:
     resource = store.resource(URL)
     stamps = [version["first_seen"], version["last_seen"], version["created_at"],
               resource.fetched_at, resource.checked_at, run["started_at"], run["finished_at"],
-              failure["at"], store.reports()[0]["first_seen"]]
+              failure["at"], next(iter(store.reports()))["first_seen"]]
     assert all(s.tzinfo is UTC for s in stamps)
     assert version["first_seen"] == shanghai and version["first_seen"].hour == 1
     with pytest.raises(ValueError, match="naive"):
@@ -444,7 +445,7 @@ def test_reports_summary_fields(store: Store) -> None:
     next(c for c in revised["checks"] if c["id"] == "requests.balance.total")["ok"] = False
     store_doc(store, revised, at=T0 + timedelta(days=2), warc_offset=777)
     store_doc(store, record(EMERGENCY), url=f"{URL}?dept", at=T0 + timedelta(days=3))
-    rows = store.reports(site_id="jccq")
+    rows = list(store.reports(site_id="jccq"))
     assert [(r["issuer"], r["report_year"]) for r in rows] == [
         ("晋城市城区人民政府", 2023), ("晋城市城区应急管理局", 2023)
     ]
@@ -463,23 +464,16 @@ def test_reports_summary_fields(store: Store) -> None:
         "latest_version_id": government["latest_version_id"],
         "format": "2021",
         "failed_checks": ["requests.balance.total"],
-        "key_figures": {
-            "requests.new.total": expected["requests.new.total"] + 1,
-            "requests.carried_over.total": expected["requests.carried_over.total"],
-            "requests.handled_total.total": expected["requests.handled_total.total"],
-            "requests.carried_forward.total": expected["requests.carried_forward.total"],
-            "review.total": expected["review.total"],
-            "litigation.direct.total": expected["litigation.direct.total"],
-            "litigation.after_review.total": expected["litigation.after_review.total"],
-        },
+        "key_figures": {key: expected.get(key) + (key == "requests.new.total")
+                        for key in KEY_FIGURES},
         "warc": {"file": "nianbao-0001.warc.gz", "offset": 777, "length": 1234,
                  "record_id": "<urn:uuid:777>"},
     }
     assert department["published_date"] == date(2024, 1, 12)
     assert department["date_source"] == "signature"
     assert department["versions"] == 1 and department["failed_checks"] == []
-    assert store.reports(year=2022) == [] and store.reports(site_id="quwo") == []
-    assert len(store.reports(year=2023)) == 2
+    assert list(store.reports(year=2022)) == [] and list(store.reports(site_id="quwo")) == []
+    assert len(list(store.reports(year=2023))) == 2
 
 
 # Where the database is ---------------------------------------------------------------------
@@ -488,11 +482,13 @@ def test_reports_summary_fields(store: Store) -> None:
 def test_database_url_and_connect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NIANBAO_DATABASE_URL", raising=False)
-    assert database_url() == "sqlite:///data/nianbao.sqlite"
-    assert (tmp_path / "data").is_dir()
+    # The settings' relative path is the project root's, wherever the command runs.
+    assert database_url(create=False) == f"sqlite:///{ROOT}/data/nianbao.sqlite"
+    assert not (tmp_path / "data").exists()
     monkeypatch.setenv("NIANBAO_DATABASE_URL", f"sqlite:///{tmp_path}/env/x.sqlite")
     assert database_url().endswith("/env/x.sqlite") and (tmp_path / "env").is_dir()
-    assert database_url("sqlite:///given/y.sqlite") == "sqlite:///given/y.sqlite"
+    # A path the user gives is the user's: relative to the current directory, made absolute.
+    assert database_url("sqlite:///given/y.sqlite") == f"sqlite:///{tmp_path}/given/y.sqlite"
     assert (tmp_path / "given").is_dir()
     engine = connect("postgresql://someone@db.invalid/nianbao")
     assert engine.url.drivername == "postgresql+psycopg"

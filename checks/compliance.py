@@ -1,40 +1,73 @@
 """Was each expected report published on time? One verdict per site × issuer × report year.
 
-A verdict must be checkable by a person, so it names the one date source that decided it
-(``nianbao.parsers.metadata.DATE_RANK``: the page's PubDate meta first, the crawler's first sighting
-last) and keeps the disagreements between sources as warnings instead of hiding them.
+A verdict of ``missing`` or ``late`` is an accusation, so every verdict says what it rests on:
+
+- the one date source that decided a publication date (``nianbao.parsers.metadata.DATE_RANK``:
+  the page's PubDate meta first, the crawler's first sighting last), with the disagreements
+  between sources kept as warnings;
+- for a report that is not there, the *observation* that shows it is not: ``missing`` only
+  when a finished crawl run read every place the site lists its reports in (each configured
+  column, or the homepage discovery stands for) completely — every list page, no listed item
+  left unread — on a day after deadline + grace, and no report of that issuer × year was
+  there. Anything less is ``unobserved``, with the reasons (``dns``, ``robots``,
+  ``challenge``, ``column-moved``, ``budget``, ``items-unread``, ``never-crawled``…). A site
+  that was never crawled is never ``missing``.
 
 ``as_of`` replays the timeline: a stored report counts only from the day its deciding evidence
-says it was published, so the same archive answers "what was overdue on 15 Feb 2024?".
-The date that decides is the one of the report's earliest stored version: a later revision
-does not move the publication date.
+says it was published, so the same archive answers "what was overdue on 15 Feb 2024?". The
+date that decides is the one of the report's earliest stored version: a later revision does not
+move the publication date. Observations are used with hindsight: a complete reading made after
+``as_of`` still shows that a report absent then was absent on ``as_of`` too, unless the report
+was already there at that reading.
+
+``evaluate`` streams: sites are read in batches of ``SITES_PER_BATCH`` (a few short queries
+each, no ``IN`` list longer than a batch), so memory stays bounded by a batch, whatever the
+number of reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, aliased
 
 from nianbao.checks.deadlines import Deadline, DeadlineRules, load_rules
 from nianbao.checks.kinds import issuer_kind
 from nianbao.parsers.metadata import DATE_RANK
 from nianbao.sites import Site
 from nianbao.storage.issuers import normalize_issuer
-from nianbao.storage.models import Issuer, IssuerAlias, Report, Version
+from nianbao.storage.models import (
+    CrawlRun,
+    FetchFailure,
+    Issuer,
+    IssuerAlias,
+    Observation,
+    Report,
+    Version,
+)
+from nianbao.storage.verdicts import VerdictTable
 
-STATUSES = ("on_time", "late", "missing", "pending", "undated")
+STATUSES = ("on_time", "late", "missing", "pending", "undated", "unobserved")
 FIRST_SEEN = "first-seen"
 # Sources that state the publication day itself; a signature date may precede it by days.
 PUBLICATION_SOURCES = ("meta:PubDate", "visible", "url")
+# Failures of a listed item that still let a reading count as complete: the item is gone
+# (404, 410, soft 404), is not a report, or is not the site's to publish. Any other failure
+# (timeout, challenge, parse-timeout, rejected…) means an item was listed but not read.
+ITEM_FAILURES_THAT_ARE_ABSENCES = frozenset({
+    "http-404", "http-410", "soft-404", "not-a-report", "lookalike", "out-of-scope",
+    "forbidden-address", "trap",
+})
+SITES_PER_BATCH = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     site_id: str
     issuer_id: int | None
@@ -51,9 +84,12 @@ class Verdict:
     version_id: int | None = None
     url: str | None = None
     explanation: str = ""
+    observation_id: int | None = None
+    observation: str = ""  # what nianbao saw, in words
+    reasons: list[str] = field(default_factory=list)  # why unobserved
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Copy:
     """The earliest stored version of a report: what the dates are read from."""
 
@@ -61,9 +97,10 @@ class Copy:
     url: str
     date_evidence: list[dict[str, Any]]
     first_seen: datetime
+    crawl_run_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Judgement:
     status: str
     published: date | None
@@ -71,6 +108,35 @@ class Judgement:
     days_late: int | None
     warnings: list[str]
     explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One crawl run's look at all the places of a site (a place: a column or a homepage)."""
+
+    run_id: int
+    observation_id: int
+    at: datetime  # when the last place was read
+    places: int
+    list_pages: int
+    items: int
+    complete: bool  # every place read completely, the run finished, no listed item unread
+    reasons: tuple[str, ...]  # why it is not complete (empty when it is)
+    detail: str  # the places in words, for a reading that is not complete
+
+
+@dataclass
+class SiteEvidence:
+    """What storage holds about one site: issuers, earliest copies, and its readings."""
+
+    issuers: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # id → name, kind
+    aliases: dict[str, int] = field(default_factory=dict)  # normalised name → issuer id
+    copies: dict[tuple[int, int], Copy] = field(default_factory=dict)  # (issuer, year) → copy
+    readings: list[Reading] = field(default_factory=list)  # oldest first
+
+    @property
+    def complete(self) -> list[Reading]:
+        return [r for r in self.readings if r.complete]
 
 
 def local_date(value: str | date | datetime, tz: ZoneInfo) -> date:
@@ -83,14 +149,18 @@ def local_date(value: str | date | datetime, tz: ZoneInfo) -> date:
     return value
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def ranked_dates(copy: Copy, tz: ZoneInfo) -> list[tuple[str, date]]:
     """One date per DATE_RANK source, best first; first-seen from the stored timestamp."""
     first = {}
     for item in copy.date_evidence:
-        if item.get("source") in DATE_RANK and item["source"] not in first and item.get("value"):
-            first[item["source"]] = local_date(item["value"], tz)
-    seen = copy.first_seen if copy.first_seen.tzinfo else copy.first_seen.replace(tzinfo=UTC)
-    first[FIRST_SEEN] = local_date(seen, tz)
+        source = item.get("source")
+        if source in DATE_RANK and source not in first and item.get("value"):
+            first[source] = local_date(item["value"], tz)
+    first[FIRST_SEEN] = local_date(_aware(copy.first_seen), tz)
     return [(source, first[source]) for source in DATE_RANK if source in first]
 
 
@@ -113,19 +183,24 @@ def date_warnings(dates: dict[str, date], source: str, day: date, report_year: i
     return out
 
 
+def _rule(deadline: Deadline) -> str:
+    return f"due {deadline.due} under {deadline.rule}, grace {deadline.grace_days} day(s)"
+
+
 def _absent(report_year: int, deadline: Deadline, as_of: date) -> Judgement:
-    end = deadline.due + timedelta(days=deadline.grace_days)
-    rule = f"due {deadline.due} under {deadline.rule}, grace {deadline.grace_days} day(s)"
-    if as_of <= end:
+    """Not there on ``as_of``: pending until deadline + grace, then missing — which the caller
+    keeps only when an observation shows the absence."""
+    if as_of <= deadline.due + timedelta(days=deadline.grace_days):
         return Judgement("pending", None, "no-report", None, [],
-                         f"No {report_year} report as of {as_of}; not yet overdue: {rule}.")
+                         f"No {report_year} report yet; not overdue: {_rule(deadline)}.")
     return Judgement("missing", None, "no-report", None, [],
-                     f"No {report_year} report as of {as_of}, past the deadline: {rule}.")
+                     f"No {report_year} report, past the deadline: {_rule(deadline)}.")
 
 
 def judge(report_year: int, deadline: Deadline, copy: Copy | None, as_of: date,
           rules: DeadlineRules) -> Judgement:
-    """The verdict's substance for one expected report (see the module docstring).
+    """The dates' side of a verdict (see the module docstring); ``missing`` here still needs
+    an observation of the absence (``evaluate`` turns it into ``unobserved`` without one).
 
     First-seen alone proves only that a report existed by then: it makes a report on time when
     that day is within the deadline, and undated otherwise (it may have been out for months).
@@ -137,67 +212,200 @@ def judge(report_year: int, deadline: Deadline, copy: Copy | None, as_of: date,
     if day > as_of:
         return _absent(report_year, deadline, as_of)
     end = deadline.due + timedelta(days=deadline.grace_days)
-    rule = f"due {deadline.due} under {deadline.rule}, grace {deadline.grace_days} day(s)"
     warnings = date_warnings(dict(ranked), source, day, report_year, rules)
     if source == FIRST_SEEN and day > end:
         return Judgement("undated", None, FIRST_SEEN, None, warnings,
                          f"The {report_year} report has no publication date and was first seen "
-                         f"{day}, after the deadline ({rule}): lateness cannot be shown.")
+                         f"{day}, after the deadline ({_rule(deadline)}): lateness cannot be "
+                         "shown.")
     if day <= end:
         return Judgement("on_time", day, source, None, warnings,
-                         f"Published {day} by {source}: on time, {rule}.")
+                         f"Published {day} by {source}: on time, {_rule(deadline)}.")
     late = (day - deadline.due).days
     return Judgement("late", day, source, late, warnings,
-                     f"Published {day} by {source}: {late} day(s) late, {rule}.")
+                     f"Published {day} by {source}: {late} day(s) late, {_rule(deadline)}.")
 
 
-@dataclass(frozen=True)
+# --- observations ---------------------------------------------------------------------------
+
+
+def _stamp(moment: datetime, tz: ZoneInfo) -> str:
+    return _aware(moment).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _places(n: int) -> str:
+    return "column" if n == 1 else f"{n} columns"
+
+
+def describe_reading(reading: Reading, tz: ZoneInfo) -> str:
+    """A reading in words: "column fully read 2026-02-03 08:12, 3 list pages, 41 items"."""
+    if reading.complete:
+        return (f"{_places(reading.places)} fully read {_stamp(reading.at, tz)} "
+                f"(crawl run {reading.run_id}), {reading.list_pages} list page(s), "
+                f"{reading.items} item(s)")
+    return (f"crawl run {reading.run_id} on {_stamp(reading.at, tz)} did not read "
+            f"{'the column' if reading.places == 1 else 'every column'} completely: "
+            f"{reading.detail}")
+
+
+def _proof_of_absence(evidence: SiteEvidence, end: date, as_of: date, copy: Copy | None,
+                      tz: ZoneInfo) -> Reading | None:
+    """The complete reading that shows the report absent after deadline + grace (``end``): the
+    latest one up to ``as_of``, else the first one after it; never one the report was in."""
+    proofs = [r for r in evidence.complete
+              if local_date(r.at, tz) > end and (
+                  copy is None or (copy.crawl_run_id != r.run_id
+                                   and _aware(copy.first_seen) > _aware(r.at)))]
+    before = [r for r in proofs if local_date(r.at, tz) <= as_of]
+    if before:
+        return before[-1]
+    return proofs[0] if proofs else None
+
+
+def _unobserved(evidence: SiteEvidence, end: date, copy: Copy | None,
+                tz: ZoneInfo) -> tuple[list[str], str, int | None]:
+    """(reasons, the observation in words, its id) when no reading shows the absence."""
+    if not evidence.readings:
+        return ["never-crawled"], "nianbao has no observation of this site's report columns", None
+    latest = evidence.readings[-1]
+    complete = evidence.complete
+    if latest.complete:
+        if copy is not None:
+            return (["report-present"],
+                    f"the report was there (first seen {_stamp(copy.first_seen, tz)}) at every "
+                    f"complete reading after {end}; last {describe_reading(latest, tz)}",
+                    latest.observation_id)
+        return ["read-before-deadline"], (
+            f"no complete reading after {end}; last {describe_reading(latest, tz)}"
+        ), latest.observation_id
+    words = describe_reading(latest, tz)
+    if complete:
+        words += f"; last complete reading {_stamp(complete[-1].at, tz)}"
+    return list(latest.reasons), words, latest.observation_id
+
+
+# --- what storage holds, a batch of sites at a time -------------------------------------------
+
+
+def _place_key(url: str) -> str:
+    return url.split("#")[0].strip().rstrip("/")
+
+
+def _load_copies(session: Session, batch: dict[str, SiteEvidence]) -> None:
+    earliest = aliased(Version)
+    first_id = (select(earliest.id).where(earliest.report_id == Report.id)
+                .order_by(earliest.first_seen, earliest.id).limit(1).scalar_subquery())
+    rows = session.execute(
+        select(Issuer.site_id, Issuer.id, Issuer.name, Issuer.kind, Report.report_year,
+               Version.id, Version.url, Version.date_evidence, Version.first_seen,
+               Version.crawl_run_id)
+        .join(Report, Report.issuer_id == Issuer.id)
+        .join(Version, Version.id == first_id)
+        .where(Issuer.site_id.in_(list(batch))))
+    for site_id, issuer_id, name, kind, year, *copy in rows:
+        evidence = batch[site_id]
+        evidence.issuers[issuer_id] = (name, kind)
+        evidence.copies[(issuer_id, year)] = Copy(*copy)
+    for scope, normalized, issuer_id in session.execute(
+            select(IssuerAlias.scope, IssuerAlias.normalized, IssuerAlias.issuer_id)
+            .where(IssuerAlias.scope.in_(list(batch)))):
+        batch[scope].aliases[normalized] = issuer_id
+
+
+def _load_readings(session: Session, sites: dict[str, Site],
+                   batch: dict[str, SiteEvidence]) -> None:
+    """Each crawl run's observations of a site, folded into one ``Reading`` (see there)."""
+    unread: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
+    for site_id, run_id, reason, n in session.execute(
+            select(FetchFailure.site_id, FetchFailure.crawl_run_id, FetchFailure.reason,
+                   func.count())
+            .where(FetchFailure.site_id.in_(list(batch)),
+                   FetchFailure.reason.not_in(ITEM_FAILURES_THAT_ARE_ABSENCES))
+            .group_by(FetchFailure.site_id, FetchFailure.crawl_run_id, FetchFailure.reason)):
+        unread[(site_id, run_id)][reason] = n
+    rows = session.execute(
+        select(Observation.site_id, Observation.crawl_run_id, CrawlRun.status,
+               Observation.id, Observation.observed_at, Observation.column_url,
+               Observation.url, Observation.reached, Observation.complete, Observation.moved,
+               Observation.reason, Observation.list_pages, Observation.items)
+        .join(CrawlRun, CrawlRun.id == Observation.crawl_run_id)
+        .where(Observation.site_id.in_(list(batch)))
+        .order_by(Observation.site_id, Observation.crawl_run_id, Observation.id))
+    runs: dict[tuple[str, int], list[Any]] = {}
+    for row in rows:
+        runs.setdefault((row[0], row[1]), []).append(row)
+    for (site_id, run_id), observed in runs.items():
+        batch[site_id].readings.append(
+            _reading(sites[site_id], run_id, observed, unread.get((site_id, run_id), {})))
+    for evidence in batch.values():
+        evidence.readings.sort(key=lambda r: (_aware(r.at), r.run_id))
+
+
+def _reading(site: Site, run_id: int, observed: list[Any], unread: dict[str, int]) -> Reading:
+    places = {_place_key(u): u for u in site.start_urls}
+    seen: dict[str, Any] = {}
+    for row in observed:
+        seen[_place_key(row.column_url)] = row
+    reasons, details = [], []
+    for key, url in places.items():
+        row = seen.get(key)
+        if row is None:
+            reasons.append("not-crawled")
+            details.append(f"{url} not crawled")
+        elif not row.complete:
+            why = row.reason or ("incomplete" if row.reached else "not-reached")
+            reasons.append(why)
+            where = f" (moved to {row.url})" if row.moved and row.url else ""
+            state = "reached but not read completely" if row.reached else "not reached"
+            details.append(f"{url}{where} {state}: {why}, {row.list_pages} list page(s)")
+    status = observed[0].status
+    if status != "finished":
+        reasons.append("interrupted")
+        details.append(f"the run was {status}")
+    if unread:
+        reasons.append("items-unread")
+        details.append("listed items not read: " + ", ".join(
+            f"{reason} {n}" for reason, n in sorted(unread.items())))
+    chosen = [seen[k] for k in places if k in seen] or observed
+    return Reading(
+        run_id=run_id, observation_id=chosen[0].id,
+        at=max(_aware(r.observed_at) for r in chosen), places=len(places),
+        list_pages=sum(r.list_pages for r in chosen), items=sum(r.items for r in chosen),
+        complete=not reasons, reasons=tuple(dict.fromkeys(reasons)), detail="; ".join(details))
+
+
+def load_evidence(session: Session, sites: list[Site]) -> dict[str, SiteEvidence]:
+    """What storage holds about ``sites`` (one batch): three queries."""
+    batch = {site.id: SiteEvidence() for site in sites}
+    _load_copies(session, batch)
+    _load_readings(session, {s.id: s for s in sites}, batch)
+    return batch
+
+
+# --- verdicts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
 class Expected:
     issuer_id: int | None
     name: str
     kind: str
 
 
-class Archive:
-    """What storage holds for the chosen sites, read once: issuers, reports, earliest copies."""
-
-    def __init__(self, session: Session, site_ids: list[str]) -> None:
-        issuers = session.scalars(select(Issuer).where(Issuer.site_id.in_(site_ids))).all()
-        self.issuers = {i.id: i for i in issuers}
-        self.aliases = {(a.scope, a.normalized): a.issuer_id for a in session.scalars(
-            select(IssuerAlias).where(IssuerAlias.scope.in_(site_ids)))}
-        reports = session.scalars(
-            select(Report).where(Report.issuer_id.in_(list(self.issuers)))).all()
-        self.report_years = {(r.issuer_id, r.report_year): r.id for r in reports}
-        self.copies: dict[int, Copy] = {}
-        rows = session.scalars(select(Version).where(
-            Version.report_id.in_(list(self.report_years.values())))
-            .order_by(Version.first_seen, Version.id))
-        for v in rows:
-            self.copies.setdefault(v.report_id, Copy(v.id, v.url, v.date_evidence, v.first_seen))
-
-    def years_of(self, site_id: str) -> list[int]:
-        return sorted({y for (i, y) in self.report_years if self.issuers[i].site_id == site_id})
-
-    def copy(self, issuer_id: int | None, year: int) -> Copy | None:
-        report_id = self.report_years.get((issuer_id, year)) if issuer_id else None
-        return None if report_id is None else self.copies.get(report_id)
-
-    def expected(self, site: Site, year: int) -> list[Expected]:
-        """The site entry's issuers, then every issuer that reported on the site by ``year``."""
-        out = [Expected(self.aliases.get((site.id, normalize_issuer(e.name))), e.name,
-                        issuer_kind(e.name, e.kind)) for e in site.issuers]
-        known = {e.issuer_id for e in out}
-        reporters = sorted(
-            (self.issuers[i] for (i, y) in self.report_years
-             if y <= year and self.issuers[i].site_id == site.id and i not in known),
-            key=lambda i: i.name)
-        for issuer in dict.fromkeys(reporters):
-            out.append(Expected(issuer.id, issuer.name, issuer_kind(issuer.name, issuer.kind)))
-        return out
+def expected(site: Site, evidence: SiteEvidence, year: int) -> list[Expected]:
+    """The site entry's issuers, then every issuer that reported on the site by ``year``."""
+    out = [Expected(evidence.aliases.get(normalize_issuer(e.name)), e.name,
+                    issuer_kind(e.name, e.kind)) for e in site.issuers]
+    known = {e.issuer_id for e in out}
+    reporters = sorted({i for (i, y) in evidence.copies if y <= year and i not in known},
+                       key=lambda i: (evidence.issuers[i][0], i))
+    for issuer_id in reporters:
+        name, kind = evidence.issuers[issuer_id]
+        out.append(Expected(issuer_id, name, issuer_kind(name, kind)))
+    return out
 
 
-def report_years(stored: list[int], as_of: date, year: int | None) -> list[int]:
+def report_years(stored: Iterable[int], as_of: date, year: int | None) -> list[int]:
     """``year`` alone, else the site's earliest stored report year (the previous year when it has
     none: nothing earlier was ever looked at) up to the last year whose report can be due."""
     if year is not None:
@@ -206,30 +414,112 @@ def report_years(stored: list[int], as_of: date, year: int | None) -> list[int]:
     return list(range(min([*stored, last]), last + 1))
 
 
+def _verdict(site: Site, evidence: SiteEvidence, who: Expected, year: int, as_of: date,
+             rules: DeadlineRules) -> Verdict:
+    tz = rules.timezone
+    deadline = rules.deadline(site, who.name, who.kind, year)
+    copy = evidence.copies.get((who.issuer_id, year)) if who.issuer_id else None
+    j = judge(year, deadline, copy, as_of, rules)
+    observation, observation_id, reasons = "", None, []
+    status, explanation = j.status, j.explanation
+    found = j.evidence != "no-report"
+    if found:
+        observation = f"report first seen {_stamp(copy.first_seen, tz)} at {copy.url}"
+    elif status == "pending":
+        if evidence.readings:
+            latest = evidence.readings[-1]
+            observation, observation_id = describe_reading(latest, tz), latest.observation_id
+    else:
+        end = deadline.due + timedelta(days=deadline.grace_days)
+        proof = _proof_of_absence(evidence, end, as_of, copy, tz)
+        if proof is not None:
+            observation = (f"{describe_reading(proof, tz)}, no report of {who.name} "
+                           f"for {year}")
+            observation_id = proof.observation_id
+        else:
+            reasons, observation, observation_id = _unobserved(evidence, end, copy, tz)
+            status = "unobserved"
+            explanation = (f"No {year} report seen, past the deadline ({_rule(deadline)}), "
+                           f"but nianbao could not look for it: {', '.join(reasons)}.")
+    return Verdict(
+        site_id=site.id, issuer_id=who.issuer_id, issuer=who.name, kind=who.kind,
+        report_year=year, status=status, deadline=deadline.due, grace_days=deadline.grace_days,
+        published_date=j.published, evidence=j.evidence, days_late=j.days_late,
+        warnings=j.warnings, version_id=copy.version_id if found else None,
+        url=copy.url if found else None, explanation=explanation,
+        observation_id=observation_id, observation=observation, reasons=reasons,
+    )
+
+
+def site_verdicts(site: Site, evidence: SiteEvidence, as_of: date, year: int | None,
+                  rules: DeadlineRules) -> Iterator[Verdict]:
+    """The verdicts of one site, by year and expected issuer."""
+    stored = {y for (_, y) in evidence.copies}
+    for y in report_years(stored, as_of, year):
+        for who in expected(site, evidence, y):
+            yield _verdict(site, evidence, who, y, as_of, rules)
+
+
 def evaluate(engine: Engine, sites: list[Site], as_of: date, site_ids: list[str] | None = None,
-             year: int | None = None, rules: DeadlineRules | None = None) -> list[Verdict]:
-    """Verdicts for every expected report of the chosen sites, by site, year and issuer."""
+             year: int | None = None, rules: DeadlineRules | None = None,
+             store: bool = False) -> Iterator[Verdict]:
+    """Verdicts for every expected report of the chosen sites, by site (in the order given),
+    year and issuer, streamed a batch of sites at a time.
+
+    With ``store`` the ``verdicts`` table is brought in line with them batch by batch
+    (``nianbao.storage.verdicts``: only evaluations as of today are stored); when every site
+    of the sites file was evaluated, verdicts of sites no longer in it are dropped at the end.
+    """
     rules = rules or load_rules()
     chosen = [s for s in sites if site_ids is None or s.id in site_ids]
-    with Session(engine) as session:
-        archive = Archive(session, [s.id for s in chosen])
-    return [verdict for site in chosen
-            for y in report_years(archive.years_of(site.id), as_of, year)
-            for verdict in _site_year(archive, site, y, as_of, rules)]
+    table = VerdictTable(engine, as_of, year, all_sites=site_ids is None) if store else None
+    for start in range(0, len(chosen), SITES_PER_BATCH):
+        batch = chosen[start:start + SITES_PER_BATCH]
+        with Session(engine) as session:
+            evidence = load_evidence(session, batch)
+        verdicts = [v for site in batch
+                    for v in site_verdicts(site, evidence[site.id], as_of, year, rules)]
+        if table is not None:
+            table.write([site.id for site in batch], verdicts)
+        yield from verdicts
+    if table is not None:
+        table.finish()
 
 
-def _site_year(archive: Archive, site: Site, year: int, as_of: date,
-               rules: DeadlineRules) -> Iterable[Verdict]:
-    for expected in archive.expected(site, year):
-        deadline = rules.deadline(site, expected.name, expected.kind, year)
-        copy = archive.copy(expected.issuer_id, year)
-        j = judge(year, deadline, copy, as_of, rules)
-        found = copy is not None and j.evidence != "no-report"
-        yield Verdict(
-            site_id=site.id, issuer_id=expected.issuer_id, issuer=expected.name,
-            kind=expected.kind, report_year=year, status=j.status, deadline=deadline.due,
-            grace_days=deadline.grace_days, published_date=j.published, evidence=j.evidence,
-            days_late=j.days_late, warnings=j.warnings,
-            version_id=copy.version_id if found else None, url=copy.url if found else None,
-            explanation=j.explanation,
-        )
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What a site's first crawl covered: the run that first reached it, when, and the last
+    version that run stored for it."""
+
+    run_id: int
+    first_reached: datetime
+    last_version_id: int | None
+
+
+def site_baselines(session: Session) -> dict[str, Baseline]:
+    """Each site's baseline (see ``Baseline``).
+
+    A ``late_report`` about a version the baseline run stored, or a ``missing_report`` whose
+    deadline had passed before the site was first reached, describes what nianbao found when it
+    started watching: a baseline event (see ``nianbao.notify.alerts``)."""
+    firsts: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
+    for site_id, run_id, first in session.execute(
+            select(Observation.site_id, func.min(Observation.crawl_run_id),
+                   func.min(Observation.observed_at))
+            .where(Observation.reached.is_(True)).group_by(Observation.site_id)):
+        firsts[site_id].append((run_id, _aware(first)))
+    stored: dict[tuple[str, int], int] = {}
+    for site_id, run_id, first, last in session.execute(
+            select(Issuer.site_id, Version.crawl_run_id, func.min(Version.first_seen),
+                   func.max(Version.id))
+            .join(Report, Report.issuer_id == Issuer.id)
+            .join(Version, Version.report_id == Report.id)
+            .where(Issuer.site_id.is_not(None), Version.crawl_run_id.is_not(None))
+            .group_by(Issuer.site_id, Version.crawl_run_id)):
+        firsts[site_id].append((run_id, _aware(first)))
+        stored[(site_id, run_id)] = last
+    out = {}
+    for site_id, seen in firsts.items():
+        run_id = min(r for r, _ in seen)
+        out[site_id] = Baseline(run_id, min(f for _, f in seen), stored.get((site_id, run_id)))
+    return out

@@ -1,4 +1,10 @@
-"""``nianbao check``: the compliance table (who published on time), readable, JSON Lines or CSV."""
+"""``nianbao check``: the compliance table (who published on time), readable, JSON Lines or CSV.
+
+JSON and CSV carry the same fields (``FIELDS``): the verdict, its date evidence, the URL, the
+explanation and the observation it rests on. Verdicts are printed as they are computed, a batch
+of sites at a time; as of today (the default) they are also stored in the ``verdicts`` table.
+The database must exist: a missing one is an error (exit 2), never an empty table.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,26 @@ import csv
 import json
 import sys
 import unicodedata
-from dataclasses import asdict
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
+from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nianbao.commands.crawl import add_storage_arguments
-from nianbao.settings import PROJECT_ROOT
+from nianbao.settings import PROJECT_ROOT, settings
 from nianbao.sites import SitesError, load_sites, select_sites
 
-COLUMNS = ("site", "issuer", "kind", "year", "status", "deadline", "published", "evidence",
-           "days_late", "warnings")
+FIELDS = ("site_id", "issuer_id", "issuer", "kind", "report_year", "status", "deadline",
+          "grace_days", "published_date", "evidence", "days_late", "warnings", "version_id",
+          "url", "explanation", "observation_id", "observation", "reasons", "as_of")
+TABLE = ("issuer", "kind", "year", "status", "deadline", "published", "evidence", "days_late")
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=date.fromisoformat, metavar="DATE",
-                        help="judge as on this day, YYYY-MM-DD (default: today, Beijing time)")
+                        help="judge as on this day, YYYY-MM-DD (default: today, Beijing time; "
+                        "only today's verdicts are stored)")
     parser.add_argument("--site", action="append", metavar="ID", help="only this site")
     parser.add_argument("--year", type=int, metavar="N", help="only this report year")
     parser.add_argument("--sites", type=Path, default=PROJECT_ROOT / "config" / "sites.yaml",
@@ -30,19 +40,31 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     add_storage_arguments(parser)
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object per line")
-    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row, same fields")
 
 
-def _row(verdict) -> dict:
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def record(verdict, as_of: date) -> dict:
+    """A verdict as the plain dict both JSON and CSV print."""
     return {
-        "site": verdict.site_id, "issuer": verdict.issuer, "kind": verdict.kind,
-        "year": verdict.report_year, "status": verdict.status,
-        "deadline": verdict.deadline.isoformat(),
-        "published": verdict.published_date.isoformat() if verdict.published_date else "",
-        "evidence": verdict.evidence,
-        "days_late": "" if verdict.days_late is None else verdict.days_late,
-        "warnings": "; ".join(verdict.warnings),
+        "site_id": verdict.site_id, "issuer_id": verdict.issuer_id, "issuer": verdict.issuer,
+        "kind": verdict.kind, "report_year": verdict.report_year, "status": verdict.status,
+        "deadline": verdict.deadline.isoformat(), "grace_days": verdict.grace_days,
+        "published_date": _iso(verdict.published_date), "evidence": verdict.evidence,
+        "days_late": verdict.days_late, "warnings": list(verdict.warnings),
+        "version_id": verdict.version_id, "url": verdict.url,
+        "explanation": verdict.explanation, "observation_id": verdict.observation_id,
+        "observation": verdict.observation, "reasons": list(verdict.reasons),
+        "as_of": as_of.isoformat(),
     }
+
+
+def _csv_row(row: dict) -> list:
+    return ["; ".join(v) if isinstance(v, list) else "" if v is None else v
+            for v in row.values()]
 
 
 def _width(text: str) -> int:
@@ -50,52 +72,82 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _table(rows: list[dict]) -> list[str]:
-    shown = [c for c in COLUMNS if c != "warnings"]
-    cells = [[str(r[c]) for c in shown] for r in rows]
-    widths = [max([_width(c), *(_width(row[i]) for row in cells)]) for i, c in enumerate(shown)]
+def _cells(row: dict) -> list[str]:
+    return [row["issuer"], row["kind"], str(row["report_year"]), row["status"],
+            row["deadline"], row["published_date"] or "", row["evidence"],
+            "" if row["days_late"] is None else str(row["days_late"])]
+
+
+def site_table(site_id: str, rows: list[dict]) -> Iterator[str]:
+    """One site's verdicts as an aligned table, each with its observation and warnings."""
+    cells = [_cells(r) for r in rows]
+    widths = [max([_width(c), *(_width(row[i]) for row in cells)]) for i, c in enumerate(TABLE)]
 
     def line(values: list[str]) -> str:
         return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths, strict=True))
 
-    out = [line(list(shown)).rstrip()]
+    yield f"{site_id}"
+    yield "  " + line(list(TABLE)).rstrip()
     for row, values in zip(rows, cells, strict=True):
-        out.append(line(values).rstrip())
+        yield "  " + line(values).rstrip()
+        if row["status"] in ("missing", "unobserved") and row["observation"]:
+            yield f"      observed: {row['observation']}"
         if row["warnings"]:
-            out.append(f"    warnings: {row['warnings']}")
-    return out
+            yield f"      warnings: {'; '.join(row['warnings'])}"
+
+
+def print_verdicts(rows: Iterable[dict], fmt: str, as_of: date) -> dict[str, int]:
+    """Print rows as they come; the count per status."""
+    from nianbao.checks.compliance import STATUSES
+
+    counts = dict.fromkeys(STATUSES, 0)
+    out = sys.stdout
+
+    def counted(items: Iterable[dict]) -> Iterator[dict]:
+        for item in items:
+            counts[item["status"]] += 1
+            yield item
+
+    rows = counted(rows)
+    if fmt == "json":
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    elif fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(FIELDS)
+        writer.writerows(_csv_row(row) for row in rows)
+    else:
+        out.write(f"compliance as of {as_of}\n")
+        for site_id, site_rows in groupby(rows, key=lambda r: r["site_id"]):
+            out.writelines(line + "\n" for line in site_table(site_id, list(site_rows)))
+        out.write(", ".join(f"{n} {status}" for status, n in counts.items()) + "\n")
+    return counts
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from nianbao.checks.compliance import evaluate
     from nianbao.checks.deadlines import DeadlineError
-    from nianbao.storage.db import connect, database_url, migrate
+    from nianbao.storage.db import DatabaseMissing, open_existing
 
     try:
         sites = select_sites(load_sites(args.sites), args.site)
     except SitesError as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2
-    as_of = args.as_of or datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    engine = connect(database_url(args.db))
-    migrate(engine)
+    today = datetime.now(ZoneInfo(settings()["schedule"]["timezone"])).date()
+    as_of = args.as_of or today
     try:
-        verdicts = evaluate(engine, sites, as_of, year=args.year)
+        engine = open_existing(args.db)
+    except DatabaseMissing as exc:
+        print(f"nianbao: {exc}", file=sys.stderr)
+        return 2
+    fmt = "json" if args.json else "csv" if args.csv else "table"
+    try:
+        verdicts = evaluate(engine, sites, as_of, site_ids=args.site, year=args.year,
+                            store=as_of == today)
+        print_verdicts((record(v, as_of) for v in verdicts), fmt, as_of)
     except DeadlineError as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        for verdict in verdicts:
-            print(json.dumps({**asdict(verdict), "as_of": as_of}, ensure_ascii=False,
-                             default=str))
-    elif args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(_row(v) for v in verdicts)
-    else:
-        print(f"compliance as of {as_of}")
-        print("\n".join(_table([_row(v) for v in verdicts])))
-        counts = {s: sum(v.status == s for v in verdicts) for s in
-                  ("on_time", "late", "missing", "pending", "undated")}
-        print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    finally:
+        engine.dispose()
     return 0

@@ -72,21 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow this loopback/private host or address (e.g. a local replica)")
     p.set_defaults(func=cmd_parse)
 
-    from nianbao.commands.crawl import add_crawl_arguments, add_storage_arguments, cmd_crawl
+    from nianbao.commands.crawl import add_crawl_arguments, cmd_crawl
 
     c = sub.add_parser("crawl", help="crawl the configured portals, archive and store reports")
     add_crawl_arguments(c)
     c.set_defaults(func=cmd_crawl)
 
-    from nianbao.commands.reports import cmd_reports
+    from nianbao.commands.reports import add_reports_arguments, cmd_reports
 
-    r = sub.add_parser("reports", help="list stored reports")
-    r.add_argument("--site", metavar="ID")
-    r.add_argument("--year", type=int, metavar="N", help="report year")
-    add_storage_arguments(r)
-    fmt = r.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="one JSON object per line")
-    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    r = sub.add_parser("reports", help="list stored reports, or their failed identities")
+    add_reports_arguments(r)
     r.set_defaults(func=cmd_reports)
 
     from nianbao.commands.check import add_check_arguments, cmd_check

@@ -1,4 +1,9 @@
-"""``nianbao reports``: what is stored, as a table, JSON Lines or CSV."""
+"""``nianbao reports``: what is stored, as a table, JSON Lines or CSV — or, with ``--failures``,
+every failed identity of the stored reports with the numbers that break it.
+
+Rows are printed as the database streams them. The database must exist: a missing one is an
+error (exit 2), never "0 reports".
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,23 @@ import csv
 import json
 import sys
 
+from nianbao.commands.crawl import add_storage_arguments
+
 COLUMNS = ("site", "issuer", "report_year", "format", "published_date", "date_source",
            "versions", "first_seen", "url", "failed_checks", "key_figures")
+FAILURE_COLUMNS = ("site", "issuer", "report_year", "check", "label", "severity", "detail",
+                   "url", "version_id")
+
+
+def add_reports_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", metavar="ID")
+    parser.add_argument("--year", type=int, metavar="N", help="report year")
+    parser.add_argument("--failures", action="store_true",
+                        help="list the failed identities (勾稽关系) with their numbers and labels")
+    add_storage_arguments(parser)
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object per line")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
 
 
 def _flat(row: dict) -> dict:
@@ -18,29 +38,64 @@ def _flat(row: dict) -> dict:
     return out
 
 
+def _print_reports(rows, args: argparse.Namespace) -> None:
+    out = sys.stdout
+    if args.json:
+        out.writelines(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
+        return
+    if args.csv:
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        writer.writerows(_flat(row).values() for row in rows)
+        return
+    count = 0
+    for row in rows:
+        flat = _flat(row)
+        failed = f"  FAILED: {flat['failed_checks']}" if flat["failed_checks"] else ""
+        out.write(f"{flat['site']:<12} {flat['report_year']} {flat['issuer']}  "
+                  f"format {flat['format']}  published {flat['published_date']} "
+                  f"({flat['date_source']})  versions {flat['versions']}{failed}\n"
+                  f"    {flat['url']}\n    {flat['key_figures']}\n")
+        count += 1
+    out.write(f"{count} report(s)\n")
+
+
+def _print_failures(rows, args: argparse.Namespace) -> None:
+    from nianbao.notify.messages import check_label
+
+    out = sys.stdout
+    rows = ({**row, "label": check_label(row["check"])} for row in rows)
+    if args.json:
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return
+    if args.csv:
+        writer = csv.writer(out)
+        writer.writerow(FAILURE_COLUMNS)
+        writer.writerows([row[c] for c in FAILURE_COLUMNS] for row in rows)
+        return
+    count = 0
+    for row in rows:
+        out.write(f"{row['site']:<12} {row['report_year']} {row['issuer']}  {row['check']} "
+                  f"[{row['severity']}] {row['label']}: {row['detail']}\n    {row['url']}\n")
+        count += 1
+    out.write(f"{count} failed identit{'y' if count == 1 else 'ies'}\n")
+
+
 def cmd_reports(args: argparse.Namespace) -> int:
-    from nianbao.storage.db import connect, database_url, migrate
+    from nianbao.storage.db import DatabaseMissing, open_existing
     from nianbao.storage.store import Store
 
-    engine = connect(database_url(args.db))
-    migrate(engine)
-    rows = Store(engine).reports(site_id=args.site, year=args.year)
-    if args.json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False, default=str))
-    elif args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(_flat(row))
-    else:
-        for row in rows:
-            flat = _flat(row)
-            failed = f"  FAILED: {flat['failed_checks']}" if flat["failed_checks"] else ""
-            print(f"{flat['site']:<12} {flat['report_year']} {flat['issuer']}  "
-                  f"format {flat['format']}  published {flat['published_date']} "
-                  f"({flat['date_source']})  versions {flat['versions']}{failed}")
-            print(f"    {flat['url']}")
-            print(f"    {flat['key_figures']}")
-        print(f"{len(rows)} report(s)")
+    try:
+        engine = open_existing(args.db)
+    except DatabaseMissing as exc:
+        print(f"nianbao: {exc}", file=sys.stderr)
+        return 2
+    store = Store(engine)
+    try:
+        if args.failures:
+            _print_failures(store.identity_failures(site_id=args.site, year=args.year), args)
+        else:
+            _print_reports(store.reports(site_id=args.site, year=args.year), args)
+    finally:
+        engine.dispose()
     return 0

@@ -1,15 +1,22 @@
 """``nianbao run``: the main job once, in the foreground.
 
 Crawl the configured sites (one ``nianbao crawl`` subprocess for all of them, its summary
-shown as it prints it), record the run's events, evaluate the publication deadlines, record
-the verdicts' events and deliver the alerts: what the scheduler does over a day, done now.
-A stage whose module is not installed yet is reported as such and the others still run.
+shown as it prints it), record the run's events, evaluate the publication deadlines (stored
+when as of today), record the verdicts' events and deliver the alerts: what the scheduler does
+over a day, done now.
+
+Exit status: 0 when the job ran to its end, whatever the portals answered (an unreachable or
+blocked portal is an observation: recorded, judged ``unobserved``, summarised); 1 when a stage
+itself failed (the crawl recorded no finished run, or events, evaluation or delivery raised) —
+the later stages still run and the failure is printed; 2 for bad arguments (an unknown site, an
+unreadable sites file).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 from pathlib import Path
 
@@ -31,6 +38,21 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="evaluate deadlines as of this day (default: today, Beijing time)")
 
 
+def _crawl_failure(engine, code: int, run_id: int | None) -> str | None:
+    """Why the crawl stage itself failed, or None when it ran to its end."""
+    from sqlalchemy.orm import Session
+
+    from nianbao.storage.models import CrawlRun
+
+    if run_id is None:
+        return f"the crawl recorded no run (exit status {code})"
+    with Session(engine) as session:
+        status = session.get_one(CrawlRun, run_id).status
+    if status != "finished":
+        return f"crawl run {run_id} ended {status} (exit status {code})"
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from nianbao.schedule import jobs
     from nianbao.storage.db import connect, database_url, migrate
@@ -43,6 +65,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     url = database_url(args.db)
     engine = connect(url)
+    failures: list[str] = []
+    lines: list[str] = []
+
+    def stage(name: str, work) -> None:
+        try:
+            result = work()
+        except Exception as exc:  # a stage's failure is reported; the others still run
+            logging.getLogger("nianbao.run").debug("stage %s failed", name, exc_info=True)
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+            return
+        for item in result if isinstance(result, tuple) else (result,):
+            lines.append(item.line())
+
     try:
         migrate(engine)
         before = jobs.max_run_id(engine)
@@ -51,12 +86,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             url, args.site, str(args.sites), args.archive and str(args.archive), args.proxy),
             capture=False)
         run_id = jobs.latest_run_id(engine, after=before)
-        stages = [jobs.record_run_events(engine, run_id),
-                  *jobs.evaluate(engine, sites, args.as_of or jobs.today(), args.site),
-                  jobs.deliver(engine)]
+        crawl_failure = _crawl_failure(engine, code, run_id)
+        if crawl_failure:
+            failures.append(f"crawl: {crawl_failure}")
+        lines.append(f"crawl: run {run_id}, exit status {code}")
+        if run_id is not None:
+            stage("events", lambda: jobs.record_run_events(engine, run_id))
+        stage("compliance", lambda: jobs.evaluate(engine, sites, args.as_of or jobs.today(),
+                                                  args.site))
+        stage("deliveries", lambda: jobs.deliver(engine))
     finally:
         engine.dispose()
-    print(f"main job: crawl exited {code}" + (f" (run {run_id})" if run_id else ""))
-    for stage in stages:
-        print("  " + stage.line())
-    return code
+    print("main job:" + (" failed" if failures else " done"))
+    for line in lines:
+        print("  " + line)
+    for failure in failures:
+        print(f"nianbao: stage failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0

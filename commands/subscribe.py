@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -80,8 +82,13 @@ def _test(engine: Engine, id_or_name: str) -> int:
 def cmd_feed(args: argparse.Namespace) -> int:
     from nianbao.notify.feeds import site_feed, subscription_feed
     from nianbao.notify.subscriptions import get_subscription
+    from nianbao.storage.db import DatabaseMissing, open_existing
 
-    engine = _engine(args)
+    try:
+        engine = open_existing(args.db)
+    except DatabaseMissing as exc:
+        print(f"nianbao: {exc}", file=sys.stderr)
+        return 2
     if args.subscription:
         sub = get_subscription(engine, args.subscription)
         if sub is None:
@@ -92,6 +99,12 @@ def cmd_feed(args: argparse.Namespace) -> int:
         document = site_feed(engine, args.site)
     sys.stdout.buffer.write(document)
     return 0
+
+
+def _moment(text: str) -> datetime:
+    """A day or an ISO time; naive means Beijing time."""
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def add_subscribe_parser(sub: argparse._SubParsersAction) -> None:
@@ -110,6 +123,12 @@ def add_subscribe_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--kind", action="append", choices=EVENT_KINDS, help="only this event kind")
     a.add_argument("--keyword", metavar="TEXT", help="only alerts whose text contains this")
     a.add_argument("--daily", action="store_true", help="one digest a day instead of each event")
+    a.add_argument("--since", type=_moment, metavar="DATE",
+                   help="alert only events from this day or time on (never before the "
+                   "subscription exists; older events are in the feed)")
+    a.add_argument("--baseline", choices=("digest", "each", "none"),
+                   help="a site's first crawl: one digest alert (default, alerts.baseline in "
+                   "settings), one alert per event, or none")
     lst = actions.add_parser("list", help="list subscriptions")
     lst.add_argument("--json", action="store_true", help="one JSON object per line")
     for name, text in (("remove", "delete a subscription"), ("test", "send a test message")):

@@ -1,5 +1,17 @@
 """Send each alert exactly once: one delivery row per event × subscription (or subscription ×
-digest day), marked sent only after Apprise reported success.
+digest day, or subscription × site baseline), marked sent only after Apprise reported success.
+
+Which events a subscription is alerted of (the baseline rule, as monitors such as
+changedetection.io apply it):
+
+- Only events that occurred from its start: ``starts_at`` (``subscribe add --since``), and
+  never before it was created. Older events are in the feeds, not pushed.
+- A site's *baseline* — what nianbao's first crawl of it found: the reports already there,
+  their failed checks, and the late or missing reports of deadlines that had passed before the
+  site was first reached — is not news. Per ``alerts.baseline`` in settings, or the
+  subscription's own ``--baseline``: ``digest`` (default) sends one alert listing the whole
+  baseline of a site, ``each`` one alert per event, ``none`` nothing (feeds only). So a new
+  subscriber to a new site gets one alert from the first run, not one per stored report.
 
 Apprise returns False rather than raising when a target is down, so the result is checked and
 a failure is retried with exponential back-off (``alerts`` in settings). Before sending, a
@@ -17,13 +29,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import apprise
-from sqlalchemy import Engine, exists, or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nianbao.notify.events import event_dict
-from nianbao.notify.messages import event_body, event_title, limit_for, render_digest, render_event
-from nianbao.notify.subscriptions import SubscriptionView, list_subscriptions, matches, site_regions
+from nianbao.notify.messages import (
+    event_body,
+    event_title,
+    limit_for,
+    render_baseline,
+    render_digest,
+    render_event,
+)
+from nianbao.notify.subscriptions import (
+    SubscriptionView,
+    list_subscriptions,
+    matches,
+    site_regions,
+    view_of,
+)
 from nianbao.settings import settings
 from nianbao.storage.models import Delivery, Event, Subscription
 
@@ -108,25 +133,59 @@ def _insert_deliveries(session: Session, rows: list[dict[str, Any]], keys: list[
     return created
 
 
-def _create_event_deliveries(engine: Engine) -> int:
-    """A pending row for every immediate subscription × matching event recorded after the
-    subscription was created (a new subscription does not replay history)."""
+# Events newer than this may still be joined by lower ids committing late (PostgreSQL
+# sequences): a subscription's cursor stays behind them, so they are matched again next time.
+SETTLE = timedelta(seconds=60)
+
+
+def baseline_mode(sub: SubscriptionView) -> str:
+    return sub.baseline or str(settings()["alerts"]["baseline"])
+
+
+def _start(sub: SubscriptionView) -> datetime:
+    return max(sub.created_at, sub.starts_at or sub.created_at)
+
+
+def _create_event_deliveries(engine: Engine, now: datetime) -> int:
+    """Pending rows for every immediate subscription and the matching events recorded since
+    its cursor: one per event, or one per site baseline (see the module docstring)."""
     subs = list_subscriptions(engine, active_only=True, mode="immediate")
     created = 0
     with Session(engine) as session, session.begin():
         regions = site_regions(session)
         for sub in subs:
-            delivered = exists().where(
-                Delivery.event_id == Event.id, Delivery.subscription_id == sub.id
-            )
-            events = session.scalars(
-                select(Event).where(Event.occurred_at >= sub.created_at, ~delivered)
-                .order_by(Event.id)
-            )
-            rows = [{"event_id": e.id, "subscription_id": sub.id}
-                    for e in events if _wanted(sub, event_dict(e), regions)]
+            mode, cursor = baseline_mode(sub), sub.event_cursor
+            rows, baselines = [], []
+            for event in map(event_dict, session.scalars(
+                    select(Event).where(Event.id > sub.event_cursor,
+                                        Event.occurred_at >= _start(sub))
+                    .order_by(Event.id))):
+                if event["occurred_at"] <= now - SETTLE:
+                    cursor = event["id"]
+                if not _wanted(sub, event, regions):
+                    continue
+                if not event["baseline"] or mode == "each":
+                    rows.append({"event_id": event["id"], "subscription_id": sub.id})
+                elif mode == "digest":
+                    baselines.append({"subscription_id": sub.id,
+                                      "baseline_site": event["site_id"],
+                                      "baseline_run_id": event["crawl_run_id"]})
             created += _insert_deliveries(session, rows, ["event_id", "subscription_id"])
+            created += _insert_deliveries(
+                session, list({tuple(b.values()): b for b in baselines}.values()),
+                ["subscription_id", "baseline_site", "baseline_run_id"])
+            session.execute(update(Subscription).where(Subscription.id == sub.id)
+                            .values(event_cursor=cursor))
     return created
+
+
+def _baseline_events(session: Session, sub: SubscriptionView, site_id: str, run_id: int | None,
+                     regions: dict[str, str | None]) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Event).where(Event.baseline.is_(True), Event.site_id == site_id,
+                            Event.crawl_run_id == run_id, Event.occurred_at >= _start(sub))
+        .order_by(Event.id))
+    return [e for e in map(event_dict, rows) if _wanted(sub, e, regions)]
 
 
 def deliver_pending(engine: Engine, now: datetime) -> dict[str, int]:
@@ -135,12 +194,12 @@ def deliver_pending(engine: Engine, now: datetime) -> dict[str, int]:
     Returns ``{"created", "sent", "failed"}`` counts for this call.
     """
     conf = settings()["alerts"]
-    created = _create_event_deliveries(engine)
+    created = _create_event_deliveries(engine, now)
     with Session(engine) as session:
         ids = list(session.scalars(
             select(Delivery.id).join(Subscription)
-            .where(Delivery.event_id.is_not(None), Subscription.active.is_(True),
-                   _due(now, int(conf["max_attempts"])))
+            .where(Delivery.event_id.is_not(None) | Delivery.baseline_site.is_not(None),
+                   Subscription.active.is_(True), _due(now, int(conf["max_attempts"])))
             .order_by(Delivery.id)
         ))
 
@@ -148,6 +207,12 @@ def deliver_pending(engine: Engine, now: datetime) -> dict[str, int]:
         with Session(engine) as session:
             delivery = session.get_one(Delivery, delivery_id)
             sub = session.get_one(Subscription, delivery.subscription_id)
+            if delivery.event_id is None:
+                events = _baseline_events(session, view_of(sub), delivery.baseline_site,
+                                          delivery.baseline_run_id, site_regions(session))
+                title, body = render_baseline(delivery.baseline_site, events,
+                                              limit_for(sub.url))
+                return sub.url, title, body
             event = session.get_one(Event, delivery.event_id)
             title, body = render_event(event_dict(event), limit_for(sub.url))
             return sub.url, title, body
@@ -165,10 +230,13 @@ def _day_events(session: Session, sub: SubscriptionView, day: date, zone: str,
     """The events of ``day`` (local time) that ``sub`` wants, oldest first."""
     start, end = _day_bounds(day, zone)
     rows = session.scalars(
-        select(Event).where(Event.occurred_at >= max(start, sub.created_at),
+        select(Event).where(Event.occurred_at >= max(start, _start(sub)),
                             Event.occurred_at < end).order_by(Event.id)
     )
-    return [e for e in map(event_dict, rows) if _wanted(sub, e, regions)]
+    mode = baseline_mode(sub)
+    return [{**e, "baseline_digest": e["baseline"] and mode == "digest"}
+            for e in map(event_dict, rows)
+            if _wanted(sub, e, regions) and not (e["baseline"] and mode == "none")]
 
 
 def send_digests(engine: Engine, day: date, now: datetime) -> dict[str, int]:

@@ -1,176 +1,131 @@
-"""Turn what a crawl stored, and what the deadline verdicts say, into events recorded once.
+"""Events made from what crawls observed and from the deadline verdicts, each recorded once.
 
-Each event has a ``dedupe_key`` naming what caused it (a version, an issuer's year, the first
-failed run of an outage), and the key is unique in the table: recording the same run or the same
-verdicts again inserts nothing, so callers may replay freely after a crash. The payload copies
-everything an alert needs, so messages and feeds never have to re-read versions.
+Events about versions (``new_report``, ``revised_report``, ``failed_checks``) are written by
+``Store`` in the transaction that stores the version (``nianbao.storage.events``). This module
+adds the others:
+
+- from each run's observations: ``site_unreachable`` (no place of the site reached, for
+  ``alerts.unreachable_after_runs`` runs in a row), ``site_blocked`` (refused by robots.txt or
+  an anti-bot challenge, after ``alerts.blocked_after_runs``), ``column_moved`` (a configured
+  column no longer holds the list; where rediscovery found it, if it did). One event per
+  outage or per move, named by its first run, so a replay or a longer outage adds nothing.
+  A run whose events were never recorded (``nianbao crawl`` alone, a ``run`` killed before
+  this stage) gets them from the next call.
+- from verdicts: ``late_report``, and ``missing_report`` only for a ``missing`` verdict —
+  one that an observation of the absence backs (``unobserved`` makes no event).
+
+Each event has a unique ``dedupe_key``; recording the same run or verdicts again inserts
+nothing, so callers may replay freely after a crash.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from nianbao.settings import settings
-from nianbao.storage.models import CrawlRun, Event, Issuer, Report, Version
+from nianbao.storage.events import insert_events
+from nianbao.storage.models import CrawlRun, Event, Observation
 from nianbao.storage.types import utcnow
 
 EVENT_KINDS = (
     "new_report", "revised_report", "late_report", "missing_report", "failed_checks",
-    "site_unreachable",
+    "site_unreachable", "site_blocked", "column_moved",
 )
-KEY_FIGURES = (
-    "requests.new.total", "requests.granted.total", "requests.handled_total.total",
-    "review.corrected", "review.total",
-)
-EXCERPT_CHARS = 80
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Observation reasons that mean the site refused nianbao rather than failed to answer.
+BLOCKED_REASONS = frozenset({"robots", "challenge", "http-403", "http-412", "http-468",
+                             "http-521"})
+RUN_END_STATES = ("finished", "interrupted", "failed")
+VERDICT_CHUNK = 2000
 
 
-def _insert_events(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert the rows whose dedupe_key is new; how many were."""
-    if not rows:
-        return 0
-    insert = _INSERT[session.bind.dialect.name](Event)
-    inserted = 0
-    for row in rows:
-        statement = insert.values(occurred_at=utcnow(), **row)
-        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-        # RETURNING, not rowcount: psycopg reports -1 for a skipped conflicting row.
-        inserted += len(session.execute(statement.returning(Event.id)).all())
-    return inserted
+def _site_state(observed: list[Observation]) -> str:
+    if any(o.reached for o in observed):
+        return "reached"
+    reasons = {o.reason for o in observed}
+    return "blocked" if reasons & BLOCKED_REASONS else "unreachable"
 
 
-def _excerpt(text: str, start: int) -> str:
-    """About EXCERPT_CHARS of ``text`` around ``start`` (where two texts begin to differ)."""
-    begin = max(0, start - EXCERPT_CHARS // 4)
-    piece = text[begin:begin + EXCERPT_CHARS]
-    return ("…" if begin else "") + piece + ("…" if begin + EXCERPT_CHARS < len(text) else "")
+def _outage_runs(session: Session, site_id: str, run_id: int) -> list[int]:
+    """The runs of the site's current outage up to ``run_id``: every run that observed the site
+    since the last run that reached it."""
+    last_reached = session.scalar(
+        select(func.max(Observation.crawl_run_id))
+        .where(Observation.site_id == site_id, Observation.reached.is_(True),
+               Observation.crawl_run_id < run_id)) or 0
+    return list(session.scalars(
+        select(Observation.crawl_run_id).distinct()
+        .where(Observation.site_id == site_id, Observation.crawl_run_id > last_reached,
+               Observation.crawl_run_id <= run_id)
+        .order_by(Observation.crawl_run_id)))
 
 
-def section_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, str]]:
-    """``[{section, before, after}]`` for each section whose text differs, as short excerpts
-    starting near the first differing character (a journalist wants to see *where*)."""
-    old, new = before.get("sections") or {}, after.get("sections") or {}
-    out = []
-    for name in sorted(old.keys() | new.keys()):
-        a, b = old.get(name) or "", new.get(name) or ""
-        if a == b:
-            continue
-        start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
-                     min(len(a), len(b)))
-        out.append({"section": name, "before": _excerpt(a, start), "after": _excerpt(b, start)})
-    return out
+def _reasons(observed: list[Observation]) -> list[dict[str, Any]]:
+    return [{"column_url": o.column_url, "reason": o.reason, "detail": o.detail,
+             "observed_at": o.observed_at.isoformat()} for o in observed]
 
 
-def failed_checks(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The error-severity checks that failed (warnings are not alert-worthy on their own)."""
-    return [
-        {"id": c.get("id"), "detail": c.get("detail")}
-        for c in record.get("checks") or []
-        if c.get("ok") is False and c.get("severity") == "error"
-    ]
-
-
-def _report_payload(version: Version, issuer: Issuer, year: int) -> dict[str, Any]:
-    record = version.record
-    metrics = record.get("metrics") or {}
-    return {
-        "issuer": issuer.name,
-        "report_year": year,
-        "title": version.title,
-        "url": version.url,
-        "published_date": version.published_date.isoformat() if version.published_date else None,
-        "date_evidence": version.date_evidence,
-        "figures": {key: metrics.get(key) for key in KEY_FIGURES},
-        "failed_checks": failed_checks(record),
-        "first_seen": version.first_seen.isoformat(),
-        "warc": version.warc_pointer,
-    }
-
-
-def _version_events(session: Session, run_id: int) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Version, Report.report_year, Issuer)
-        .join(Report, Version.report_id == Report.id)
-        .join(Issuer, Report.issuer_id == Issuer.id)
-        .where(Version.crawl_run_id == run_id)
-        .order_by(Version.id)
-    ).all()
+def _site_events(session: Session, run: CrawlRun, conf: dict[str, Any]) -> list[dict[str, Any]]:
+    observed: dict[str, list[Observation]] = defaultdict(list)
+    for row in session.scalars(select(Observation).where(Observation.crawl_run_id == run.id)
+                               .order_by(Observation.id)):
+        observed[row.site_id].append(row)
+    thresholds = {"unreachable": int(conf["unreachable_after_runs"]),
+                  "blocked": int(conf["blocked_after_runs"])}
     events = []
-    for version, year, issuer in rows:
-        payload = _report_payload(version, issuer, year)
-        common = {
-            "site_id": issuer.site_id or "", "issuer_id": issuer.id, "report_year": year,
-            "version_id": version.id, "crawl_run_id": run_id,
-        }
-        if version.kind in ("new", "revised"):
-            kind = f"{version.kind}_report"
-            extra: dict[str, Any] = {}
-            if version.kind == "revised" and version.previous_version_id is not None:
-                previous = session.get_one(Version, version.previous_version_id)
-                extra = {
-                    "changes": version.changes,
-                    "section_changes": section_changes(previous.record, version.record),
-                    "previous_version_id": previous.id,
-                }
-            events.append({**common, "kind": kind, "dedupe_key": f"{kind}:v{version.id}",
-                           "payload": {**payload, **extra}})
-        if payload["failed_checks"]:
-            events.append({**common, "kind": "failed_checks",
-                           "dedupe_key": f"failed_checks:v{version.id}", "payload": payload})
-    return events
-
-
-def _pages(run: CrawlRun, site_id: str) -> int:
-    return int((run.stats or {}).get(site_id, {}).get("pages") or 0)
-
-
-def _unreachable_events(session: Session, run: CrawlRun, after_runs: int) -> list[dict[str, Any]]:
-    """A site gets one event per outage: once its last ``after_runs`` finished runs (this one
-    included) fetched no page. The outage is named by its first failed run, so later failed
-    runs of the same outage produce the same key."""
-    earlier = session.scalars(
-        select(CrawlRun).where(CrawlRun.status == "finished", CrawlRun.id <= run.id)
-        .order_by(CrawlRun.id.desc())
-    ).all()
-    events = []
-    for site_id in run.sites or []:
-        streak = []
-        for past in earlier:
-            if site_id not in (past.sites or []):
-                continue
-            if _pages(past, site_id) > 0:
-                break
-            streak.append(past)
-        if len(streak) < after_runs or streak[0].id != run.id:
+    for site_id, rows in observed.items():
+        for row in rows:
+            if row.moved:
+                where = row.url or "lost"
+                events.append({
+                    "kind": "column_moved", "site_id": site_id, "crawl_run_id": run.id,
+                    "dedupe_key": f"column_moved:{site_id}:{row.column_url}:{where}",
+                    "payload": {"column_url": row.column_url, "url": row.url,
+                                "found": bool(row.url and row.complete), "reason": row.reason,
+                                "detail": row.detail,
+                                "observed_at": row.observed_at.isoformat()},
+                })
+        state = _site_state(rows)
+        if state == "reached":
             continue
-        first = streak[-1]
+        outage = _outage_runs(session, site_id, run.id)
+        if len(outage) < thresholds[state]:
+            continue
+        kind = f"site_{state}"
         events.append({
-            "kind": "site_unreachable", "site_id": site_id, "crawl_run_id": run.id,
-            "dedupe_key": f"site_unreachable:{site_id}:{first.id}",
-            "payload": {"failed_runs": [r.id for r in reversed(streak)],
-                        "since": first.started_at.isoformat()},
+            "kind": kind, "site_id": site_id, "crawl_run_id": run.id,
+            "dedupe_key": f"{kind}:{site_id}:{outage[0]}",
+            "payload": {"failed_runs": outage, "since_run": outage[0],
+                        "observations": _reasons(rows),
+                        "reasons": sorted({o.reason or "not-reached" for o in rows})},
         })
     return events
 
 
 def record_run_events(engine: Engine, run_id: int) -> int:
-    """Record the events of one crawl run; how many were new (0 when replayed)."""
-    after_runs = int(settings()["alerts"]["unreachable_after_runs"])
+    """Record the site events of run ``run_id`` and of every earlier ended run that has none
+    yet; how many were new (0 when replayed)."""
+    conf = settings()["alerts"]
+    inserted = 0
     with Session(engine) as session, session.begin():
-        run = session.get(CrawlRun, run_id)
-        if run is None:
+        if session.get(CrawlRun, run_id) is None:
             raise KeyError(f"no crawl run {run_id}")
-        rows = _version_events(session, run_id)
-        if run.status == "finished":
-            rows += _unreachable_events(session, run, after_runs)
-        return _insert_events(session, rows)
+        runs = session.scalars(
+            select(CrawlRun).where(CrawlRun.id <= run_id, CrawlRun.events_recorded_at.is_(None),
+                                   CrawlRun.status.in_(RUN_END_STATES))
+            .order_by(CrawlRun.id)).all()
+        for run in runs:
+            inserted += insert_events(session, _site_events(session, run, conf))
+        if runs:
+            session.execute(update(CrawlRun).where(CrawlRun.id.in_([r.id for r in runs]))
+                            .values(events_recorded_at=utcnow()))
+    return inserted
 
 
 def _plain(value: Any) -> Any:
@@ -186,29 +141,74 @@ def _plain(value: Any) -> Any:
 
 VERDICT_FIELDS = (
     "site_id", "issuer_id", "issuer", "kind", "report_year", "status", "deadline",
-    "published_date", "evidence", "days_late", "warnings", "version_id", "url", "explanation",
+    "grace_days", "published_date", "evidence", "days_late", "warnings", "version_id", "url",
+    "explanation", "observation", "observation_id",
 )
 VERDICT_EVENTS = {"late": "late_report", "missing": "missing_report"}
 
 
-def record_verdict_events(engine: Engine, verdicts: Iterable[Any]) -> int:
-    """Record late and missing reports from deadline verdicts (any object with the verdict's
-    attributes); each issuer × year × kind once. How many were new."""
-    rows = []
-    for verdict in verdicts:
+class VerdictEvents:
+    """Collects late and missing verdicts and records their events in chunks; each issuer ×
+    year × kind once. A baseline event is one about what the site already showed when nianbao
+    first reached it (``nianbao.checks.compliance.site_baselines``); it carries the baseline
+    run's id, so its alerts can be one digest."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.rows: list[dict[str, Any]] = []
+        self.inserted = 0
+        self.zone = ZoneInfo(settings()["alerts"]["timezone"])
+        self._baselines: dict[str, Any] | None = None
+
+    def _baseline_run(self, verdict: Any) -> int | None:
+        """The site's baseline run when ``verdict`` describes the baseline, else None."""
+        if self._baselines is None:
+            from nianbao.checks.compliance import site_baselines
+
+            with Session(self.engine) as session:
+                self._baselines = site_baselines(session)
+        base = self._baselines.get(verdict.site_id)
+        if base is None:
+            return None
+        if verdict.status == "late":
+            known = base.last_version_id is not None and verdict.version_id is not None
+            return base.run_id if known and verdict.version_id <= base.last_version_id else None
+        end = verdict.deadline + timedelta(days=verdict.grace_days)
+        return base.run_id if base.first_reached.astimezone(self.zone).date() > end else None
+
+    def add(self, verdict: Any) -> None:
         kind = VERDICT_EVENTS.get(verdict.status)
         if kind is None:
-            continue
+            return
         who = verdict.issuer_id if verdict.issuer_id is not None else (
             f"{verdict.site_id}/{verdict.issuer}")
-        payload = {name: _plain(getattr(verdict, name, None)) for name in VERDICT_FIELDS}
-        rows.append({
+        baseline_run = self._baseline_run(verdict)
+        self.rows.append({
             "kind": kind, "site_id": verdict.site_id, "issuer_id": verdict.issuer_id,
             "report_year": verdict.report_year, "version_id": verdict.version_id,
-            "dedupe_key": f"{kind}:{who}:{verdict.report_year}", "payload": payload,
+            "crawl_run_id": baseline_run, "baseline": baseline_run is not None,
+            "dedupe_key": f"{kind}:{who}:{verdict.report_year}",
+            "payload": {name: _plain(getattr(verdict, name, None)) for name in VERDICT_FIELDS},
         })
-    with Session(engine) as session, session.begin():
-        return _insert_events(session, rows)
+        if len(self.rows) >= VERDICT_CHUNK:
+            self.flush()
+
+    def flush(self) -> int:
+        """Record what was collected; the total recorded so far."""
+        if self.rows:
+            with Session(self.engine) as session, session.begin():
+                self.inserted += insert_events(session, self.rows)
+            self.rows = []
+        return self.inserted
+
+
+def record_verdict_events(engine: Engine, verdicts: Iterable[Any]) -> int:
+    """Record late and missing reports from deadline verdicts (any objects with the verdict's
+    attributes); how many were new."""
+    recorder = VerdictEvents(engine)
+    for verdict in verdicts:
+        recorder.add(verdict)
+    return recorder.flush()
 
 
 def event_dict(event: Event) -> dict[str, Any]:
@@ -217,5 +217,6 @@ def event_dict(event: Event) -> dict[str, Any]:
         "id": event.id, "kind": event.kind, "site_id": event.site_id,
         "issuer_id": event.issuer_id, "report_year": event.report_year,
         "version_id": event.version_id, "payload": event.payload,
-        "occurred_at": event.occurred_at,
+        "occurred_at": event.occurred_at, "baseline": event.baseline,
+        "crawl_run_id": event.crawl_run_id,
     }

@@ -21,6 +21,27 @@ EVENT_TITLES = {
     "missing_report": "年报未发布",
     "failed_checks": "年报数据未通过校验",
     "site_unreachable": "网站无法访问",
+    "site_blocked": "网站拒绝抓取",
+    "column_moved": "年报栏目已迁移",
+}
+# Why a place could not be read (observation reasons), for alerts.
+REASONS = {
+    "dns": "域名无法解析", "timeout": "连接超时", "connection": "无法连接", "tls": "TLS 握手失败",
+    "robots": "robots.txt 禁止抓取", "challenge": "反爬虫验证未通过", "column-moved": "栏目已迁移",
+    "budget": "超出抓取页数上限", "trap": "疑似爬虫陷阱", "forbidden-address": "地址不允许访问",
+    "not-reached": "未能访问", "incomplete": "未能读完",
+}
+# What a failed identity (勾稽关系) says, by check id prefix; the column or row follows.
+CHECK_LABELS = {
+    "requests.balance": "一+二 = 三（七）+四（申请数量平衡）",
+    "requests.handled": "三（七）总计 = 各项办理结果之和",
+    "requests.row_total": "总计 = 六类申请人之和",
+    "review.total": "行政复议总计 = 四项结果之和",
+    "litigation.direct.total": "未经复议直接起诉总计 = 四项结果之和",
+    "litigation.after_review.total": "复议后起诉总计 = 四项结果之和",
+    "values.non_negative": "数值不得为负",
+    "cross_year.carry": "本年结转下年度 = 次年上年结转",
+    "cross_year.in_force": "现行有效件数 = 上年现行有效 + 本年制发 − 本年废止",
 }
 EVIDENCE = {
     "meta:PubDate": "网页元数据", "visible": "页面所示发布日期", "signature": "落款日期",
@@ -67,6 +88,25 @@ def label(key: str) -> str:
     return key
 
 
+def check_label(check_id: str) -> str:
+    """The Chinese statement of an identity check, with its column or row: "总计 = 六类申请人
+    之和（本年新收申请）"; an unknown id is shown as itself."""
+    for prefix, text in CHECK_LABELS.items():
+        if check_id == prefix:
+            return text
+        if check_id.startswith(prefix + "."):
+            part = check_id[len(prefix) + 1:]
+            return f"{text}（{COLUMNS.get(part) or ROWS.get(part) or part}）"
+    return check_id
+
+
+def reason_text(reason: str | None) -> str:
+    """An observation reason in Chinese (``http-468`` → "HTTP 468")."""
+    if reason and reason.startswith("http-"):
+        return f"HTTP {reason[5:]}"
+    return REASONS.get(reason or "not-reached", reason or "未能访问")
+
+
 def limit_for(url: str) -> int:
     """How many characters a message body may have on the channel ``url`` points to."""
     plugin = apprise.Apprise.instantiate(url)
@@ -80,7 +120,7 @@ def fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
-def archive_link(payload: dict[str, Any]) -> str | None:
+def archive_link(payload: dict[str, Any]) -> str | None:  # a report payload, or a copy
     """The archived copy: a pywb replay URL when ``alerts.archive_base_url`` is set, else the
     WARC file and offset (enough for ``nianbao.archive.reader.read_payload``)."""
     base = settings()["alerts"].get("archive_base_url")
@@ -139,7 +179,9 @@ def _details(kind: str, payload: dict[str, Any]) -> list[str]:
     if kind == "late_report":
         lines.append(f"截止日期：{payload.get('deadline')}，逾期 {payload.get('days_late')} 天")
     if kind == "missing_report":
-        lines.append(f"截止日期：{payload.get('deadline')}，至今未找到该年度报告")
+        lines.append(f"截止日期：{payload.get('deadline')}，栏目已完整读取，未见该年度报告")
+    if payload.get("observation"):
+        lines.append(f"观察依据：{payload['observation']}")
     if payload.get("explanation"):
         lines.append(f"说明：{payload['explanation']}")
     if payload.get("figures"):
@@ -154,26 +196,43 @@ def _details(kind: str, payload: dict[str, Any]) -> list[str]:
                           f"「{s['after']}」" for s in payload["section_changes"]])
     if payload.get("failed_checks"):
         lines.append("未通过的校验：")
-        lines += _listed([f"  {c['id']}：{c.get('detail') or ''}"
+        lines += _listed([f"  {check_label(c['id'])}：{c.get('detail') or ''}（{c['id']}）"
                           for c in payload["failed_checks"]])
     return lines
+
+
+SITE_EVENTS = ("site_unreachable", "site_blocked", "column_moved")
 
 
 def event_title(event: dict[str, Any]) -> str:
     payload = event["payload"]
     what = EVENT_TITLES.get(event["kind"], event["kind"])
-    if event["kind"] == "site_unreachable":
+    if event["kind"] in SITE_EVENTS:
         return f"【{what}】{event['site_id']}"
     return f"【{what}】{payload.get('issuer') or ''} {event.get('report_year') or ''}年度"
+
+
+def _site_body(kind: str, site_id: str, payload: dict[str, Any]) -> str:
+    if kind == "column_moved":
+        old, new = payload.get("column_url"), payload.get("url")
+        found = f"已在首页重新找到：{new}" if new else "未能从首页重新找到，报告是否发布暂无法判断"
+        return (f"网站 {site_id} 的年报栏目 {old} 已不再列出年报"
+                f"（{reason_text(payload.get('reason'))}）；{found}。")
+    runs = payload.get("failed_runs") or []
+    lines = [f"网站 {site_id} 连续 {len(runs)} 次抓取"
+             + ("被拒绝" if kind == "site_blocked" else "未能访问任何年报栏目")
+             + f"（抓取批次 {runs}），期间无法判断报告是否发布。"]
+    for item in payload.get("observations") or []:
+        detail = f"：{item['detail']}" if item.get("detail") else ""
+        lines.append(f"  {item.get('column_url')}：{reason_text(item.get('reason'))}{detail}")
+    return "\n".join(lines)
 
 
 def event_body(event: dict[str, Any]) -> str:
     """The whole text of one event (uncut: ``render_event`` cuts it for a channel)."""
     kind, payload = event["kind"], event["payload"]
-    if kind == "site_unreachable":
-        runs = payload.get("failed_runs") or []
-        return (f"网站 {event['site_id']} 连续 {len(runs)} 次抓取未取得任何页面"
-                f"（自 {payload.get('since', '')[:10]} 起，抓取批次 {runs}）。")
+    if kind in SITE_EVENTS:
+        return _site_body(kind, event["site_id"], payload)
     lines = [
         f"事件：{EVENT_TITLES.get(kind, kind)}",
         f"发布机关：{payload.get('issuer') or '未知'}",
@@ -185,6 +244,12 @@ def event_body(event: dict[str, Any]) -> str:
     archived = archive_link(payload)
     if archived:
         lines.append(f"存档：{archived}")
+    previous = payload.get("previous")
+    if kind == "revised_report" and previous:
+        lines.append(f"发现修改：{(payload.get('detected_at') or '')[:16].replace('T', ' ')}"
+                     "（UTC）")
+        lines.append(f"修改前存档：{archive_link(previous) or previous.get('url')}"
+                     f"（首次抓取 {previous.get('first_seen', '')[:10]}）")
     return "\n".join(lines + _details(kind, payload))
 
 
@@ -193,11 +258,54 @@ def render_event(event: dict[str, Any], limit: int) -> tuple[str, str]:
     return event_title(event), fit(event_body(event), limit)
 
 
+def _years(events: list[dict[str, Any]]) -> str:
+    years = sorted({e["report_year"] for e in events if e.get("report_year")})
+    if not years:
+        return ""
+    return f"（{years[0]}–{years[-1]} 年度）" if len(years) > 1 else f"（{years[0]} 年度）"
+
+
+def baseline_block(site_id: str, events: list[dict[str, Any]]) -> str:
+    """A site's baseline (what its first crawl found) as one block: counts by kind, then one
+    line per event — instead of one alert per report."""
+    counts: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        counts.setdefault(event["kind"], []).append(event)
+    summary = "；".join(f"{EVENT_TITLES.get(kind, kind)} {len(items)} 条{_years(items)}"
+                       for kind, items in counts.items())
+    lines = [f"首次抓取网站 {site_id}，建立监测基线：{summary}。此前已有的情况只在此汇总，"
+             "今后的新发布、修改、逾期和未发布将逐条提醒。"]
+    for event in events:
+        payload = event["payload"]
+        url = f" {payload['url']}" if payload.get("url") else ""
+        lines.append(f"  · {EVENT_TITLES.get(event['kind'], event['kind'])}："
+                     f"{payload.get('issuer') or ''} {event.get('report_year') or ''}年度{url}")
+    return "\n".join(lines)
+
+
+def render_baseline(site_id: str, events: list[dict[str, Any]], limit: int) -> tuple[str, str]:
+    """(title, body) of one subscription's baseline digest for one site."""
+    title = f"【开始监测】{site_id}：首次抓取（{len(events)} 条）"
+    return title, fit(baseline_block(site_id, events), limit)
+
+
 def render_digest(day: str, events: list[dict[str, Any]], limit: int) -> tuple[str, str]:
     """(title, body) of a day's digest: one block per event; blocks that do not fit are counted
     at the end instead of being cut in the middle."""
     title = f"【nianbao 每日摘要】{day}（{len(events)} 条）"
-    blocks = [f"{event_title(e)}\n{event_body(e)}" for e in events]
+    baselines: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    blocks = []
+    for event in events:
+        if event.get("baseline_digest"):
+            key = (event["site_id"], event.get("crawl_run_id"))
+            if key not in baselines:
+                blocks.append(key)
+            baselines.setdefault(key, []).append(event)
+        else:
+            blocks.append(f"{event_title(event)}\n{event_body(event)}")
+    blocks = [block if isinstance(block, str) else
+              f"【开始监测】{block[0]}\n{baseline_block(block[0], baselines[block])}"
+              for block in blocks]
     body, shown = "", 0
     for block in blocks:
         candidate = f"{body}\n\n{block}" if body else block

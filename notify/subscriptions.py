@@ -18,6 +18,7 @@ from nianbao.notify.events import EVENT_KINDS
 from nianbao.storage.models import Delivery, Site, Subscription
 
 MODES = ("immediate", "daily")
+BASELINE_MODES = ("digest", "each", "none")
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,21 @@ class SubscriptionView:
     mode: str
     created_at: datetime
     active: bool
+    starts_at: datetime | None = None
+    baseline: str | None = None
+    event_cursor: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "created_at": self.created_at.isoformat()}
+        return {**self.__dict__, "created_at": self.created_at.isoformat(),
+                "starts_at": self.starts_at.isoformat() if self.starts_at else None}
 
 
-def _view(row: Subscription) -> SubscriptionView:
+def view_of(row: Subscription) -> SubscriptionView:
     return SubscriptionView(
         id=row.id, name=row.name, url=row.url, sites=list(row.sites), regions=list(row.regions),
         issuers=list(row.issuers), kinds=list(row.kinds), keyword=row.keyword, mode=row.mode,
-        created_at=row.created_at, active=row.active,
+        created_at=row.created_at, active=row.active, starts_at=row.starts_at,
+        baseline=row.baseline, event_cursor=row.event_cursor,
     )
 
 
@@ -52,9 +58,13 @@ def add_subscription(
     engine: Engine, name: str, url: str, *, sites: list[str] | None = None,
     regions: list[str] | None = None, issuers: list[str] | None = None,
     kinds: list[str] | None = None, keyword: str | None = None, mode: str = "immediate",
+    starts_at: datetime | None = None, baseline: str | None = None,
 ) -> SubscriptionView:
-    """Create a subscription; ValueError for an unknown kind or mode, a URL Apprise cannot
-    use, a name that is taken or that looks like an id (ids and names share one argument)."""
+    """Create a subscription; ValueError for an unknown kind, mode or baseline mode, a URL
+    Apprise cannot use, a name that is taken or that looks like an id (ids and names share one
+    argument). ``starts_at`` and ``baseline``: see ``nianbao.notify.alerts``."""
+    if baseline is not None and baseline not in BASELINE_MODES:
+        raise ValueError(f"baseline {baseline!r} is not one of {BASELINE_MODES}")
     unknown = sorted(set(kinds or []) - set(EVENT_KINDS))
     if unknown:
         raise ValueError(f"unknown event kind(s) {unknown}; known: {', '.join(EVENT_KINDS)}")
@@ -70,11 +80,11 @@ def add_subscription(
         row = Subscription(
             name=name, url=url, sites=list(sites or []), regions=list(regions or []),
             issuers=list(issuers or []), kinds=list(kinds or []), keyword=keyword or None,
-            mode=mode, active=True,
+            mode=mode, active=True, starts_at=starts_at, baseline=baseline,
         )
         session.add(row)
         session.flush()
-        return _view(row)
+        return view_of(row)
 
 
 def _find(session: Session, id_or_name: str) -> Subscription | None:
@@ -86,7 +96,7 @@ def _find(session: Session, id_or_name: str) -> Subscription | None:
 def get_subscription(engine: Engine, id_or_name: str) -> SubscriptionView | None:
     with Session(engine) as session:
         row = _find(session, id_or_name)
-        return None if row is None else _view(row)
+        return None if row is None else view_of(row)
 
 
 def list_subscriptions(engine: Engine, *, active_only: bool = False,
@@ -97,7 +107,7 @@ def list_subscriptions(engine: Engine, *, active_only: bool = False,
     if mode is not None:
         query = query.where(Subscription.mode == mode)
     with Session(engine) as session:
-        return [_view(row) for row in session.scalars(query)]
+        return [view_of(row) for row in session.scalars(query)]
 
 
 def remove_subscription(engine: Engine, id_or_name: str) -> bool:

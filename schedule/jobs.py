@@ -171,16 +171,26 @@ def deliver(engine: Engine) -> Stage:
 
 def evaluate(engine: Engine, sites: list, as_of: date,
              site_ids: list[str] | None = None) -> tuple[Stage, Stage]:
-    """Compliance verdicts as of ``as_of``, then their events: (verdicts, verdict events)."""
-    function = _stage_function("nianbao.checks.compliance", "evaluate")
-    if isinstance(function, str):
-        log.warning("compliance: stage not available: %s", function)
-        return Stage("compliance", missing=function), Stage("verdict events", missing=function)
-    verdicts = function(engine, sites, as_of, site_ids=site_ids)
-    log.info("compliance: %d verdicts as of %s", len(verdicts), as_of)
-    recorded = _run_stage("verdict events", "nianbao.notify.events", "record_verdict_events",
-                          engine, verdicts)
-    return Stage("compliance", f"{len(verdicts)} verdicts as of {as_of}"), recorded
+    """Compliance verdicts as of ``as_of``, then their events: (verdicts, verdict events).
+
+    Verdicts as of today are stored (``nianbao.storage.verdicts``); another day only replays.
+    """
+    from nianbao.checks.compliance import STATUSES
+    from nianbao.checks.compliance import evaluate as judge_all
+    from nianbao.notify.events import VerdictEvents
+
+    stored = as_of == today()
+    events = VerdictEvents(engine)
+    counts = dict.fromkeys(STATUSES, 0)
+    for verdict in judge_all(engine, sites, as_of, site_ids=site_ids, store=stored):
+        counts[verdict.status] += 1
+        events.add(verdict)
+    recorded = events.flush()
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    line = f"{sum(counts.values())} verdicts as of {as_of} ({summary})"
+    log.info("compliance: %s", line)
+    return (Stage("compliance", line + (", stored" if stored else ", not stored (a replay)")),
+            Stage("verdict events", recorded))
 
 
 # --- the jobs -------------------------------------------------------------------------------
@@ -188,7 +198,10 @@ def evaluate(engine: Engine, sites: list, as_of: date,
 
 def crawl_site(site_id: str, db_url: str, archive_dir: str | None = None,
                sites_file: str | None = None) -> None:
-    """Crawl one site in a subprocess, record the new run's events, deliver immediate alerts."""
+    """Crawl one site in a subprocess, record the new run's events, judge the site as of today
+    (a crawl changes what is observed), deliver immediate alerts."""
+    from nianbao.sites import load_sites
+
     engine = connect(db_url)
     try:
         before = max_run_id(engine)
@@ -197,6 +210,9 @@ def crawl_site(site_id: str, db_url: str, archive_dir: str | None = None,
             crawl_command(db_url, [site_id], sites_file, archive_dir), timeout)
         log.info("crawl %s exited %s:\n%s", site_id, code, output.rstrip())
         record_run_events(engine, latest_run_id(engine, site_id, after=before))
+        sites = load_sites(Path(sites_file) if sites_file else DEFAULT_SITES)
+        if any(site.id == site_id for site in sites):
+            evaluate(engine, sites, today(), [site_id])
         deliver(engine)
     finally:
         engine.dispose()

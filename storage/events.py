@@ -91,15 +91,14 @@ def report_payload(version: Version, issuer: str, year: int) -> dict[str, Any]:
 
 def is_baseline(session: Session, site_id: str, run_id: int | None) -> bool:
     """Whether run ``run_id`` is the site's first crawl: no version of the site came from any
-    other run, and no earlier run reached it."""
-    other_runs = (Version.crawl_run_id.is_(None) if run_id is None
-                  else (Version.crawl_run_id.is_(None)) | (Version.crawl_run_id != run_id))
+    other run, and no earlier run reached it. Only a crawl run has a baseline."""
+    if run_id is None:
+        return False
     stored = exists().where(
         Version.report_id == Report.id, Report.issuer_id == Issuer.id, Issuer.site_id == site_id,
-        other_runs)
-    reached = exists().where(Observation.site_id == site_id, Observation.reached.is_(True))
-    if run_id is not None:
-        reached = reached.where(Observation.crawl_run_id < run_id)
+        Version.crawl_run_id.is_(None) | (Version.crawl_run_id != run_id))
+    reached = exists().where(Observation.site_id == site_id, Observation.reached.is_(True),
+                             Observation.crawl_run_id < run_id)
     return not session.scalar(select(stored | reached))
 
 

@@ -338,7 +338,7 @@ class Store:
         """Whether this run is the site's first crawl; fixed for the rest of the run once
         known (its own versions do not change the answer)."""
         key = (site_id, run_id)
-        if key not in self._baselines or run_id is None:
+        if key not in self._baselines:
             self._baselines[key] = is_baseline(session, site_id, run_id)
         return self._baselines[key]
 

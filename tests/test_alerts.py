@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from functools import cache
@@ -104,14 +104,23 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+Runs = Callable[[], tuple[int, int]]
+
+
 @pytest.fixture
-def runs(engine: Engine) -> tuple[int, int]:
-    """Run 1 finds two new reports; run 2 finds a revised copy of Quwo's at the same URL."""
-    store = Store(engine)
-    first = crawl(store, [("jccq", CHENGQU_URL, record(CHENGQU), 0),
-                          ("quwo", QUWO_URL, record(QUWO), 1)])
-    second = crawl(store, [("quwo", QUWO_URL, record(QUWO, revised=True), 2)])
-    return first, second
+def runs(engine: Engine) -> Runs:
+    """Two crawls, made when a test calls it (after its subscriptions, as events are recorded
+    with the versions): run 1 finds two new reports (both sites' first crawl, so their
+    baseline); run 2 finds a revised copy of Quwo's at the same URL."""
+
+    def crawl_twice() -> tuple[int, int]:
+        store = Store(engine)
+        first = crawl(store, [("jccq", CHENGQU_URL, record(CHENGQU), 0),
+                              ("quwo", QUWO_URL, record(QUWO), 1)])
+        second = crawl(store, [("quwo", QUWO_URL, record(QUWO, revised=True), 2)])
+        return first, second
+
+    return crawl_twice
 
 
 def free_port() -> int:
@@ -213,16 +222,20 @@ def now() -> datetime:
 # Events ------------------------------------------------------------------------------------
 
 
-def test_run_events_are_recorded_once(engine: Engine, runs: tuple[int, int]) -> None:
-    first, second = runs
-    assert record_run_events(engine, first) == 2
-    assert record_run_events(engine, second) == 2
-    assert record_run_events(engine, first) == record_run_events(engine, second) == 0
+def test_versions_have_their_events_from_the_moment_they_are_stored(
+    engine: Engine, runs: Runs
+) -> None:
+    """Written in the store's own transaction: no separate stage to forget or to be killed
+    before; recording a run's events afterwards adds nothing and a replay nothing either."""
+    first, second = runs()
     rows = events(engine)
-    assert [(e.kind, e.site_id, e.report_year) for e in rows] == [
-        ("new_report", "jccq", 2023), ("new_report", "quwo", 2023),
-        ("revised_report", "quwo", 2023), ("failed_checks", "quwo", 2023),
+    assert [(e.kind, e.site_id, e.report_year, e.baseline, e.crawl_run_id) for e in rows] == [
+        ("new_report", "jccq", 2023, True, first), ("new_report", "quwo", 2023, True, first),
+        ("revised_report", "quwo", 2023, False, second),
+        ("failed_checks", "quwo", 2023, False, second),
     ]
+    assert record_run_events(engine, second) == 0 and record_run_events(engine, first) == 0
+    assert len(events(engine)) == 4
     revised, failed = rows[2].payload, rows[3].payload
     assert {"key": "requests.new.natural", "before": 19, "after": 20} in revised["changes"]
     [problems] = revised["section_changes"]
@@ -231,23 +244,59 @@ def test_run_events_are_recorded_once(engine: Engine, runs: tuple[int, int]) -> 
     assert "业务能力和责任意识不足" in problems["after"]
     assert "requests.row_total.new" in [c["id"] for c in failed["failed_checks"]]
     assert rows[3].dedupe_key == f"failed_checks:v{rows[3].version_id}"
+    # The revision names both copies: the one it replaces and when the change was seen.
+    assert revised["previous"]["version_id"] == rows[1].version_id
+    assert revised["previous"]["warc"]["offset"] == 1 and revised["warc"]["offset"] == 2
+    assert revised["detected_at"] == (T0 + timedelta(days=2)).isoformat()
 
 
-def _unreachable_run(store: Store, pages: int) -> int:
-    run_id = store.start_run(["jccq"])
-    store.finish_run(run_id, "finished", {"jccq": {"pages": pages}} if pages else {}, 0)
+def _observed_run(store: Store, site: str = "jccq", reached: bool = False,
+                  reason: str | None = "dns", **extra: Any) -> int:
+    """A finished run whose one observation of the site is as given."""
+    run_id = store.start_run([site])
+    store.record_observation(
+        run_id=run_id, site_id=site, column_url=f"http://xxgk.{site}.gov.cn/nb/", url=None,
+        observed_at=now(), reached=reached, complete=reached and not extra.get("moved"),
+        reason=None if reached else reason, list_pages=2 if reached else 0,
+        items=9 if reached else 0, **extra)
+    store.finish_run(run_id, "finished", {}, 0)
     return run_id
 
 
 def test_site_unreachable_once_per_outage(engine: Engine) -> None:
     store = Store(engine)
-    outcomes = [record_run_events(engine, _unreachable_run(store, 0)) for _ in range(4)]
+    outcomes = [record_run_events(engine, _observed_run(store)) for _ in range(4)]
     assert outcomes == [0, 0, 1, 0]  # not on the first failures, once per outage
-    assert record_run_events(engine, _unreachable_run(store, 5)) == 0
-    outcomes = [record_run_events(engine, _unreachable_run(store, 0)) for _ in range(3)]
+    assert record_run_events(engine, _observed_run(store, reached=True)) == 0
+    outcomes = [record_run_events(engine, _observed_run(store, reason="timeout"))
+                for _ in range(3)]
     assert outcomes == [0, 0, 1]
-    keys = [e.dedupe_key for e in events(engine)]
-    assert keys == ["site_unreachable:jccq:1", "site_unreachable:jccq:6"]
+    rows = events(engine)
+    assert [e.dedupe_key for e in rows] == ["site_unreachable:jccq:1", "site_unreachable:jccq:6"]
+    assert rows[1].payload["reasons"] == ["timeout"]
+    assert rows[1].payload["failed_runs"] == [6, 7, 8]
+
+
+def test_blocked_and_moved_columns_are_their_own_events_with_their_reason(
+    engine: Engine, webhook: Webhook
+) -> None:
+    store = Store(engine)
+    add_subscription(engine, "desk", webhook.url)
+    robots = _observed_run(store, "quwo", reason="robots", detail="Disallow: /")
+    _observed_run(store, "jccq", reached=True, moved=True, reason="column-moved")
+    crawl_only = _observed_run(store, "jccq", reason="challenge")  # nianbao crawl, no events yet
+    assert record_run_events(engine, crawl_only) == 2 + 1  # earlier runs are caught up
+    assert record_run_events(engine, robots) == record_run_events(engine, crawl_only) == 0
+    rows = {(e.kind, e.site_id): e for e in events(engine)}
+    assert set(rows) == {("site_blocked", "quwo"), ("column_moved", "jccq"),
+                         ("site_blocked", "jccq")}
+    assert rows["site_blocked", "quwo"].payload["reasons"] == ["robots"]
+    assert rows["column_moved", "jccq"].payload["found"] is False
+    assert deliver_pending(engine, now())["sent"] == 3
+    texts = {m["title"]: m["message"] for m in webhook.received}
+    assert "robots.txt 禁止抓取：Disallow: /" in texts["【网站拒绝抓取】quwo"]
+    assert "反爬虫验证未通过" in texts["【网站拒绝抓取】jccq"]
+    assert "http://xxgk.jccq.gov.cn/nb/" in texts["【年报栏目已迁移】jccq"]
 
 
 def test_verdict_events_late_and_missing(engine: Engine) -> None:
@@ -277,14 +326,14 @@ def test_verdict_events_late_and_missing(engine: Engine) -> None:
 
 
 def test_alerts_carry_issuer_year_changes_and_links(
-    engine: Engine, runs: tuple[int, int], webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, runs: Runs, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(settings()["alerts"], "archive_base_url", "http://localhost:8080/nianbao/")
-    add_subscription(engine, "quwo-desk", webhook.url, sites=["quwo"])
+    add_subscription(engine, "quwo-desk", webhook.url, sites=["quwo"], baseline="each")
     add_subscription(engine, "shanxi-revisions", webhook.url, regions=["14"],
                      kinds=["revised_report"], keyword="责任意识")
     add_subscription(engine, "henan", webhook.url, regions=["41"])
-    for run_id in runs:
+    for run_id in runs():
         record_run_events(engine, run_id)
     result = deliver_pending(engine, now())
     assert result == {"created": 4, "sent": 4, "failed": 0}  # 3 for quwo-desk, 1 revision
@@ -303,11 +352,71 @@ def test_alerts_carry_issuer_year_changes_and_links(
     assert deliver_pending(engine, now()) == {"created": 0, "sent": 0, "failed": 0}
 
 
-def test_email_alert_through_smtp(engine: Engine, runs: tuple[int, int],
+@pytest.mark.parametrize(("mode", "first_run_alerts"), [
+    (None, 1),  # the default (alerts.baseline: digest): the site's first crawl in one alert
+    ("each", 6),
+    ("none", 0),
+])
+def test_a_new_subscribers_first_run_follows_the_baseline_rule(
+    engine: Engine, webhook: Webhook, mode: str | None, first_run_alerts: int
+) -> None:
+    """Subscribed to a site nianbao has never crawled: its first crawl finds six reports. The
+    baseline rule (notify/alerts.py) decides how many alerts that makes; what comes after the
+    baseline is news, one alert per event, whatever the mode."""
+    assert settings()["alerts"]["baseline"] == "digest"
+    add_subscription(engine, "desk", webhook.url, sites=["jccq"], baseline=mode)
+    store = Store(engine)
+    years = range(2018, 2024)
+    crawl(store, [("jccq", f"{CHENGQU_URL}?{y}", record(CHENGQU) | {"report_year": y}, y)
+                  for y in years])
+    assert deliver_pending(engine, now())["sent"] == first_run_alerts
+    assert len(webhook.received) == first_run_alerts
+    if mode is None:
+        [digest] = webhook.received
+        assert digest["title"] == "【开始监测】jccq：首次抓取（6 条）"
+        assert "新发布年报 6 条（2018–2023 年度）" in digest["message"]
+        for y in years:
+            assert f"晋城市城区人民政府 {y}年度 {CHENGQU_URL}?{y}" in digest["message"]
+    revised = record(CHENGQU) | {"report_year": 2023}
+    revised["metrics"]["requests.new.total"] += 1
+    crawl(store, [("jccq", f"{CHENGQU_URL}?2023", revised, 99)])
+    assert deliver_pending(engine, now())["sent"] == 1
+    assert [m["title"] for m in webhook.received[first_run_alerts:]] == [
+        "【年报被修改】晋城市城区人民政府 2023年度"]
+    assert deliver_pending(engine, now())["sent"] == 0
+
+
+def test_a_revision_alert_links_both_archived_copies(
+    engine: Engine, runs: Runs, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(settings()["alerts"], "archive_base_url", "http://localhost:8080/nb/")
+    add_subscription(engine, "desk", webhook.url, kinds=["revised_report"])
+    runs()
+    deliver_pending(engine, now())
+    [alert] = webhook.received
+    old, new = T0 + timedelta(days=1), T0 + timedelta(days=2)
+    assert f"存档：http://localhost:8080/nb/{old:%Y%m%d%H%M%S}/{QUWO_URL}" in alert["message"]
+    assert f"修改前存档：http://localhost:8080/nb/{new:%Y%m%d%H%M%S}/{QUWO_URL}" not in (
+        alert["message"])
+    assert (f"修改前存档：http://localhost:8080/nb/{old:%Y%m%d%H%M%S}/{QUWO_URL}（首次抓取 "
+            f"{old:%Y-%m-%d}）") in alert["message"]
+    assert f"存档：http://localhost:8080/nb/{new:%Y%m%d%H%M%S}/{QUWO_URL}" in alert["message"]
+    assert f"发现修改：{new:%Y-%m-%d %H:%M}（UTC）" in alert["message"]
+
+
+def test_a_subscription_starts_when_it_says(engine: Engine, runs: Runs, webhook: Webhook) -> None:
+    add_subscription(engine, "later", webhook.url, starts_at=now() + timedelta(days=1),
+                     baseline="each")
+    runs()
+    assert deliver_pending(engine, now())["created"] == 0
+    assert webhook.received == []
+
+
+def test_email_alert_through_smtp(engine: Engine, runs: Runs,
                                   smtp: tuple[Mailbox, str]) -> None:
     box, url = smtp
-    add_subscription(engine, "mail", url, kinds=["new_report"], issuers=["城区"])
-    record_run_events(engine, runs[0])
+    add_subscription(engine, "mail", url, kinds=["new_report"], issuers=["城区"], baseline="each")
+    record_run_events(engine, runs()[0])
     assert deliver_pending(engine, now())["sent"] == 1
     [message] = box.messages
     assert "晋城市城区人民政府" in message["Subject"]
@@ -317,10 +426,10 @@ def test_email_alert_through_smtp(engine: Engine, runs: tuple[int, int],
 
 
 def test_a_receiver_down_then_up_gets_each_alert_once(
-    engine: Engine, runs: tuple[int, int], down_webhook: Webhook, db_url: str
+    engine: Engine, runs: Runs, down_webhook: Webhook, db_url: str
 ) -> None:
     add_subscription(engine, "desk", down_webhook.url, kinds=["new_report"])
-    record_run_events(engine, runs[0])
+    record_run_events(engine, runs()[0])
     start = now()
     assert deliver_pending(engine, start) == {"created": 2, "sent": 0, "failed": 2}
     first = deliveries(engine)
@@ -347,12 +456,12 @@ def test_a_receiver_down_then_up_gets_each_alert_once(
 
 
 def test_daily_digest_is_sent_once_with_every_matching_event(
-    engine: Engine, runs: tuple[int, int], webhook: Webhook
+    engine: Engine, runs: Runs, webhook: Webhook
 ) -> None:
     add_subscription(engine, "daily", webhook.url, regions=["14"], mode="daily")
     add_subscription(engine, "daily-jccq", webhook.url, sites=["jccq"], kinds=["revised_report"],
                      mode="daily")
-    for run_id in runs:
+    for run_id in runs():
         record_run_events(engine, run_id)
     zone = ZoneInfo(settings()["alerts"]["timezone"])
     day = events(engine)[0].occurred_at.astimezone(zone).date()
@@ -362,7 +471,8 @@ def test_daily_digest_is_sent_once_with_every_matching_event(
     assert send_digests(engine, day, now() + timedelta(days=1))["sent"] == 0
     [digest] = webhook.received
     assert digest["title"] == f"【nianbao 每日摘要】{day.isoformat()}（{len(expected)} 条）"
-    for title in ("【新发布年报】晋城市城区人民政府", "【新发布年报】曲沃县人民政府",
+    for title in ("【开始监测】jccq", "新发布年报：晋城市城区人民政府 2023年度",
+                  "【开始监测】quwo", "新发布年报：曲沃县人民政府 2023年度",
                   "【年报被修改】曲沃县人民政府", "【年报数据未通过校验】曲沃县人民政府"):
         assert title in digest["message"]
     [row] = deliveries(engine)
@@ -372,8 +482,8 @@ def test_daily_digest_is_sent_once_with_every_matching_event(
 # Feeds and the command line -----------------------------------------------------------------
 
 
-def test_atom_feed_has_one_entry_per_event(engine: Engine, runs: tuple[int, int]) -> None:
-    for run_id in runs:
+def test_atom_feed_has_one_entry_per_event(engine: Engine, runs: Runs) -> None:
+    for run_id in runs():
         record_run_events(engine, run_id)
     feed = etree.fromstring(site_feed(engine, "quwo"))
     assert feed.tag == f"{ATOM}feed"
@@ -392,7 +502,7 @@ def test_atom_feed_has_one_entry_per_event(engine: Engine, runs: tuple[int, int]
 
 
 def test_subscribe_and_feed_commands(
-    engine: Engine, runs: tuple[int, int], db_url: str, webhook: Webhook,
+    engine: Engine, runs: Runs, db_url: str, webhook: Webhook,
     down_webhook: Webhook, capsys: pytest.CaptureFixture[str],
 ) -> None:
     db = ["--db", db_url]
@@ -413,7 +523,7 @@ def test_subscribe_and_feed_commands(
     assert get_subscription(engine, "gone") is None
     assert main(["subscribe", "remove", "gone", *db]) == 2
 
-    record_run_events(engine, runs[0])
+    record_run_events(engine, runs()[0])
     capsys.readouterr()
     assert main(["feed", "--subscription", "desk", *db]) == 0
     feed = etree.fromstring(capsys.readouterr().out.encode("utf-8"))
@@ -421,9 +531,9 @@ def test_subscribe_and_feed_commands(
     assert "晋城市城区人民政府" in entry.findtext(f"{ATOM}title")
 
 
-def test_chat_messages_are_cut_after_the_links(engine: Engine, runs: tuple[int, int]) -> None:
-    record_run_events(engine, runs[1])
-    revised = event_dict(events(engine)[0])
+def test_chat_messages_are_cut_after_the_links(engine: Engine, runs: Runs) -> None:
+    runs()
+    revised = event_dict(next(e for e in events(engine) if e.kind == "revised_report"))
     assert limit_for("dingtalk://abcdefghijklmnop") == 4000
     assert limit_for("json://127.0.0.1/x") > 4000
     title, body = render_event(revised, 200)
@@ -432,7 +542,7 @@ def test_chat_messages_are_cut_after_the_links(engine: Engine, runs: tuple[int, 
 
 
 def test_a_scheduler_restarted_mid_day_sends_nothing_twice(
-    engine: Engine, runs: tuple[int, int], webhook: Webhook, db_url: str
+    engine: Engine, runs: Runs, webhook: Webhook, db_url: str
 ) -> None:
     """The real delivery job run by APScheduler from its database job store, then the same
     scheduler restarted (a new one on the same store) running it again: no alert twice."""
@@ -442,7 +552,7 @@ def test_a_scheduler_restarted_mid_day_sends_nothing_twice(
     from nianbao.schedule.scheduler import build_scheduler, stop_scheduler
 
     add_subscription(engine, "desk", webhook.url, kinds=["new_report"])
-    record_run_events(engine, runs[0])
+    record_run_events(engine, runs()[0])
 
     def run_once() -> None:
         scheduler = build_scheduler(db_url)

@@ -17,6 +17,7 @@ import os
 import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 import yaml
@@ -24,7 +25,7 @@ import yaml
 from nianbao.checks.compliance import Copy, judge, ranked_dates
 from nianbao.checks.deadlines import Deadline, DeadlineError, load_rules
 from nianbao.checks.kinds import issuer_kind, kind_from_name
-from nianbao.sites import IssuerEntry, Site
+from nianbao.sites import Column, IssuerEntry, Site
 from tests.conftest import ROOT
 from tests.test_crawl import NIANBAO, replica_site_ids
 
@@ -205,14 +206,24 @@ def test_a_date_inside_the_report_year_is_flagged():
 
 # --- expected issuers from storage ----------------------------------------------------------
 
-def test_an_unconfigured_issuer_that_stops_reporting_is_expected_and_missing(tmp_path):
-    """Stored directly: an issuer no site entry names reported for 2022 (two versions; the
-    earliest decides), so 2023 is expected from it too."""
+COLUMN = "http://t.gov.cn/xxgk/nb/"
+
+
+def observed_site(issuers: list[dict] | None = None) -> Site:
+    """The test site, with one configured column."""
+    return Site(id="t", name="测试", domains=("t.gov.cn",), columns=(Column(COLUMN),),
+                issuers=tuple(IssuerEntry(i["name"], (), i.get("kind")) for i in issuers or []),
+                raw={"issuers": issuers or []})
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """A real SQLite database holding one issuer no site entry names, which reported for 2022
+    (two versions; the earliest decides) and not for 2023, and no observation yet."""
     from sqlalchemy.orm import Session
 
-    from nianbao.checks.compliance import evaluate
     from nianbao.storage.db import connect, migrate
-    from nianbao.storage.models import Issuer, Report, Version
+    from nianbao.storage.models import Issuer, IssuerAlias, Report, Version
     from nianbao.storage.models import Site as SiteRow
 
     engine = connect(f"sqlite:///{tmp_path / 'db.sqlite'}")
@@ -220,6 +231,8 @@ def test_an_unconfigured_issuer_that_stops_reporting_is_expected_and_missing(tmp
     with Session(engine) as session, session.begin():
         for row in (SiteRow(id="t", name="测试", region=None, config={}),
                     Issuer(id=7, name="某县交通运输局", site_id="t", kind=None),
+                    IssuerAlias(issuer_id=7, scope="t", alias="某县交通运输局",
+                                normalized="某县交通运输局"),
                     Report(id=1, issuer_id=7, report_year=2022)):
             session.add(row)
             session.flush()  # no ORM relationships, so the foreign keys need this order
@@ -232,14 +245,144 @@ def test_an_unconfigured_issuer_that_stops_reporting_is_expected_and_missing(tmp
                 checks=[], format="2021", title=None, content_type=None, warc_file=None,
                 warc_offset=None, warc_length=None, warc_record_id=None, warc_pointer=None,
                 crawl_run_id=None, kind="new" if vid == 1 else "revised",
-                previous_version_id=None, changes=[]))
+                previous_version_id=None, changes=[], key_figures={}, failed_checks=[]))
             session.flush()
-    verdicts = evaluate(engine, [site()], date(2024, 6, 1))
+    yield engine
+    engine.dispose()
+
+
+def observe(engine, at: datetime, *, reached: bool = True, complete: bool = True,
+            reason: str | None = None, status: str = "finished", column: str = COLUMN,
+            failures: tuple[str, ...] = (), **extra) -> int:
+    """One crawl run's observation of the column, through the store (as the crawler writes it),
+    with the run's item failures; the run's id."""
+    from nianbao.storage.store import Store
+
+    store = Store(engine)
+    run_id = store.start_run(["t"])
+    store.record_observation(run_id=run_id, site_id="t", column_url=column, url=None,
+                             observed_at=at, reached=reached, complete=complete, reason=reason,
+                             list_pages=3 if reached else 0, items=41 if reached else 0, **extra)
+    for failure in failures:
+        store.record_failure(run_id, "t", "http://t.gov.cn/x.html", failure, "")
+    store.finish_run(run_id, status, {}, 0)
+    return run_id
+
+
+def verdicts(engine, day: str = "2024-06-01", site: Site | None = None) -> list:
+    from nianbao.checks.compliance import evaluate
+
+    return list(evaluate(engine, [site or observed_site()], date.fromisoformat(day)))
+
+
+AFTER = datetime(2024, 3, 2, 0, 12, tzinfo=UTC)  # 08:12 in Beijing, long after 31 January
+
+
+def test_an_unconfigured_issuer_that_stops_reporting_is_expected_and_missing(archive):
+    observe(archive, AFTER)
     assert [(v.issuer_id, v.kind, v.report_year, v.status, v.version_id, v.published_date)
-            for v in verdicts] == [
+            for v in verdicts(archive)] == [
         (7, "department", 2022, "on_time", 1, date(2023, 1, 20)),
         (7, "department", 2023, "missing", None, None),
     ]
+    missing = verdicts(archive)[1]
+    assert missing.observation == (
+        "column fully read 2024-03-02 08:12 (crawl run 1), 3 list page(s), 41 item(s), "
+        "no report of 某县交通运输局 for 2023")
+    assert missing.observation_id == 1 and missing.reasons == []
+
+
+def test_a_site_never_crawled_is_unobserved_never_missing(archive):
+    found, absent = verdicts(archive)
+    assert found.status == "on_time"
+    assert (absent.status, absent.reasons) == ("unobserved", ["never-crawled"])
+    assert "could not look for it" in absent.explanation
+
+
+@pytest.mark.parametrize(("observation", "reasons"), [
+    ({"reached": False, "complete": False, "reason": "dns"}, ["dns"]),
+    ({"reached": False, "complete": False, "reason": "timeout"}, ["timeout"]),
+    ({"reached": False, "complete": False, "reason": "robots"}, ["robots"]),
+    ({"reached": False, "complete": False, "reason": "challenge"}, ["challenge"]),
+    ({"reached": False, "complete": False, "reason": "http-468"}, ["http-468"]),
+    ({"reached": True, "complete": False, "reason": "column-moved", "moved": True},
+     ["column-moved"]),
+    ({"reached": True, "complete": False, "reason": "budget"}, ["budget"]),
+    ({"status": "interrupted"}, ["interrupted"]),
+    ({"failures": ("timeout", "parse-timeout", "http-404")}, ["items-unread"]),
+    ({"column": "http://t.gov.cn/other/"}, ["not-crawled"]),
+])
+def test_an_absence_seen_through_a_failure_is_unobserved_with_its_reason(
+        archive, observation, reasons):
+    observe(archive, AFTER, **observation)
+    absent = verdicts(archive)[1]
+    assert (absent.status, absent.reasons) == ("unobserved", reasons)
+    assert absent.observation.startswith("crawl run 1 on 2024-03-02 08:12 did not read the "
+                                         "column completely: ")
+    assert absent.observation_id == 1
+
+
+def test_dead_links_and_lookalikes_do_not_keep_a_reading_from_being_complete(archive):
+    observe(archive, AFTER, failures=("http-404", "soft-404", "not-a-report", "out-of-scope"))
+    assert verdicts(archive)[1].status == "missing"
+
+
+def test_only_a_reading_after_deadline_and_grace_shows_an_absence(archive):
+    observe(archive, datetime(2024, 1, 31, 15, 0, tzinfo=UTC))  # 23:00 on the deadline day
+    early = verdicts(archive)[1]
+    assert (early.status, early.reasons) == ("unobserved", ["read-before-deadline"])
+    observe(archive, datetime(2024, 2, 1, 1, 0, tzinfo=UTC), reached=False, complete=False,
+            reason="dns")
+    assert verdicts(archive)[1].reasons == ["dns"]
+    observe(archive, datetime(2024, 2, 2, 1, 0, tzinfo=UTC))
+    assert verdicts(archive)[1].status == "missing"
+    # the latest proof up to the day judged; a replay before it uses the first one after
+    assert "2024-02-02 09:00" in verdicts(archive, "2024-06-01")[1].observation
+    assert verdicts(archive, "2024-01-20")[1].status == "pending"
+
+
+def test_a_reading_the_report_was_in_proves_nothing_about_an_earlier_day(archive):
+    """The 2022 report was published 2023-01-20 (meta) and first seen 2023-02-01; replayed
+    to 2023-01-10 (before it was out, after a locality's 01-05 deadline)."""
+    site = observed_site([{"name": "某县交通运输局", "kind": "department",
+                           "deadline": "01-05"}])
+    observe(archive, datetime(2023, 2, 3, tzinfo=UTC))
+    then = next(v for v in verdicts(archive, "2023-01-10", site) if v.report_year == 2022)
+    assert (then.status, then.reasons) == ("unobserved", ["report-present"])
+    observe(archive, datetime(2023, 1, 8, tzinfo=UTC))  # a reading before it was out
+    then = next(v for v in verdicts(archive, "2023-01-10", site) if v.report_year == 2022)
+    assert then.status == "missing" and "2023-01-08" in then.observation
+
+
+def test_verdicts_table_holds_the_last_evaluation_of_today(archive):
+    """Stored as of today; a verdict whose issuer left the sites file does not linger; a
+    replay of another day changes nothing."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from nianbao.checks.compliance import evaluate
+    from nianbao.storage.models import VerdictRow
+
+    def table():
+        with Session(archive) as session:
+            return {(r.issuer, r.report_year): (r.status, r.as_of, r.observation)
+                    for r in session.scalars(select(VerdictRow))}
+
+    observe(archive, AFTER)
+    configured = observed_site([{"name": "某县财政局", "kind": "department"}])
+    today = date(2024, 6, 1)
+    list(evaluate(archive, [configured], today, store=True))
+    assert table() == {
+        ("某县财政局", 2022): ("missing", today, ANY),
+        ("某县财政局", 2023): ("missing", today, ANY),
+        ("某县交通运输局", 2022): ("on_time", today, ANY),
+        ("某县交通运输局", 2023): ("missing", today, ANY),
+    }
+    list(evaluate(archive, [observed_site()], date(2024, 6, 2), store=True))
+    assert set(table()) == {("某县交通运输局", 2022), ("某县交通运输局", 2023)}
+    assert {row[1] for row in table().values()} == {date(2024, 6, 2)}
+    list(evaluate(archive, [], date(2024, 6, 3), store=True))  # the site left the file
+    assert table() == {}
 
 
 # --- end to end over the replica portals -----------------------------------------------------

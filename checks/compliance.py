@@ -27,6 +27,8 @@ number of reports.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,7 +53,7 @@ from nianbao.storage.models import (
     Report,
     Version,
 )
-from nianbao.storage.verdicts import VerdictTable
+from nianbao.storage.verdicts import VerdictTable, site_inputs
 
 STATUSES = ("on_time", "late", "missing", "pending", "undated", "unobserved")
 FIRST_SEEN = "first-seen"
@@ -65,6 +67,7 @@ ITEM_FAILURES_THAT_ARE_ABSENCES = frozenset({
     "forbidden-address", "trap",
 })
 SITES_PER_BATCH = 100
+LOGIC = "observed-verdicts/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +136,21 @@ class SiteEvidence:
     aliases: dict[str, int] = field(default_factory=dict)  # normalised name → issuer id
     copies: dict[tuple[int, int], Copy] = field(default_factory=dict)  # (issuer, year) → copy
     readings: list[Reading] = field(default_factory=list)  # oldest first
+    complete: list[tuple[date, Reading]] = field(default_factory=list)  # by their local day
+    proofs: dict[tuple[date, date], Reading | None] = field(default_factory=dict)
 
-    @property
-    def complete(self) -> list[Reading]:
-        return [r for r in self.readings if r.complete]
+    def settle(self, tz: ZoneInfo) -> None:
+        """Order the readings and index the complete ones by day, once all are loaded."""
+        self.readings.sort(key=lambda r: (_aware(r.at), r.run_id))
+        self.complete = [(local_date(r.at, tz), r) for r in self.readings if r.complete]
 
 
 def local_date(value: str | date | datetime, tz: ZoneInfo) -> date:
     """The calendar day in ``tz`` (Beijing): aware times are converted, naive ones are taken as
     the portal's local time, as Chinese portals print them."""
     if isinstance(value, str):
+        if len(value) == 10:  # a plain day, by far the most common evidence
+            return date.fromisoformat(value)
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         return value.astimezone(tz).date() if value.tzinfo else value.date()
@@ -248,18 +256,20 @@ def describe_reading(reading: Reading, tz: ZoneInfo) -> str:
             f"{reading.detail}")
 
 
-def _proof_of_absence(evidence: SiteEvidence, end: date, as_of: date, copy: Copy | None,
-                      tz: ZoneInfo) -> Reading | None:
+def _proof_of_absence(evidence: SiteEvidence, end: date, as_of: date,
+                      copy: Copy | None) -> Reading | None:
     """The complete reading that shows the report absent after deadline + grace (``end``): the
     latest one up to ``as_of``, else the first one after it; never one the report was in."""
-    proofs = [r for r in evidence.complete
-              if local_date(r.at, tz) > end and (
-                  copy is None or (copy.crawl_run_id != r.run_id
-                                   and _aware(copy.first_seen) > _aware(r.at)))]
-    before = [r for r in proofs if local_date(r.at, tz) <= as_of]
-    if before:
-        return before[-1]
-    return proofs[0] if proofs else None
+    if copy is None and (end, as_of) in evidence.proofs:
+        return evidence.proofs[end, as_of]
+    proofs = [(day, r) for day, r in evidence.complete
+              if day > end and (copy is None or (copy.crawl_run_id != r.run_id
+                                                 and _aware(copy.first_seen) > _aware(r.at)))]
+    before = [r for day, r in proofs if day <= as_of]
+    proof = before[-1] if before else proofs[0][1] if proofs else None
+    if copy is None:
+        evidence.proofs[end, as_of] = proof
+    return proof
 
 
 def _unobserved(evidence: SiteEvidence, end: date, copy: Copy | None,
@@ -280,7 +290,7 @@ def _unobserved(evidence: SiteEvidence, end: date, copy: Copy | None,
         ), latest.observation_id
     words = describe_reading(latest, tz)
     if complete:
-        words += f"; last complete reading {_stamp(complete[-1].at, tz)}"
+        words += f"; last complete reading {_stamp(complete[-1][1].at, tz)}"
     return list(latest.reasons), words, latest.observation_id
 
 
@@ -337,8 +347,6 @@ def _load_readings(session: Session, sites: dict[str, Site],
     for (site_id, run_id), observed in runs.items():
         batch[site_id].readings.append(
             _reading(sites[site_id], run_id, observed, unread.get((site_id, run_id), {})))
-    for evidence in batch.values():
-        evidence.readings.sort(key=lambda r: (_aware(r.at), r.run_id))
 
 
 def _reading(site: Site, run_id: int, observed: list[Any], unread: dict[str, int]) -> Reading:
@@ -374,11 +382,13 @@ def _reading(site: Site, run_id: int, observed: list[Any], unread: dict[str, int
         complete=not reasons, reasons=tuple(dict.fromkeys(reasons)), detail="; ".join(details))
 
 
-def load_evidence(session: Session, sites: list[Site]) -> dict[str, SiteEvidence]:
-    """What storage holds about ``sites`` (one batch): three queries."""
+def load_evidence(session: Session, sites: list[Site], tz: ZoneInfo) -> dict[str, SiteEvidence]:
+    """What storage holds about ``sites`` (one batch): four queries."""
     batch = {site.id: SiteEvidence() for site in sites}
     _load_copies(session, batch)
     _load_readings(session, {s.id: s for s in sites}, batch)
+    for evidence in batch.values():
+        evidence.settle(tz)
     return batch
 
 
@@ -415,9 +425,8 @@ def report_years(stored: Iterable[int], as_of: date, year: int | None) -> list[i
 
 
 def _verdict(site: Site, evidence: SiteEvidence, who: Expected, year: int, as_of: date,
-             rules: DeadlineRules) -> Verdict:
+             rules: DeadlineRules, deadline: Deadline) -> Verdict:
     tz = rules.timezone
-    deadline = rules.deadline(site, who.name, who.kind, year)
     copy = evidence.copies.get((who.issuer_id, year)) if who.issuer_id else None
     j = judge(year, deadline, copy, as_of, rules)
     observation, observation_id, reasons = "", None, []
@@ -431,7 +440,7 @@ def _verdict(site: Site, evidence: SiteEvidence, who: Expected, year: int, as_of
             observation, observation_id = describe_reading(latest, tz), latest.observation_id
     else:
         end = deadline.due + timedelta(days=deadline.grace_days)
-        proof = _proof_of_absence(evidence, end, as_of, copy, tz)
+        proof = _proof_of_absence(evidence, end, as_of, copy)
         if proof is not None:
             observation = (f"{describe_reading(proof, tz)}, no report of {who.name} "
                            f"for {year}")
@@ -455,9 +464,26 @@ def site_verdicts(site: Site, evidence: SiteEvidence, as_of: date, year: int | N
                   rules: DeadlineRules) -> Iterator[Verdict]:
     """The verdicts of one site, by year and expected issuer."""
     stored = {y for (_, y) in evidence.copies}
+    own = {name for item in site.raw.get("issuers") or []
+           if isinstance(item, dict) and item.get("deadline")
+           for name in (item.get("name"), *(item.get("aliases") or []))}
+    deadlines: dict[tuple[str | None, str, int], Deadline] = {}
     for y in report_years(stored, as_of, year):
         for who in expected(site, evidence, y):
-            yield _verdict(site, evidence, who, y, as_of, rules)
+            key = (who.name if who.name in own else None, who.kind, y)
+            if key not in deadlines:  # the same for every issuer of a kind without its own
+                deadlines[key] = rules.deadline(site, who.name, who.kind, y)
+            yield _verdict(site, evidence, who, y, as_of, rules, deadlines[key])
+
+
+def fingerprint(site: Site, stored: tuple[int, ...], rules: str, as_of: date,
+                year: int | None) -> str:
+    """What a site's verdicts are computed from (see ``nianbao.storage.verdicts``): its entry,
+    the deadline rules, the day and year judged, what is stored for it, and this module's
+    ``LOGIC`` (raised whenever what a verdict says changes)."""
+    entry = json.dumps(site.raw, sort_keys=True, ensure_ascii=False, default=str)
+    text = repr((LOGIC, rules, as_of, year, entry, stored))
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def evaluate(engine: Engine, sites: list[Site], as_of: date, site_ids: list[str] | None = None,
@@ -466,22 +492,43 @@ def evaluate(engine: Engine, sites: list[Site], as_of: date, site_ids: list[str]
     """Verdicts for every expected report of the chosen sites, by site (in the order given),
     year and issuer, streamed a batch of sites at a time.
 
-    With ``store`` the ``verdicts`` table is brought in line with them batch by batch
-    (``nianbao.storage.verdicts``: only evaluations as of today are stored); when every site
-    of the sites file was evaluated, verdicts of sites no longer in it are dropped at the end.
+    With ``store`` (for evaluations as of today) the ``verdicts`` table is brought in line with
+    them batch by batch, and a site whose inputs have not changed since its stored evaluation
+    is read back instead of judged again (``nianbao.storage.verdicts``); when every site of the
+    sites file was evaluated, verdicts of sites no longer in it are dropped at the end.
     """
     rules = rules or load_rules()
+    rules_key = repr(rules)
     chosen = [s for s in sites if site_ids is None or s.id in site_ids]
     table = VerdictTable(engine, as_of, year, all_sites=site_ids is None) if store else None
     for start in range(0, len(chosen), SITES_PER_BATCH):
         batch = chosen[start:start + SITES_PER_BATCH]
-        with Session(engine) as session:
-            evidence = load_evidence(session, batch)
-        verdicts = [v for site in batch
-                    for v in site_verdicts(site, evidence[site.id], as_of, year, rules)]
+        fresh: set[str] = set()
+        prints: dict[str, str] = {}
         if table is not None:
-            table.write([site.id for site in batch], verdicts)
-        yield from verdicts
+            with Session(engine) as session:
+                inputs = site_inputs(session, [s.id for s in batch])
+            prints = {s.id: fingerprint(s, inputs[s.id], rules_key, as_of, year) for s in batch}
+            fresh = table.fresh(prints)
+        stale = [s for s in batch if s.id not in fresh]
+        computed: dict[str, list[Verdict]] = {}
+        if stale:
+            with Session(engine) as session:
+                evidence = load_evidence(session, stale, rules.timezone)
+            computed = {s.id: list(site_verdicts(s, evidence[s.id], as_of, year, rules))
+                        for s in stale}
+            if table is not None:
+                table.write([s.id for s in stale],
+                            [v for verdicts in computed.values() for v in verdicts], prints)
+        stored: dict[str, list[dict[str, Any]]] = {}
+        if fresh and table is not None:
+            table.keep(sorted(fresh))
+            stored = table.stored(sorted(fresh))
+        for site in batch:
+            if site.id in computed:
+                yield from computed[site.id]
+            else:
+                yield from (Verdict(**row) for row in stored[site.id])
     if table is not None:
         table.finish()
 

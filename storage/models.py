@@ -165,7 +165,7 @@ class FetchFailure(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
-    site_id: Mapped[str]
+    site_id: Mapped[str] = mapped_column(index=True)
     url: Mapped[str]
     reason: Mapped[str]  # short code: http-404, timeout, dns, challenge, soft-404, …
     detail: Mapped[str] = mapped_column(Text)
@@ -306,7 +306,10 @@ class VerdictRow(Base):
     """
 
     __tablename__ = "verdicts"
-    __table_args__ = (UniqueConstraint("site_id", "issuer_key", "report_year"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "issuer_key", "report_year"),
+        Index("ix_verdicts_site_id_position", "site_id", "position"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[str] = mapped_column(index=True)
@@ -329,6 +332,22 @@ class VerdictRow(Base):
     observation: Mapped[str] = mapped_column(Text, default="")  # the observation, in words
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)  # why unobserved
     digest: Mapped[str] = mapped_column(default="")  # of the content: unchanged rows are kept
+    position: Mapped[int] = mapped_column(default=0)  # order within the site's evaluation
     as_of: Mapped[date]
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VerdictSite(Base):
+    """When a site's verdicts were last evaluated, and from what (``fingerprint``: its entry in
+    the sites file, the deadline rules, the day and year judged, and the newest version,
+    observation, failure and issuer name stored for it). A later evaluation with the same
+    fingerprint would produce the same rows, so it reads them instead of recomputing."""
+
+    __tablename__ = "verdict_sites"
+
+    site_id: Mapped[str] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str]
+    as_of: Mapped[date]
+    report_year: Mapped[int | None]  # the one year evaluated, or None for all
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

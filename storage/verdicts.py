@@ -11,35 +11,79 @@ compared by a digest of their content and only changed ones are rewritten; ``as_
 
 The writer works a batch of sites at a time and commits each batch, so a reader sees every
 site either before or after its evaluation, and memory stays bounded by a batch.
+
+Each site's evaluation is recorded in ``verdict_sites`` with a fingerprint of what it was
+computed from; ``site_inputs`` gives the stored half of it (the newest version, observation,
+failure and issuer name of the site). An evaluation whose fingerprint for a site is unchanged
+reads that site's rows back (``stored``) instead of judging again: ``nianbao check`` after the
+day's evaluation costs what reading the table costs.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nianbao.storage.issuers import normalize_issuer
-from nianbao.storage.models import VerdictRow
+from nianbao.storage.models import (
+    FetchFailure,
+    Issuer,
+    IssuerAlias,
+    Observation,
+    Report,
+    VerdictRow,
+    VerdictSite,
+    Version,
+)
 from nianbao.storage.types import utcnow
 
 CONTENT = ("issuer_id", "issuer", "kind", "status", "deadline", "grace_days",
            "published_date", "evidence", "days_late", "warnings", "version_id", "url",
            "explanation", "observation_id", "observation", "reasons")
 KEY = ("site_id", "issuer_key", "report_year")
+VERDICT = ("site_id", "issuer_id", "issuer", "kind", "report_year", "status", "deadline",
+           "grace_days", "published_date", "evidence", "days_late", "warnings", "version_id",
+           "url", "explanation", "observation_id", "observation", "reasons")
 DELETE_CHUNK = 500
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def _digest(row: dict[str, Any]) -> str:
-    text = json.dumps([row[name] for name in CONTENT], ensure_ascii=False, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()
+    """A fingerprint of the verdict's content (``repr`` of plain values is deterministic)."""
+    return hashlib.sha1(repr([row[name] for name in CONTENT]).encode()).hexdigest()
+
+
+@lru_cache(maxsize=65536)
+def _issuer_key(name: str) -> str:
+    return normalize_issuer(name)
+
+
+def site_inputs(session: Session, site_ids: list[str]) -> dict[str, tuple[int, ...]]:
+    """Per site: the newest version, observation, fetch failure and issuer name ids stored for
+    it (0 for none) — anything stored since changes them."""
+    out = {site_id: [0, 0, 0, 0] for site_id in site_ids}
+    queries = (
+        select(Issuer.site_id, func.max(Version.id))
+        .join(Report, Report.issuer_id == Issuer.id).join(Version, Version.report_id == Report.id)
+        .where(Issuer.site_id.in_(site_ids)).group_by(Issuer.site_id),
+        select(Observation.site_id, func.max(Observation.id))
+        .where(Observation.site_id.in_(site_ids)).group_by(Observation.site_id),
+        select(FetchFailure.site_id, func.max(FetchFailure.id))
+        .where(FetchFailure.site_id.in_(site_ids)).group_by(FetchFailure.site_id),
+        select(IssuerAlias.scope, func.max(IssuerAlias.id))
+        .where(IssuerAlias.scope.in_(site_ids)).group_by(IssuerAlias.scope),
+    )
+    for column, query in enumerate(queries):
+        for site_id, newest in session.execute(query):
+            out[site_id][column] = newest or 0
+    return {site_id: tuple(values) for site_id, values in out.items()}
 
 
 class VerdictTable:
@@ -59,13 +103,36 @@ class VerdictTable:
         query = query.where(VerdictRow.site_id.in_(site_ids))
         return query if self.year is None else query.where(VerdictRow.report_year == self.year)
 
-    def write(self, site_ids: list[str], verdicts: Iterable[Any]) -> None:
+    def fresh(self, fingerprints: dict[str, str]) -> set[str]:
+        """The sites whose stored evaluation has these fingerprints (and this scope)."""
+        with Session(self.engine) as session:
+            return {site_id for site_id, fingerprint, as_of, year in session.execute(
+                select(VerdictSite.site_id, VerdictSite.fingerprint, VerdictSite.as_of,
+                       VerdictSite.report_year)
+                .where(VerdictSite.site_id.in_(list(fingerprints))))
+                if fingerprint == fingerprints[site_id] and as_of == self.as_of
+                and year == self.year}
+
+    def stored(self, site_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The stored verdicts of these sites, in their evaluation's order, as plain dicts."""
+        out: dict[str, list[dict[str, Any]]] = {site_id: [] for site_id in site_ids}
+        columns = [getattr(VerdictRow, name) for name in VERDICT]
+        with Session(self.engine) as session:
+            for row in session.execute(self._scope(select(*columns), site_ids)
+                                       .order_by(VerdictRow.site_id, VerdictRow.position)):
+                out[row[0]].append(dict(zip(VERDICT, row, strict=True)))
+        return out
+
+    def write(self, site_ids: list[str], verdicts: Iterable[Any],
+              fingerprints: dict[str, str]) -> None:
         rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+        positions: dict[str, int] = {}
         for verdict in verdicts:
             row = {name: getattr(verdict, name) for name in CONTENT}
             row["warnings"], row["reasons"] = list(row["warnings"]), list(row["reasons"])
+            position = positions[verdict.site_id] = positions.get(verdict.site_id, -1) + 1
             row.update(site_id=verdict.site_id, report_year=verdict.report_year,
-                       issuer_key=normalize_issuer(verdict.issuer))
+                       issuer_key=_issuer_key(verdict.issuer), position=position)
             row["digest"] = _digest(row)
             rows[(row["site_id"], row["issuer_key"], row["report_year"])] = row
         with Session(self.engine) as session, session.begin():
@@ -78,18 +145,36 @@ class VerdictTable:
             for start in range(0, len(gone), DELETE_CHUNK):
                 session.execute(delete(VerdictRow).where(
                     VerdictRow.id.in_(gone[start:start + DELETE_CHUNK])))
-            if changed:
-                insert = _INSERT[session.bind.dialect.name](VerdictRow)
+            if changed:  # Core, not ORM bulk: one multi-row statement per few hundred rows
+                insert = _INSERT[session.bind.dialect.name](VerdictRow.__table__)
                 statement = insert.on_conflict_do_update(
                     index_elements=list(KEY),
-                    set_={name: insert.excluded[name] for name in (*CONTENT, "digest")})
+                    set_={name: insert.excluded[name]
+                          for name in (*CONTENT, "digest", "position")})
                 stamp = {"as_of": self.as_of, "evaluated_at": self.started}
-                session.execute(statement, [{**row, **stamp} for row in changed])
+                session.connection().execute(statement, [{**row, **stamp} for row in changed])
             session.execute(self._scope(update(VerdictRow), site_ids)
                             .values(as_of=self.as_of, evaluated_at=self.started))
+            insert = _INSERT[session.bind.dialect.name](VerdictSite.__table__)
+            session.connection().execute(insert.on_conflict_do_update(
+                index_elements=["site_id"],
+                set_={name: insert.excluded[name]
+                      for name in ("fingerprint", "as_of", "report_year", "evaluated_at")}),
+                [{"site_id": site_id, "fingerprint": fingerprints[site_id], "as_of": self.as_of,
+                  "report_year": self.year, "evaluated_at": self.started}
+                 for site_id in site_ids])
         self.counts["written"] += len(changed)
         self.counts["kept"] += len(rows) - len(changed)
         self.counts["deleted"] += len(gone)
+
+    def keep(self, site_ids: list[str]) -> None:
+        """These sites' stored verdicts are still right: move them to this evaluation."""
+        with Session(self.engine) as session, session.begin():
+            kept = session.execute(self._scope(update(VerdictRow), site_ids)
+                                   .values(as_of=self.as_of, evaluated_at=self.started))
+            session.execute(update(VerdictSite).where(VerdictSite.site_id.in_(site_ids))
+                            .values(evaluated_at=self.started))
+        self.counts["kept"] += kept.rowcount or 0
 
     def finish(self) -> dict[str, int]:
         """After a whole-sites-file evaluation, drop the verdicts of sites no longer in it."""
@@ -99,4 +184,6 @@ class VerdictTable:
                 query = query.where(VerdictRow.report_year == self.year)
             with Session(self.engine) as session, session.begin():
                 self.counts["deleted"] += session.execute(query).rowcount or 0
+                session.execute(delete(VerdictSite)
+                                .where(VerdictSite.evaluated_at < self.started))
         return self.counts

@@ -15,7 +15,7 @@ import io
 import json
 import os
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -383,6 +383,32 @@ def test_verdicts_table_holds_the_last_evaluation_of_today(archive):
     assert {row[1] for row in table().values()} == {date(2024, 6, 2)}
     list(evaluate(archive, [], date(2024, 6, 3), store=True))  # the site left the file
     assert table() == {}
+
+
+def test_an_unchanged_site_is_read_back_and_a_new_observation_recomputes_it(archive,
+                                                                            monkeypatch):
+    from nianbao.checks.compliance import evaluate
+    from nianbao.storage import verdicts as verdicts_module
+
+    observe(archive, AFTER, reached=False, complete=False, reason="dns")
+    today = date(2024, 6, 1)
+    first = list(evaluate(archive, [observed_site()], today, store=True))
+    written = verdicts_module.VerdictTable.write
+    calls = []
+
+    def spy(self, site_ids, verdicts, prints):
+        calls.append(site_ids)
+        return written(self, site_ids, verdicts, prints)
+
+    monkeypatch.setattr(verdicts_module.VerdictTable, "write", spy)
+    assert list(evaluate(archive, [observed_site()], today, store=True)) == first
+    assert calls == []  # read back, not judged again
+    observe(archive, AFTER + timedelta(days=1))
+    again = list(evaluate(archive, [observed_site()], today, store=True))
+    assert calls == [["t"]]
+    assert [v.status for v in again] == ["on_time", "missing"]
+    assert [v.status for v in first] == ["on_time", "unobserved"]
+    assert list(evaluate(archive, [observed_site()], today, store=True)) == again
 
 
 # --- end to end over the replica portals -----------------------------------------------------

@@ -12,7 +12,10 @@ Create Date: 2026-11-30
 - ``events.baseline``; ``subscriptions.starts_at``, ``baseline`` and ``event_cursor``;
   ``deliveries.baseline_site`` / ``baseline_run_id`` (one baseline digest per subscription ×
   site × baseline run); ``crawl_runs.events_recorded_at``.
-- ``verdicts``: ``observation`` (in words), ``reasons`` and a content ``digest``.
+- ``verdicts``: ``observation`` (in words), ``reasons``, a content ``digest`` and the row's
+  ``position`` in its site's evaluation; ``verdict_sites``: what each site's verdicts were
+  computed from, so an unchanged site is read back instead of recomputed.
+- an index on ``fetch_failures.site_id`` (a reading counts the unread items of its site).
 """
 
 from __future__ import annotations
@@ -105,11 +108,26 @@ def upgrade() -> None:
         batch.add_column(sa.Column("observation", sa.Text(), nullable=False, server_default=""))
         batch.add_column(sa.Column("reasons", _json(), nullable=False, server_default="[]"))
         batch.add_column(sa.Column("digest", sa.String(), nullable=False, server_default=""))
+        batch.add_column(sa.Column("position", sa.Integer(), nullable=False, server_default="0"))
+        batch.create_index("ix_verdicts_site_id_position", ["site_id", "position"])
+    op.create_table(
+        "verdict_sites",
+        sa.Column("site_id", sa.String(), nullable=False),
+        sa.Column("fingerprint", sa.String(), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("report_year", sa.Integer(), nullable=True),
+        sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("site_id", name=op.f("pk_verdict_sites")),
+    )
+    op.create_index(op.f("ix_fetch_failures_site_id"), "fetch_failures", ["site_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_fetch_failures_site_id"), table_name="fetch_failures")
+    op.drop_table("verdict_sites")
     with op.batch_alter_table("verdicts") as batch:
-        for name in ("digest", "reasons", "observation"):
+        batch.drop_index("ix_verdicts_site_id_position")
+        for name in ("position", "digest", "reasons", "observation"):
             batch.drop_column(name)
     with op.batch_alter_table("crawl_runs") as batch:
         batch.drop_column("events_recorded_at")

@@ -199,22 +199,34 @@ def build(url: str, n_reports: int, lean: bool, sites_path: Path) -> None:
     engine.dispose()
 
 
+# Runs one command and prints its wall time and peak RSS. A small launcher of its own, so the
+# child's RSS is its own (a fork of this process would start with this one's memory counted).
+LAUNCHER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+with open(os.devnull, "wb") as sink:
+    child = subprocess.Popen(sys.argv[1:], stdout=sink, stderr=subprocess.PIPE)
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+elapsed = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+if code:
+    sys.stderr.buffer.write(errors)
+print(elapsed, usage.ru_maxrss * 1024, code)
+"""
+
+
 def measure(command: list[str], repeat: int, env: dict[str, str]) -> tuple[list[float], int]:
     """Wall times of ``repeat`` runs and the largest peak RSS (bytes) among them."""
     times, peak = [], 0
     for _ in range(repeat):
-        start = time.perf_counter()
-        with open(os.devnull, "wb") as sink:
-            child = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE, env=env,
-                                     cwd=ROOT)
-            _, status, usage = os.wait4(child.pid, 0)
-            child.returncode = os.waitstatus_to_exitcode(status)
-            errors = child.stderr.read().decode(errors="replace")
-            child.stderr.close()
-        times.append(time.perf_counter() - start)
-        if child.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{errors}")
-        peak = max(peak, usage.ru_maxrss * 1024)
+        done = subprocess.run([sys.executable, "-c", LAUNCHER, *command], env=env, cwd=ROOT,
+                              capture_output=True, text=True)
+        elapsed, rss, code = done.stdout.split()
+        if int(code) != 0:
+            raise SystemExit(f"{' '.join(command)} failed ({code}):\n{done.stderr}")
+        times.append(float(elapsed))
+        peak = max(peak, int(rss))
     return times, peak
 
 

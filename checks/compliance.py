@@ -305,7 +305,7 @@ def _load_copies(session: Session, batch: dict[str, SiteEvidence]) -> None:
     earliest = aliased(Version)
     first_id = (select(earliest.id).where(earliest.report_id == Report.id)
                 .order_by(earliest.first_seen, earliest.id).limit(1).scalar_subquery())
-    rows = session.execute(
+    rows = session.connection().execute(  # Core rows: no ORM loading per report
         select(Issuer.site_id, Issuer.id, Issuer.name, Issuer.kind, Report.report_year,
                Version.id, Version.url, Version.date_evidence, Version.first_seen,
                Version.crawl_run_id)
@@ -316,7 +316,7 @@ def _load_copies(session: Session, batch: dict[str, SiteEvidence]) -> None:
         evidence = batch[site_id]
         evidence.issuers[issuer_id] = (name, kind)
         evidence.copies[(issuer_id, year)] = Copy(*copy)
-    for scope, normalized, issuer_id in session.execute(
+    for scope, normalized, issuer_id in session.connection().execute(
             select(IssuerAlias.scope, IssuerAlias.normalized, IssuerAlias.issuer_id)
             .where(IssuerAlias.scope.in_(list(batch)))):
         batch[scope].aliases[normalized] = issuer_id
@@ -326,14 +326,14 @@ def _load_readings(session: Session, sites: dict[str, Site],
                    batch: dict[str, SiteEvidence]) -> None:
     """Each crawl run's observations of a site, folded into one ``Reading`` (see there)."""
     unread: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
-    for site_id, run_id, reason, n in session.execute(
+    for site_id, run_id, reason, n in session.connection().execute(
             select(FetchFailure.site_id, FetchFailure.crawl_run_id, FetchFailure.reason,
                    func.count())
             .where(FetchFailure.site_id.in_(list(batch)),
                    FetchFailure.reason.not_in(ITEM_FAILURES_THAT_ARE_ABSENCES))
             .group_by(FetchFailure.site_id, FetchFailure.crawl_run_id, FetchFailure.reason)):
         unread[(site_id, run_id)][reason] = n
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Observation.site_id, Observation.crawl_run_id, CrawlRun.status,
                Observation.id, Observation.observed_at, Observation.column_url,
                Observation.url, Observation.reached, Observation.complete, Observation.moved,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -18,6 +17,8 @@ from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from nianbao.commands.crawl import add_storage_arguments
 from nianbao.settings import PROJECT_ROOT, settings
@@ -43,22 +44,19 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     fmt.add_argument("--csv", action="store_true", help="CSV with a header row, same fields")
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def record(verdict, as_of: date) -> dict:
-    """A verdict as the plain dict both JSON and CSV print."""
+    """A verdict as the plain dict both JSON and CSV print (days as ``date``: both write them
+    as YYYY-MM-DD)."""
     return {
         "site_id": verdict.site_id, "issuer_id": verdict.issuer_id, "issuer": verdict.issuer,
         "kind": verdict.kind, "report_year": verdict.report_year, "status": verdict.status,
-        "deadline": verdict.deadline.isoformat(), "grace_days": verdict.grace_days,
-        "published_date": _iso(verdict.published_date), "evidence": verdict.evidence,
+        "deadline": verdict.deadline, "grace_days": verdict.grace_days,
+        "published_date": verdict.published_date, "evidence": verdict.evidence,
         "days_late": verdict.days_late, "warnings": list(verdict.warnings),
         "version_id": verdict.version_id, "url": verdict.url,
         "explanation": verdict.explanation, "observation_id": verdict.observation_id,
         "observation": verdict.observation, "reasons": list(verdict.reasons),
-        "as_of": as_of.isoformat(),
+        "as_of": as_of,
     }
 
 
@@ -74,7 +72,7 @@ def _width(text: str) -> int:
 
 def _cells(row: dict) -> list[str]:
     return [row["issuer"], row["kind"], str(row["report_year"]), row["status"],
-            row["deadline"], row["published_date"] or "", row["evidence"],
+            str(row["deadline"]), str(row["published_date"] or ""), row["evidence"],
             "" if row["days_late"] is None else str(row["days_late"])]
 
 
@@ -110,7 +108,9 @@ def print_verdicts(rows: Iterable[dict], fmt: str, as_of: date) -> dict[str, int
 
     rows = counted(rows)
     if fmt == "json":
-        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        out.flush()
+        out.buffer.writelines(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+                              for row in rows)
     elif fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(FIELDS)

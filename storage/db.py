@@ -11,14 +11,14 @@ timeout) instead of failing when a read turns into a write under a concurrent wr
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
+import orjson
 from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from nianbao.settings import PROJECT_ROOT, settings
 
@@ -100,7 +100,9 @@ def connect(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed, pool_pre_ping=True)
+    # orjson reads JSON columns several times faster than the json module (listings of
+    # 100,000 rows decode one or two small JSON values each).
+    engine = create_engine(parsed, pool_pre_ping=True, json_deserializer=orjson.loads)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -121,18 +123,51 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def alembic_config() -> Config:
+def alembic_config() -> Any:
     """Alembic's configuration, built in code so it works from an installed package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
+
+
+def head_revisions() -> set[str]:
+    """The revisions no other migration revises, read from the migration files' own lines."""
+    revisions, revised = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("revision ="):
+                revisions.update(_QUOTED.findall(line))
+            elif line.startswith("down_revision ="):
+                revised.update(_QUOTED.findall(line))
+    return revisions - revised
+
+
+def _at_head(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            current = set(connection.exec_driver_sql(
+                "SELECT version_num FROM alembic_version").scalars())
+    except DBAPIError:  # no version table yet
+        return False
+    return bool(current) and current == head_revisions()
 
 
 def migrate(engine: Engine) -> None:
     """Upgrade to the newest schema; a no-op when already there, so call it on every start.
 
     The whole upgrade is one transaction on both backends, so a crash leaves the old schema.
+    A database already at the newest revision is recognised without loading Alembic (every
+    command calls this; the commands that only read should start fast).
     """
+    if _at_head(engine):
+        return
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":

@@ -65,7 +65,9 @@ def _filtered(query: Any, site_id: str | None, year: int | None) -> Any:
 
 
 def _stream(session: Session, query: Any) -> Iterator[Any]:
-    return session.execute(query, execution_options={"yield_per": STREAM_ROWS})
+    """Core rows, fetched ``STREAM_ROWS`` at a time (a server-side cursor on PostgreSQL)."""
+    connection = session.connection().execution_options(yield_per=STREAM_ROWS)
+    return connection.execute(query)
 
 
 def report_summaries(session: Session, site_id: str | None = None,

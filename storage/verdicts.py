@@ -7,7 +7,7 @@ replay and only prints. What it holds: exactly the verdicts of the last evaluati
 site (and year, when one year was evaluated). A row that evaluation did not produce — its
 issuer left the sites file, its site was removed — is deleted, so nothing lingers. Rows are
 compared by a digest of their content and only changed ones are rewritten; ``as_of`` and
-``evaluated_at`` move forward on all of them.
+``evaluated_at`` move forward on all rows of a site judged again.
 
 The writer works a batch of sites at a time and commits each batch, so a reader sees every
 site either before or after its evaluation, and memory stays bounded by a batch.
@@ -97,7 +97,7 @@ class VerdictTable:
         self.year = year
         self.all_sites = all_sites
         self.started: datetime = utcnow()
-        self.counts = {"written": 0, "kept": 0, "deleted": 0}
+        self.counts = {"written": 0, "unchanged": 0, "deleted": 0}
 
     def _scope(self, query: Any, site_ids: list[str]) -> Any:
         query = query.where(VerdictRow.site_id.in_(site_ids))
@@ -117,9 +117,9 @@ class VerdictTable:
         """The stored verdicts of these sites, in their evaluation's order, as plain dicts."""
         out: dict[str, list[dict[str, Any]]] = {site_id: [] for site_id in site_ids}
         columns = [getattr(VerdictRow, name) for name in VERDICT]
-        with Session(self.engine) as session:
-            for row in session.execute(self._scope(select(*columns), site_ids)
-                                       .order_by(VerdictRow.site_id, VerdictRow.position)):
+        with self.engine.connect() as connection:  # Core: no ORM row loading
+            for row in connection.execute(self._scope(select(*columns), site_ids)
+                                          .order_by(VerdictRow.site_id, VerdictRow.position)):
                 out[row[0]].append(dict(zip(VERDICT, row, strict=True)))
         return out
 
@@ -164,22 +164,22 @@ class VerdictTable:
                   "report_year": self.year, "evaluated_at": self.started}
                  for site_id in site_ids])
         self.counts["written"] += len(changed)
-        self.counts["kept"] += len(rows) - len(changed)
+        self.counts["unchanged"] += len(rows) - len(changed)
         self.counts["deleted"] += len(gone)
 
     def keep(self, site_ids: list[str]) -> None:
-        """These sites' stored verdicts are still right: move them to this evaluation."""
+        """These sites' stored verdicts are still right (same fingerprint, so computed as of
+        this same day): their rows stay as they are, the sites count as evaluated now."""
         with Session(self.engine) as session, session.begin():
-            kept = session.execute(self._scope(update(VerdictRow), site_ids)
-                                   .values(as_of=self.as_of, evaluated_at=self.started))
             session.execute(update(VerdictSite).where(VerdictSite.site_id.in_(site_ids))
                             .values(evaluated_at=self.started))
-        self.counts["kept"] += kept.rowcount or 0
 
     def finish(self) -> dict[str, int]:
         """After a whole-sites-file evaluation, drop the verdicts of sites no longer in it."""
         if self.all_sites:
-            query = delete(VerdictRow).where(VerdictRow.evaluated_at < self.started)
+            evaluated = select(VerdictSite.site_id).where(
+                VerdictSite.evaluated_at >= self.started)
+            query = delete(VerdictRow).where(VerdictRow.site_id.not_in(evaluated))
             if self.year is not None:
                 query = query.where(VerdictRow.report_year == self.year)
             with Session(self.engine) as session, session.begin():

@@ -47,7 +47,6 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from nianbao.parsers.pipeline import parse_bytes  # noqa: E402
 from nianbao.storage.db import connect, migrate  # noqa: E402
-from nianbao.storage.issuers import normalize_issuer  # noqa: E402
 from nianbao.storage.models import (  # noqa: E402
     CrawlRun,
     FetchFailure,
@@ -59,6 +58,7 @@ from nianbao.storage.models import (  # noqa: E402
     Version,
 )
 from nianbao.storage.store import record_extracts  # noqa: E402
+from nianbao.vocabulary.issuers import normalize_issuer  # noqa: E402
 
 POSTGRES = os.environ.get("NIANBAO_TEST_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -2,7 +2,7 @@
 
 A verdict of ``missing`` or ``late`` is an accusation, so every verdict says what it rests on:
 
-- the one date source that decided a publication date (``nianbao.parsers.metadata.DATE_RANK``:
+- the one date source that decided a publication date (``nianbao.vocabulary.dates.DATE_RANK``:
   the page's PubDate meta first, the crawler's first sighting last), with the disagreements
   between sources kept as warnings;
 - for a report that is not there, the *observation* that shows it is not: ``missing`` only
@@ -40,10 +40,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.checks.deadlines import Deadline, DeadlineRules, load_rules
-from nianbao.checks.kinds import issuer_kind
-from nianbao.parsers.metadata import DATE_RANK
 from nianbao.sites import Site
-from nianbao.storage.issuers import normalize_issuer
 from nianbao.storage.models import (
     CrawlRun,
     FetchFailure,
@@ -54,11 +51,10 @@ from nianbao.storage.models import (
     Version,
 )
 from nianbao.storage.verdicts import VerdictTable, site_inputs
+from nianbao.vocabulary.dates import DATE_RANK, FIRST_SEEN, PUBLICATION_SOURCES
+from nianbao.vocabulary.issuers import issuer_kind, normalize_issuer
 
 STATUSES = ("on_time", "late", "missing", "pending", "undated", "unobserved")
-FIRST_SEEN = "first-seen"
-# Sources that state the publication day itself; a signature date may precede it by days.
-PUBLICATION_SOURCES = ("meta:PubDate", "visible", "url")
 # Failures of a listed item that still let a reading count as complete: the item is gone
 # (404, 410, soft 404), is not a report, or is not the site's to publish. Any other failure
 # (timeout, challenge, parse-timeout, rejected…) means an item was listed but not read.

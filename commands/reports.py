@@ -61,10 +61,10 @@ def _print_reports(rows, args: argparse.Namespace) -> None:
 
 
 def _print_failures(rows, args: argparse.Namespace) -> None:
-    from nianbao.notify.messages import check_label
+    from nianbao.vocabulary.identities import identity_label
 
     out = sys.stdout
-    rows = ({**row, "label": check_label(row["check"])} for row in rows)
+    rows = ({**row, "label": identity_label(row["check"])} for row in rows)
     if args.json:
         out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         return

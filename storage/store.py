@@ -20,8 +20,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from nianbao.checks.cross_year import cross_year_checks
-from nianbao.parsers.metadata import DATE_RANK
 from nianbao.storage.changes import record_changes
 from nianbao.storage.events import insert_events, is_baseline, version_events
 from nianbao.storage.issuers import register_issuers, resolve_issuer
@@ -35,8 +33,11 @@ from nianbao.storage.models import (
     Site,
     Version,
 )
-from nianbao.storage.summaries import KEY_FIGURES, identity_failures, report_summaries
+from nianbao.storage.summaries import identity_failures, report_summaries
 from nianbao.storage.types import as_utc, utcnow
+from nianbao.vocabulary.dates import deciding_source
+from nianbao.vocabulary.figures import key_figures
+from nianbao.vocabulary.identities import cross_year_checks
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +111,12 @@ def without_nul(value: Any) -> Any:
 def record_extracts(record: dict[str, Any]) -> dict[str, Any]:
     """The small parts of a record that listings read (see ``Version``): its key figures, the
     ids of its failed error checks, and the best-ranked evidence of its published date."""
-    metrics = record.get("metrics") or {}
-    published = record.get("published_date")
-    sources = [e.get("source") for e in record.get("date_evidence") or []
-               if published and e.get("value") == published]
-    ranked = [s for s in DATE_RANK if s in sources]
     return {
-        "key_figures": {key: metrics.get(key) for key in KEY_FIGURES},
+        "key_figures": key_figures(record.get("metrics") or {}),
         "failed_checks": [c.get("id") for c in record.get("checks") or []
                           if c.get("severity") == "error" and c.get("ok") is False],
-        "date_source": (ranked or sources or [None])[0],
+        "date_source": deciding_source(record.get("date_evidence") or [],
+                                       record.get("published_date")),
     }
 
 

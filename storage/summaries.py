@@ -21,18 +21,6 @@ from sqlalchemy.orm import Session, aliased
 
 from nianbao.storage.models import CrossYearResult, Issuer, Report, Version
 
-# The headline figures of tables 三 and 四, as the spec names them, stored with each version.
-KEY_FIGURES = (
-    "requests.new.total",  # 一、本年新收
-    "requests.carried_over.total",  # 二、上年结转
-    "requests.granted.total",  # 三（一）予以公开
-    "requests.handled_total.total",  # 三（七）总计
-    "requests.carried_forward.total",  # 四、结转下年度继续办理
-    "review.corrected",
-    "review.total",
-    "litigation.direct.total",
-    "litigation.after_review.total",
-)
 STREAM_ROWS = 2000
 
 

@@ -31,7 +31,6 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from nianbao.storage.issuers import normalize_issuer
 from nianbao.storage.models import (
     FetchFailure,
     Issuer,
@@ -43,6 +42,7 @@ from nianbao.storage.models import (
     Version,
 )
 from nianbao.storage.types import utcnow
+from nianbao.vocabulary.issuers import normalize_issuer
 
 CONTENT = ("issuer_id", "issuer", "kind", "status", "deadline", "grace_days",
            "published_date", "evidence", "days_late", "warnings", "version_id", "url",

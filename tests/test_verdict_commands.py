@@ -103,12 +103,12 @@ def test_reports_failures_show_the_numbers_and_what_the_identity_says(
     assert main(["reports", "--failures", "--json", "--db", db]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     [row] = [r for r in rows if r["check"] == "requests.row_total.new"]
-    assert row["label"] == "总计 = 六类申请人之和（本年新收申请）"
+    assert row["label"] == "总计 = 六类申请人之和（本年新收政府信息公开申请数量）"
     assert "≠" in row["detail"] and "20" in row["detail"], row
     assert (row["site"], row["issuer"], row["report_year"]) == ("quwo", "曲沃县人民政府", 2023)
     assert main(["reports", "--failures", "--db", db]) == 0
     shown = capsys.readouterr().out
-    label = "总计 = 六类申请人之和（本年新收申请）"
+    label = "总计 = 六类申请人之和（本年新收政府信息公开申请数量）"
     assert f"requests.row_total.new [error] {label}: {row['detail']}" in shown
     assert shown.rstrip().endswith(f"{len(rows)} failed identit{'y' if len(rows) == 1 else 'ies'}")
 

@@ -31,10 +31,11 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-KEY_FIGURES = (
+KEY_FIGURES = (  # nianbao.vocabulary.figures.KEY_FIGURES when this was written
     "requests.new.total", "requests.carried_over.total", "requests.granted.total",
-    "requests.handled_total.total", "requests.carried_forward.total", "review.corrected",
-    "review.total", "litigation.direct.total", "litigation.after_review.total",
+    "requests.partial.total", "requests.handled_total.total", "requests.carried_forward.total",
+    "review.total", "review.corrected", "litigation.direct.total",
+    "litigation.after_review.total",
 )
 DATE_RANK = ("meta:PubDate", "visible", "signature", "url", "http:last-modified", "first-seen")
 BATCH = 500

@@ -73,11 +73,19 @@ def site_feed(engine: Engine, site_id: str) -> bytes:
 
 
 def subscription_feed(engine: Engine, sub: SubscriptionView) -> bytes:
-    """The latest events a subscription matches, whatever its mode and creation date."""
+    """The latest events a subscription matches, whatever its mode and creation date.
+
+    Its site and kind filters are applied by the database (indexed); the others (region,
+    issuer, keyword) on the events streamed newest first, until the feed is full."""
+    query = select(Event).order_by(Event.id.desc())
+    if sub.sites:
+        query = query.where(Event.site_id.in_(sub.sites))
+    if sub.kinds:
+        query = query.where(Event.kind.in_(sub.kinds))
     with Session(engine) as session:
         regions = site_regions(session)
-        rows = session.scalars(select(Event).order_by(Event.id.desc()))
         events = []
+        rows = session.scalars(query.execution_options(yield_per=MAX_ENTRIES))
         for event in map(event_dict, rows):
             text = f"{event_title(event)}\n{event_body(event)}"
             if matches(sub, event, regions.get(event["site_id"]), text):

@@ -1,7 +1,9 @@
-"""The main job end to end: `nianbao run` crawls the replica portals, records events, judges
-deadlines and alerts a subscriber's local JSON webhook; a silent revision on a replica then
-yields exactly one `revised_report` alert naming the changed figure (plus the `failed_checks`
-alert its unbalanced table deserves), and a rerun sends nothing.
+"""The main job end to end on the replica portals: versions stored by a bare `nianbao crawl`
+(what a `nianbao run` killed between its crawl and its later stages leaves behind) carry their
+events already, and the next `nianbao run` alerts them — the sites' first crawl as one baseline
+digest per site, per the baseline rule; a silent revision found by the next crawl yields exactly
+one `revised_report` alert naming the changed figure (plus the `failed_checks` alert its
+unbalanced table deserves); nothing is ever sent twice.
 """
 
 from __future__ import annotations
@@ -25,48 +27,54 @@ def nianbao(args: list[str], settings) -> subprocess.CompletedProcess:
     return done
 
 
-def events(db: str) -> list[tuple[str, str]]:
+def events(db: str) -> list[tuple[str, str, str, bool]]:
     engine = create_engine(db)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT kind, dedupe_key FROM events ORDER BY id")).all()
+        rows = conn.execute(text(
+            "SELECT kind, site_id, dedupe_key, baseline FROM events ORDER BY id")).all()
     engine.dispose()
-    return [(r[0], r[1]) for r in rows]
+    return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
 
-def test_run_alerts_once_and_a_revision_alerts_once_with_its_figure(replica, test_settings,
-                                                                      tmp_path):
+def test_crawled_versions_are_alerted_by_the_next_run_once(replica, test_settings, tmp_path):
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
     hook = Webhook()
     hook.up()
     try:
         nianbao(["subscribe", "add", "newsroom", hook.url, "--db", db], test_settings)
-        run = ["run", "--db", db, "--archive", str(tmp_path / "archive"), "--proxy",
-               replica.proxy_url, "--as-of", "2024-04-15"]
-        for site_id in replica_site_ids(replica):
-            run += ["--site", site_id]
+        sites = [arg for site_id in replica_site_ids(replica) for arg in ("--site", site_id)]
+        where = ["--db", db, "--archive", str(tmp_path / "archive"), "--proxy",
+                 replica.proxy_url, *sites]
+        run = ["run", *where, "--as-of", "2024-04-15"]
+
+        nianbao(["crawl", *where], test_settings)
+        first = events(db)
+        kinds = [kind for kind, *_ in first]
+        assert kinds.count("new_report") == len(replica.manifest()["reports"])
+        assert all(baseline for *_, baseline in first), "a site's first crawl is its baseline"
+        assert hook.received == []  # a crawl alone sends nothing
 
         done = nianbao(run, test_settings)
-        first = events(db)
-        kinds = [kind for kind, _ in first]
-        assert kinds.count("new_report") == len(replica.manifest()["reports"]), done.stdout
-        assert "missing_report" in kinds
-        assert len(hook.received) == len(first), "one alert per event"
+        titles = sorted(m["title"] for m in hook.received)
+        with_baseline = sorted({site for _, site, _, baseline in events(db) if baseline})
+        assert len(titles) == len(with_baseline), (titles, done.stdout)
+        assert all(t.startswith("【开始监测】") for t in titles)
+        sent = len(hook.received)
 
         replica.revise("000", "requests.new.total", 52)
-        nianbao(run, test_settings)
-        second = events(db)
-        added = [kind for kind, _ in second[len(first):]]
-        # One revision; 52 new requests no longer balance the table, which is its own event.
+        nianbao(["crawl", *where], test_settings)
+        added = [kind for kind, _, _, baseline in events(db) if not baseline]
         assert sorted(added) == ["failed_checks", "revised_report"]
-        assert len(hook.received) == len(second)
-        revised = [m for m in hook.received[len(first):] if "年报被修改" in m["title"]]
-        assert len(revised) == 1
-        body = revised[0]["title"] + revised[0]["message"]
-        assert "晋城市城区人民政府" in body and "51" in body and "52" in body, body
-        print(body)
+        assert len(hook.received) == sent  # stored with their events, not yet delivered
 
         nianbao(run, test_settings)
-        assert events(db) == second and len(hook.received) == len(second), "nothing twice"
+        new = hook.received[sent:]
+        assert sorted(m["title"][:8] for m in new) == ["【年报数据未通过校", "【年报被修改】晋"]
+        revised = next(m for m in new if "年报被修改" in m["title"])
+        body = revised["title"] + revised["message"]
+        assert "晋城市城区人民政府" in body and "51" in body and "52" in body, body
+        assert "修改前存档：" in body and "发现修改：" in body
+        assert len(hook.received) == sent + 2, "each event alerted once"
     finally:
         replica.revise("000", "requests.new.total", 51)
         hook.down()

@@ -217,16 +217,17 @@ def observed_site(issuers: list[dict] | None = None) -> Site:
 
 
 @pytest.fixture
-def archive(tmp_path):
-    """A real SQLite database holding one issuer no site entry names, which reported for 2022
-    (two versions; the earliest decides) and not for 2023, and no observation yet."""
+def archive(db_url):
+    """A real database (SQLite and PostgreSQL) holding one issuer no site entry names, which
+    reported for 2022 (two versions; the earliest decides) and not for 2023, and no observation
+    yet."""
     from sqlalchemy.orm import Session
 
     from nianbao.storage.db import connect, migrate
     from nianbao.storage.models import Issuer, IssuerAlias, Report, Version
     from nianbao.storage.models import Site as SiteRow
 
-    engine = connect(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = connect(db_url)
     migrate(engine)
     with Session(engine) as session, session.begin():
         for row in (SiteRow(id="t", name="测试", region=None, config={}),

@@ -69,7 +69,9 @@ def test_crawled_versions_are_alerted_by_the_next_run_once(replica, test_setting
 
         nianbao(run, test_settings)
         new = hook.received[sent:]
-        assert sorted(m["title"][:8] for m in new) == ["【年报数据未通过校", "【年报被修改】晋"]
+        assert sorted(m["title"] for m in new) == [
+            "【年报数据未通过校验】晋城市城区人民政府 2023年度",
+            "【年报被修改】晋城市城区人民政府 2023年度"]
         revised = next(m for m in new if "年报被修改" in m["title"])
         body = revised["title"] + revised["message"]
         assert "晋城市城区人民政府" in body and "51" in body and "52" in body, body

@@ -80,6 +80,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         migrate(engine)
+    except Exception as exc:  # an unreachable server, a read-only file: no stage can run
+        print(f"nianbao: cannot open the database: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        engine.dispose()
+        return 1
+    try:
         before = jobs.max_run_id(engine)
         sys.stdout.flush()
         code, _ = jobs.run_crawl_subprocess(jobs.crawl_command(

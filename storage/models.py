@@ -300,9 +300,11 @@ class Observation(Base):
 class VerdictRow(Base):
     """The latest compliance verdict for one expected report (site × issuer × report year).
 
-    Written by each evaluation as of its day; read by listings, the web app and statistics, so
-    that none of them recomputes 100,000 verdicts per request. ``issuer_key`` is the normalised
-    issuer name, stable across recomputations (marks made by people refer to it).
+    Written by every evaluation as of today (see ``nianbao.storage.verdicts`` for when and how
+    it is kept exact); read by listings, the web app and statistics, so that none of them
+    recomputes 100,000 verdicts per request. ``issuer_key`` is the normalised issuer name,
+    stable across recomputations (marks made by people refer to it). ``observation`` says in
+    words what the verdict rests on, ``observation_id`` which observation it is.
     """
 
     __tablename__ = "verdicts"

@@ -39,12 +39,13 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import delete, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from nianbao.parsers.pipeline import parse_bytes  # noqa: E402
@@ -57,6 +58,8 @@ from nianbao.storage.models import (  # noqa: E402
     Observation,
     Report,
     Site,
+    VerdictRow,
+    VerdictSite,
     Version,
 )
 from nianbao.storage.store import record_extracts  # noqa: E402
@@ -276,14 +279,21 @@ def driver_url(url: str) -> str:
     options = parsed.query.get("options")
     conninfo = (f"postgresql://{parsed.username}@{parsed.host}:{parsed.port or 5432}/"
                 f"{parsed.database}")
-    return conninfo + (f"?options={options.replace(' ', '%20')}" if options else "")
+    return conninfo + (f"?options={quote(options, safe='')}" if options else "")
 
 
-def run_backend(name: str, url: str, args: argparse.Namespace, work: Path) -> list[str]:
-    sites_path = work / f"sites-{name}-{args.reports}.yaml"
+def run_backend(name: str, url: str, args: argparse.Namespace, work: Path,
+                reuse: bool = False) -> list[str]:
+    sites_path = work / f"sites-{name}-{args.reports}{'-lean' if args.lean else ''}.yaml"
     start = time.perf_counter()
-    build(url, args.reports, args.lean, sites_path)
+    if not (reuse and sites_path.exists()):
+        build(url, args.reports, args.lean, sites_path)
     built = time.perf_counter() - start
+    engine = connect(url)
+    with engine.begin() as connection:  # the first run below judges every site
+        connection.execute(delete(VerdictSite))
+        connection.execute(delete(VerdictRow))
+    engine.dispose()
     env = {**os.environ, "NIANBAO_DATABASE_URL": url}
     cli = [sys.executable, "-m", "nianbao.commands.cli"]
     lines = [f"{name}: {args.reports:,} reports built in {built:.0f} s"]
@@ -321,6 +331,8 @@ def main() -> None:
     parser.add_argument("--lean", action="store_true", help="records without texts and cells")
     parser.add_argument("--workdir", type=Path, help="where SQLite files go (kept)")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure a SQLite database left in --workdir by an earlier run")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="nianbao-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -329,8 +341,10 @@ def main() -> None:
         for backend in args.backend or ["sqlite", "postgresql"]:
             if backend == "sqlite":
                 db = work / f"bench-{args.reports}{'-lean' if args.lean else ''}.sqlite"
-                db.unlink(missing_ok=True)
-                out += run_backend("SQLite", f"sqlite:///{db}", args, work)
+                reuse = args.reuse and db.exists()
+                if not reuse:
+                    db.unlink(missing_ok=True)
+                out += run_backend("SQLite", f"sqlite:///{db}", args, work, reuse)
                 continue
             import psycopg
 

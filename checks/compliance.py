@@ -516,7 +516,7 @@ def evaluate(engine: Engine, sites: list[Site], as_of: date, site_ids: list[str]
             if table is not None:
                 table.write([s.id for s in stale],
                             [v for verdicts in computed.values() for v in verdicts], prints)
-        stored: dict[str, list[dict[str, Any]]] = {}
+        stored: dict[str, list[tuple[Any, ...]]] = {}
         if fresh and table is not None:
             table.keep(sorted(fresh))
             stored = table.stored(sorted(fresh))
@@ -524,7 +524,7 @@ def evaluate(engine: Engine, sites: list[Site], as_of: date, site_ids: list[str]
             if site.id in computed:
                 yield from computed[site.id]
             else:
-                yield from (Verdict(**row) for row in stored[site.id])
+                yield from (Verdict(*row) for row in stored[site.id])  # VERDICT's order
     if table is not None:
         table.finish()
 

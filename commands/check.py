@@ -45,24 +45,24 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def record(verdict, as_of: date) -> dict:
-    """A verdict as the plain dict both JSON and CSV print (days as ``date``: both write them
-    as YYYY-MM-DD)."""
-    return {
-        "site_id": verdict.site_id, "issuer_id": verdict.issuer_id, "issuer": verdict.issuer,
-        "kind": verdict.kind, "report_year": verdict.report_year, "status": verdict.status,
-        "deadline": verdict.deadline, "grace_days": verdict.grace_days,
-        "published_date": verdict.published_date, "evidence": verdict.evidence,
-        "days_late": verdict.days_late, "warnings": list(verdict.warnings),
-        "version_id": verdict.version_id, "url": verdict.url,
-        "explanation": verdict.explanation, "observation_id": verdict.observation_id,
-        "observation": verdict.observation, "reasons": list(verdict.reasons),
-        "as_of": as_of,
-    }
+    """A verdict as a plain dict of ``FIELDS`` (days as ``date``)."""
+    return {**{name: getattr(verdict, name) for name in FIELDS[:-1]}, "as_of": as_of}
 
 
-def _csv_row(row: dict) -> list:
-    return ["; ".join(v) if isinstance(v, list) else "" if v is None else v
-            for v in row.values()]
+def json_lines(verdicts: Iterable, as_of: date) -> Iterator[bytes]:
+    """JSON Lines records of ``FIELDS``: orjson writes each verdict dataclass itself (its
+    fields are ``FIELDS`` but ``as_of``, in order), then ``as_of`` closes the object."""
+    tail = b',"as_of":"' + as_of.isoformat().encode() + b'"}\n'
+    for verdict in verdicts:
+        yield orjson.dumps(verdict)[:-1] + tail
+
+
+def csv_values(verdict, as_of: date) -> list:
+    """One CSV row of ``FIELDS``; lists joined with "; ", None empty."""
+    values = [getattr(verdict, name) for name in FIELDS[:-1]]
+    values[FIELDS.index("warnings")] = "; ".join(verdict.warnings)
+    values[FIELDS.index("reasons")] = "; ".join(verdict.reasons)
+    return [*values, as_of]
 
 
 def _width(text: str) -> int:
@@ -94,33 +94,28 @@ def site_table(site_id: str, rows: list[dict]) -> Iterator[str]:
             yield f"      warnings: {'; '.join(row['warnings'])}"
 
 
-def print_verdicts(rows: Iterable[dict], fmt: str, as_of: date) -> dict[str, int]:
-    """Print rows as they come; the count per status."""
+def print_verdicts(verdicts: Iterable, fmt: str, as_of: date) -> None:
+    """Print verdicts as they come: JSON Lines, CSV, or a table per site with the counts."""
     from nianbao.checks.compliance import STATUSES
 
-    counts = dict.fromkeys(STATUSES, 0)
     out = sys.stdout
-
-    def counted(items: Iterable[dict]) -> Iterator[dict]:
-        for item in items:
-            counts[item["status"]] += 1
-            yield item
-
-    rows = counted(rows)
     if fmt == "json":
         out.flush()
-        out.buffer.writelines(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
-                              for row in rows)
-    elif fmt == "csv":
+        out.buffer.writelines(json_lines(verdicts, as_of))
+        return
+    if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(FIELDS)
-        writer.writerows(_csv_row(row) for row in rows)
-    else:
-        out.write(f"compliance as of {as_of}\n")
-        for site_id, site_rows in groupby(rows, key=lambda r: r["site_id"]):
-            out.writelines(line + "\n" for line in site_table(site_id, list(site_rows)))
-        out.write(", ".join(f"{n} {status}" for status, n in counts.items()) + "\n")
-    return counts
+        writer.writerows(csv_values(v, as_of) for v in verdicts)
+        return
+    counts = dict.fromkeys(STATUSES, 0)
+    out.write(f"compliance as of {as_of}\n")
+    for site_id, site_verdicts in groupby(verdicts, key=lambda v: v.site_id):
+        rows = [record(v, as_of) for v in site_verdicts]
+        for row in rows:
+            counts[row["status"]] += 1
+        out.writelines(line + "\n" for line in site_table(site_id, rows))
+    out.write(", ".join(f"{n} {status}" for status, n in counts.items()) + "\n")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -144,7 +139,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         verdicts = evaluate(engine, sites, as_of, site_ids=args.site, year=args.year,
                             store=as_of == today)
-        print_verdicts((record(v, as_of) for v in verdicts), fmt, as_of)
+        print_verdicts(verdicts, fmt, as_of)
     except DeadlineError as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2

@@ -113,14 +113,16 @@ class VerdictTable:
                 if fingerprint == fingerprints[site_id] and as_of == self.as_of
                 and year == self.year}
 
-    def stored(self, site_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """The stored verdicts of these sites, in their evaluation's order, as plain dicts."""
-        out: dict[str, list[dict[str, Any]]] = {site_id: [] for site_id in site_ids}
+    def stored(self, site_ids: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+        """The stored verdicts of these sites, in their evaluation's order, as tuples of the
+        ``VERDICT`` fields."""
+        out: dict[str, list[tuple[Any, ...]]] = {site_id: [] for site_id in site_ids}
         columns = [getattr(VerdictRow, name) for name in VERDICT]
         with self.engine.connect() as connection:  # Core: no ORM row loading
             for row in connection.execute(self._scope(select(*columns), site_ids)
-                                          .order_by(VerdictRow.site_id, VerdictRow.position)):
-                out[row[0]].append(dict(zip(VERDICT, row, strict=True)))
+                                          .order_by(VerdictRow.site_id, VerdictRow.position)
+                                          ).all():  # one batch of sites: fetched at once
+                out[row[0]].append(row)
         return out
 
     def write(self, site_ids: list[str], verdicts: Iterable[Any],

@@ -15,7 +15,8 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 
 from nianbao.crawler import meta
-from nianbao.crawler.links import Link, is_attachment, page_links, title_kind
+from nianbao.crawler.links import Link, is_attachment, page_links
+from nianbao.vocabulary.titles import title_kind
 
 
 @dataclass

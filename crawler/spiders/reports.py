@@ -32,12 +32,13 @@ from nianbao.crawler.discovery import is_report_column, leads_to_column, leads_t
 from nianbao.crawler.failures import failure_reason, http_status
 from nianbao.crawler.freshness import remember_page
 from nianbao.crawler.items import FetchedDocument
-from nianbao.crawler.links import COLUMN_TEXT, Link, is_attachment, page_links, title_kind
+from nianbao.crawler.links import Link, is_attachment, page_links
 from nianbao.crawler.meta import Role
 from nianbao.crawler.recorder import CrawlRecorder, recorder
 from nianbao.crawler.responses import header, visible_text
 from nianbao.crawler.services import configured_sites, services
 from nianbao.sites import Site
+from nianbao.vocabulary.titles import COLUMN_TITLE, title_kind
 
 # Meta a list page passes on to the pages of the same list.
 _PLACE_KEYS = (meta.SITE, meta.PLACE, meta.LIST_URL, meta.FAMILY)
@@ -239,7 +240,7 @@ class ReportsSpider(Spider):
                 self.run.count(site.id, "lookalikes_skipped")
             elif kind == "report" or is_attachment(link.url):
                 yield self.document_request(site, link)
-            elif COLUMN_TEXT.search(link.text):
+            elif COLUMN_TITLE.search(link.text):
                 self.note_unfollowed(site, link)
 
     def note_unfollowed(self, site: Site, link: Link) -> None:

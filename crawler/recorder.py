@@ -41,7 +41,7 @@ class Place:
     url: str | None = None  # where the list was read (None: nowhere yet)
     outstanding: int = 0  # its list and discovery pages requested and not yet settled
     pages: set[str] = field(default_factory=set)
-    entries: dict[str, None] = field(default_factory=dict)  # entry URLs, in list order
+    entries: dict[str, str] = field(default_factory=dict)  # entry URL -> title, in list order
     truncated: bool = False  # the list had more pages than NIANBAO_MAX_LIST_PAGES
     troubles: list[tuple[str, str]] = field(default_factory=list)  # pages of it not read
     unreached: tuple[str, str] | None = None  # why its own first page could not be read
@@ -142,7 +142,8 @@ class CrawlRecorder:
             return
         place.url = place.url or response.meta.get(meta.LIST_URL) or response.url
         place.pages.add(response.url)
-        place.entries.update(dict.fromkeys(link.url for link in page.items))
+        for link in page.items:
+            place.entries.setdefault(link.url, link.text)
         place.truncated |= page.truncated
 
     def passed(self, request: Request) -> None:
@@ -228,7 +229,9 @@ def observation(place: Place, robots: str | None) -> dict:
         "complete": place.reached and reason is None, "moved": bool(place.moved),
         "reason": reason, "list_pages": len(place.pages), "items": len(place.entries),
         "detail": detail[:1000],
-        "entries": list(place.entries)[:ENTRIES_KEPT] if place.reached else None,
+        "entries": ([{"url": url, "title": title}
+                     for url, title in list(place.entries.items())[:ENTRIES_KEPT]]
+                    if place.reached else None),
     }
 
 

@@ -393,10 +393,11 @@ class Store:
         observed_at: datetime, reached: bool, complete: bool, moved: bool = False,
         reason: str | None = None, list_pages: int = 0, items: int = 0,
         vantage: str | None = None, detail: str | None = None,
-        entries: list[str] | None = None,
+        entries: list[dict[str, str]] | None = None,
     ) -> int:
         """Record what a run saw of one column (or of discovery from a homepage); its id.
-        ``entries``: the first entry URLs the list held, for the next run to compare with."""
+        ``entries``: the first entries (``url``, ``title``) the list held, for the next run to
+        compare with."""
         if complete and not reached:
             raise ValueError("a column that was not reached cannot have been read completely")
         with self._sessions.begin() as session:
@@ -412,7 +413,7 @@ class Store:
             session.flush()
             return row.id
 
-    def previous_entries(self, site_id: str, column_url: str) -> list[str] | None:
+    def previous_entries(self, site_id: str, column_url: str) -> list[dict[str, str]] | None:
         """The entries the place's list held when it was last read (None: never read)."""
         query = (
             select(Observation.entries)

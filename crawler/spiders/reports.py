@@ -88,31 +88,6 @@ class ReportsSpider(Spider):
                 self.run.open_place(site.id, site.homepage, discovery=True)
                 yield self.discovery_request(site, site.homepage, place=site.homepage, hops=0)
 
-    def idle(self) -> None:
-        """Before the spider closes: a configured column that moved is looked for again from
-        its site's homepage, in the same run."""
-        scheduled = False
-        for place in list(self.run.places.values()):
-            site = self.sites[place.site_id]
-            if not place.discovery and not place.rediscovering and not place.moved:
-                self.check_entries(place)
-            if place.moved and not place.rediscovering and site.homepage:
-                self.run.start_rediscovery(place)
-                self.crawler.engine.crawl(self.discovery_request(
-                    site, site.homepage, place=place.column_url, hops=0))
-                scheduled = True
-        if scheduled:
-            raise DontCloseSpider
-
-    def check_entries(self, place) -> None:
-        """A column read completely that lists none of the entries it listed when last read
-        is no longer the 年报 list (a CMS rebuilt it elsewhere)."""
-        if not place.reached or place.troubles or place.truncated or place.outstanding > 0:
-            return
-        before = self.store.previous_entries(place.site_id, place.column_url)
-        if before and not set(before) & set(place.entries):
-            place.moved = f"it lists none of the {len(before)} entries it listed when last read"
-
     def list_request(self, site: Site, url: str, family: str | None) -> Request:
         """The first page of a configured column."""
         request_meta = {meta.SITE: site.id, meta.ROLE: Role.LIST, meta.PLACE: url,
@@ -304,6 +279,36 @@ class ReportsSpider(Spider):
             rendered=bool(request_meta.get(meta.RENDERED)), encoding=site.encoding,
             page_dates=list(request_meta.get(meta.PAGE_DATES) or []),
         )
+
+    # -- a moved column -------------------------------------------------------------------
+
+    def idle(self) -> None:
+        """Before the spider closes: a configured column that moved is looked for again from
+        its site's homepage, in the same run."""
+        scheduled = False
+        for place in list(self.run.places.values()):
+            site = self.sites[place.site_id]
+            if not place.discovery and not place.rediscovering and not place.moved:
+                self.check_entries(place)
+            if place.moved and not place.rediscovering and site.homepage:
+                self.run.start_rediscovery(place)
+                self.crawler.engine.crawl(self.discovery_request(
+                    site, site.homepage, place=place.column_url, hops=0))
+                scheduled = True
+        if scheduled:
+            raise DontCloseSpider
+
+    def check_entries(self, place) -> None:
+        """A column read completely that lists none of the entries it listed when last read
+        — neither their addresses nor their titles — is no longer the 年报 list (a CMS rebuilt
+        it elsewhere)."""
+        if not place.reached or place.troubles or place.truncated or place.outstanding > 0:
+            return
+        before = self.store.previous_entries(place.site_id, place.column_url) or []
+        urls = {entry.get("url") for entry in before}
+        titles = {entry.get("title") for entry in before} - {"", None}
+        if before and not (urls & set(place.entries) or titles & set(place.entries.values())):
+            place.moved = f"it lists none of the {len(before)} entries it listed when last read"
 
     # -- failures -------------------------------------------------------------------------
 

@@ -324,8 +324,8 @@ class ReportsSpider(Spider):
             request = request.meta[meta.SOLVE_FOR]
             if reason != "challenge":
                 kind = NAMES.get(request.meta.get(meta.CHALLENGE, ""), "anti-bot")
-                reason, detail = "challenge", f"the browser did not pass the {kind} " \
-                                              f"challenge ({reason}: {detail})"
+                detail = f"the browser did not pass the {kind} challenge ({reason}: {detail})"
+                reason = "challenge"
         family = families.FAMILIES.get(request.meta.get(meta.FAMILY, ""))
         status = http_status(failure)
         if family is not None and status is not None and family.list_ended(request, status):

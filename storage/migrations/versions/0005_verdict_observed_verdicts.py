@@ -1,8 +1,8 @@
 """Verdicts that rest on observations, events written with their versions, baselines, and the
 small extracts and indexes that let listings of 100,000 reports skip full records.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30
 
 - ``versions``: ``key_figures``, ``failed_checks`` and ``date_source``, filled here from each
@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -458,36 +458,7 @@ def crawled(replica, tmp_path_factory):
     env = {**os.environ, "NIANBAO_SETTINGS": str(work / "settings.yaml")}
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
-    record_column_readings(sites, db)
     return sites, db
-
-
-def record_column_readings(sites: Path, db: str) -> None:
-    """What the crawl saw of each configured column, recorded through the store as the crawler
-    will record it: every column reached and read to its last list page, in the crawl's run.
-    (Until the crawler writes its own observations; the crawl's list pages and items are taken
-    from its run statistics.)"""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from nianbao.sites import load_sites
-    from nianbao.storage.db import connect
-    from nianbao.storage.models import CrawlRun
-    from nianbao.storage.store import Store
-
-    engine = connect(db)
-    with Session(engine) as session:
-        run = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
-    store = Store(engine)
-    for site in load_sites(sites):
-        stats = (run.stats or {}).get(site.id) or {}
-        assert stats.get("pages"), f"the crawl read nothing of {site.id}: {run.stats}"
-        for url in site.start_urls:
-            store.record_observation(
-                run_id=run.id, site_id=site.id, column_url=url, url=url,
-                observed_at=run.finished_at, reached=True, complete=True,
-                list_pages=1, items=int(stats["pages"]))
-    engine.dispose()
 
 
 def check(crawled, as_of: str, *extra: str) -> subprocess.CompletedProcess:

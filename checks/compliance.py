@@ -321,14 +321,15 @@ def _load_copies(session: Session, batch: dict[str, SiteEvidence]) -> None:
 def _load_readings(session: Session, sites: dict[str, Site],
                    batch: dict[str, SiteEvidence]) -> None:
     """Each crawl run's observations of a site, folded into one ``Reading`` (see there)."""
-    unread: dict[tuple[str, int], dict[str, int]] = defaultdict(dict)
-    for site_id, run_id, reason, n in session.connection().execute(
+    unread: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    places = {site_id: {_place_key(u) for u in site.start_urls} for site_id, site in sites.items()}
+    for site_id, run_id, reason, url in session.connection().execute(
             select(FetchFailure.site_id, FetchFailure.crawl_run_id, FetchFailure.reason,
-                   func.count())
+                   FetchFailure.url)
             .where(FetchFailure.site_id.in_(list(batch)),
-                   FetchFailure.reason.not_in(ITEM_FAILURES_THAT_ARE_ABSENCES))
-            .group_by(FetchFailure.site_id, FetchFailure.crawl_run_id, FetchFailure.reason)):
-        unread[(site_id, run_id)][reason] = n
+                   FetchFailure.reason.not_in(ITEM_FAILURES_THAT_ARE_ABSENCES))):
+        if _place_key(url) not in places[site_id]:  # the place itself is the observation's
+            unread[(site_id, run_id)][reason] += 1
     rows = session.connection().execute(
         select(Observation.site_id, Observation.crawl_run_id, CrawlRun.status,
                Observation.id, Observation.observed_at, Observation.column_url,

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -57,12 +58,16 @@ def json_lines(verdicts: Iterable, as_of: date) -> Iterator[bytes]:
         yield orjson.dumps(verdict)[:-1] + tail
 
 
+_VALUES = attrgetter(*FIELDS[:-1])
+_LISTS = (FIELDS.index("warnings"), FIELDS.index("reasons"))
+
+
 def csv_values(verdict, as_of: date) -> list:
     """One CSV row of ``FIELDS``; lists joined with "; ", None empty."""
-    values = [getattr(verdict, name) for name in FIELDS[:-1]]
-    values[FIELDS.index("warnings")] = "; ".join(verdict.warnings)
-    values[FIELDS.index("reasons")] = "; ".join(verdict.reasons)
-    return [*values, as_of]
+    values = [*_VALUES(verdict), as_of]
+    for i in _LISTS:
+        values[i] = "; ".join(values[i])
+    return values
 
 
 def _width(text: str) -> int:

@@ -198,13 +198,3 @@ def test_sigterm_stops_the_scheduler_gracefully_and_releases_the_lock(db_url, tm
     engine = connect(db_url)
     assert "apscheduler_jobs" in inspect(engine).get_table_names()
     engine.dispose()
-
-
-def test_a_stage_whose_module_is_missing_is_reported_not_raised(caplog):
-    from nianbao.schedule.jobs import _run_stage
-
-    with caplog.at_level("WARNING", logger="nianbao.schedule"):
-        stage = _run_stage("digests", "monitor.no_such_stage", "send_digests")
-    assert stage.missing == "monitor.no_such_stage is not installed"
-    assert stage.line() == "digests: not available (monitor.no_such_stage is not installed)"
-    assert "stage not available" in caplog.text

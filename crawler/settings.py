@@ -36,11 +36,13 @@ TELNETCONSOLE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
+    "nianbao.crawler.progress.LedgerDownloaderMiddleware": 1,
     "nianbao.crawler.middlewares.GuardMiddleware": 50,
     "nianbao.crawler.middlewares.RenderMiddleware": 830,
     "nianbao.crawler.middlewares.IncrementalMiddleware": 840,
     "nianbao.crawler.middlewares.ArchiveMiddleware": 970,
 }
+SPIDER_MIDDLEWARES = {"nianbao.crawler.progress.LedgerSpiderMiddleware": 1}
 ITEM_PIPELINES = {"nianbao.crawler.pipelines.StorePipeline": 300}
 EXTENSIONS = {"nianbao.crawler.progress.Progress": 500}
 

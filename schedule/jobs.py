@@ -95,30 +95,42 @@ def crawl_command(db_url: str, site_ids: list[str] | None = None, sites_file: st
 
 
 def run_crawl_subprocess(command: list[str], timeout: float | None = None,
-                         capture: bool = True) -> tuple[int, str]:
-    """Run a crawl to its end: (exit code, its output). Past ``timeout`` it gets SIGTERM (Scrapy
-    stops gracefully and the run is recorded), then SIGKILL after the configured grace."""
+                         capture: bool = True, label: str = "crawl") -> int:
+    """Run a crawl to its end and return its exit code. Captured output goes to the log line
+    by line as the crawl writes it (its progress heartbeats included), not only at the end.
+    Past ``timeout`` it gets SIGTERM (Scrapy stops gracefully and the run is recorded), then
+    SIGKILL after the configured grace."""
     conf = settings()["schedule"]
     pipe = subprocess.PIPE if capture else None
     child = subprocess.Popen(command, stdout=pipe, stderr=subprocess.STDOUT if capture else None,
                              text=True, encoding="utf-8", errors="replace")
+    reader = threading.Thread(target=_log_lines, args=(child, label), daemon=True)
+    if capture:
+        reader.start()
     with _children_lock:
         _children.add(child)
     try:
         try:
-            output, _ = child.communicate(timeout=timeout)
+            child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             log.error("crawl timed out after %ss: stopping it: %s", timeout, " ".join(command))
             child.send_signal(signal.SIGTERM)
             try:
-                output, _ = child.communicate(timeout=float(conf["crawl_stop_grace_seconds"]))
+                child.wait(timeout=float(conf["crawl_stop_grace_seconds"]))
             except subprocess.TimeoutExpired:
                 child.kill()
-                output, _ = child.communicate()
+                child.wait()
     finally:
         with _children_lock:
             _children.discard(child)
-    return child.returncode, output or ""
+    if capture:
+        reader.join()
+    return child.returncode
+
+
+def _log_lines(child: subprocess.Popen, label: str) -> None:
+    for line in child.stdout:
+        log.info("%s: %s", label, line.rstrip())
 
 
 def terminate_crawls() -> int:
@@ -159,9 +171,10 @@ def crawl_site(site_id: str, db_url: str, archive_dir: str | None = None,
     try:
         before = max_run_id(engine)
         timeout = float(settings()["schedule"]["crawl_timeout_seconds"])
-        code, output = run_crawl_subprocess(
-            crawl_command(db_url, [site_id], sites_file, archive_dir), timeout)
-        log.info("crawl %s exited %s:\n%s", site_id, code, output.rstrip())
+        code = run_crawl_subprocess(
+            crawl_command(db_url, [site_id], sites_file, archive_dir), timeout,
+            label=f"crawl {site_id}")
+        log.info("crawl %s exited %s", site_id, code)
         record_run_events(engine, latest_run_id(engine, site_id, after=before))
         deliver(engine)
     finally:

@@ -10,9 +10,10 @@ keeps no such count per site, so :class:`SiteLedger` keeps it from Scrapy's own 
 points: each request the spider makes gets a token in its meta when it is scheduled; a retry
 or redirect carries the token on; the token is closed when the spider has handled the answer
 (:class:`LedgerSpiderMiddleware`), when the request fails before reaching the spider
-(:class:`LedgerDownloaderMiddleware`) or when the duplicate filter drops it. A chain a
-middleware abandons part-way (a challenge the browser could not pass) keeps its site open
-until the crawl ends: the count of done sites is then low, never high.
+(:class:`LedgerDownloaderMiddleware`) or when the duplicate filter drops it. A request a
+middleware makes in place of another (a challenge's visit in the browser) is work of its own;
+when its answer never reaches the spider, its site stays open until the crawl ends: the count
+of done sites can lag behind, never run ahead.
 """
 
 from __future__ import annotations

@@ -1,0 +1,152 @@
+"""The accounting identities (勾稽关系) the standard formats define, as data and as checks.
+
+Within one record: the identity list drives two things, :mod:`nianbao.parsers.repair` (which may
+use it to place a cell lost in extraction) and the ``error`` checks every record carries. A check
+over a ``null`` cell fails and says which cell is missing: an unread figure never passes an
+identity.
+
+Across years (warnings; storage runs them when a neighbouring year exists): 结转下年度继续办理 of
+year N should be the 上年结转 of year N+1, per applicant column; 现行有效件数 should move by
+制发 − 废止 (2021 format only: the 2019 columns mean something else and are not compared across
+the format change).
+"""
+
+from __future__ import annotations
+
+from nianbao.vocabulary.metrics import (
+    APPLICANT_COLUMNS,
+    ORG_COLUMNS,
+    OUTCOMES,
+    REVIEW_GROUPS,
+    SIGNED_COLUMNS,
+    request_rows,
+    result_rows,
+)
+
+Identity = tuple[str, list[str], list[str]]
+
+
+def request_identities(fmt: str) -> list[Identity]:
+    rows = [r.key for r in request_rows(fmt)]
+    out: list[Identity] = []
+    for col in APPLICANT_COLUMNS:
+        out.append((
+            f"requests.balance.{col}",
+            [f"requests.new.{col}", f"requests.carried_over.{col}"],
+            [f"requests.handled_total.{col}", f"requests.carried_forward.{col}"],
+        ))
+        out.append((
+            f"requests.handled.{col}",
+            [f"requests.handled_total.{col}"],
+            [f"{r}.{col}" for r in result_rows(fmt)],
+        ))
+    for row in rows:
+        short = row.removeprefix("requests.")
+        out.append((
+            f"requests.row_total.{short}",
+            [f"{row}.total"],
+            [f"{row}.natural"] + [f"{row}.{c}" for c in ORG_COLUMNS],
+        ))
+    return out
+
+
+def review_identities() -> list[Identity]:
+    return [
+        (f"{g}.total", [f"{g}.total"], [f"{g}.{o}" for o in OUTCOMES[:4]]) for g in REVIEW_GROUPS
+    ]
+
+
+def identities(fmt: str) -> list[Identity]:
+    return request_identities(fmt) + review_identities()
+
+
+def _fmt_num(v: float | int) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def run_identity(identity: Identity, metrics: dict[str, object]) -> dict:
+    check_id, left, right = identity
+    missing = [k for k in left + right if metrics.get(k) is None]
+    if missing:
+        shown = ", ".join(missing[:4]) + (" …" if len(missing) > 4 else "")
+        return {"id": check_id, "severity": "error", "ok": False,
+                "detail": f"cannot verify: no value for {shown}"}
+    lsum = sum(metrics[k] for k in left)  # type: ignore[misc]
+    rsum = sum(metrics[k] for k in right)  # type: ignore[misc]
+    detail = (
+        "+".join(_fmt_num(metrics[k]) for k in left)  # type: ignore[arg-type]
+        + (" = " if lsum == rsum else " ≠ ")
+        + "+".join(_fmt_num(metrics[k]) for k in right)  # type: ignore[arg-type]
+    )
+    return {"id": check_id, "severity": "error", "ok": lsum == rsum, "detail": detail}
+
+
+def non_negative(metrics: dict[str, object]) -> dict:
+    bad = [
+        f"{k}={v}" for k, v in metrics.items()
+        if isinstance(v, int | float) and v < 0 and k.rsplit(".", 1)[-1] not in SIGNED_COLUMNS
+    ]
+    return {"id": "values.non_negative", "severity": "error", "ok": not bad,
+            "detail": "all counts ≥ 0" if not bad else "negative: " + ", ".join(bad[:5])}
+
+
+def identity_checks(fmt: str, metrics: dict[str, object]) -> list[dict]:
+    checks = [run_identity(i, metrics) for i in identities(fmt)]
+    checks.append(non_negative(metrics))
+    return checks
+
+
+# Across years -------------------------------------------------------------------------------
+
+
+def _pair(earlier: dict, later: dict) -> tuple[dict, dict]:
+    years = earlier.get("report_year"), later.get("report_year")
+    if all(years) and years[0] > years[1]:
+        earlier, later = later, earlier
+    return earlier, later
+
+
+def carry_check(earlier: dict, later: dict) -> dict:
+    earlier, later = _pair(earlier, later)
+    a, b = earlier["metrics"], later["metrics"]
+    diffs, missing = [], []
+    for col in APPLICANT_COLUMNS:
+        x, y = a.get(f"requests.carried_forward.{col}"), b.get(f"requests.carried_over.{col}")
+        if x is None or y is None:
+            missing.append(col)
+        elif x != y:
+            diffs.append(f"{col}: {x} → {y}")
+    years = f"{earlier.get('report_year')}→{later.get('report_year')}"
+    if diffs:
+        detail, ok = f"{years} 结转下年度 ≠ 上年结转: " + "; ".join(diffs), False
+    elif missing:
+        detail, ok = f"{years} cannot compare {', '.join(missing)}: no value", False
+    else:
+        detail, ok = f"{years} 结转下年度 = 上年结转 in every column", True
+    return {"id": "cross_year.carry", "severity": "warning", "ok": ok, "detail": detail}
+
+
+def in_force_checks(earlier: dict, later: dict) -> list[dict]:
+    earlier, later = _pair(earlier, later)
+    if earlier.get("format") != "2021" or later.get("format") != "2021":
+        return []
+    a, b = earlier["metrics"], later["metrics"]
+    out = []
+    for kind in ("rules", "normative"):
+        prev = a.get(f"active.{kind}.in_force")
+        issued = b.get(f"active.{kind}.issued")
+        repealed = b.get(f"active.{kind}.repealed")
+        now = b.get(f"active.{kind}.in_force")
+        if None in (prev, issued, repealed, now):
+            continue
+        expected = prev + issued - repealed
+        out.append({
+            "id": f"cross_year.in_force.{kind}", "severity": "warning", "ok": expected == now,
+            "detail": f"{prev}+{issued}−{repealed} = {expected}"
+                      + (" = " if expected == now else " ≠ ") + f"{now}",
+        })
+    return out
+
+
+def cross_year_checks(earlier: dict, later: dict) -> list[dict]:
+    return [carry_check(earlier, later), *in_force_checks(earlier, later)]

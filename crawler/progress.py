@@ -157,11 +157,14 @@ class Snapshot:
         return self.elapsed / self.sites_done * (self.sites - self.sites_done)
 
     def heartbeat(self) -> str:
+        head = (f"crawl: {self.sites_done}/{self.sites} sites done, {self.pages} pages, "
+                f"{self.stored} reports stored")
+        elapsed = tqdm.format_interval(self.elapsed)
+        if self.sites_done == self.sites:
+            return f"{head} in {elapsed}"
         left = self.remaining()
         eta = "time left unknown" if left is None else f"about {tqdm.format_interval(left)} left"
-        return (f"crawl: {self.sites_done}/{self.sites} sites done, {self.pages} pages, "
-                f"{self.stored} reports stored, {tqdm.format_interval(self.elapsed)} elapsed, "
-                f"{eta}")
+        return f"{head}, {elapsed} elapsed, {eta}"
 
 
 def snapshot(crawler: Crawler, ledger: SiteLedger, started: float,

@@ -27,8 +27,9 @@ from tests.conftest import ROOT, require_tool
 
 BAR = re.compile(r"crawl (\d)/4 sites \|[^|]*\| (\d+) pages · (\d+) reports stored "
                  r"\[(\d\d:\d\d)<([\d:?]+)\]")
-HEARTBEAT = re.compile(r"^crawl: (\d)/4 sites done, (\d+) pages, (\d+) reports stored, "
-                       r"(\d\d:\d\d) elapsed, (about \d\d:\d\d left|time left unknown)$")
+HEARTBEAT = re.compile(r"^crawl: (\d)/4 sites done, (\d+) pages, (\d+) reports stored"
+                       r"(, \d\d:\d\d elapsed, (about \d\d:\d\d left|time left unknown)"
+                       r"| in \d\d:\d\d)$")
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +135,6 @@ def test_time_left_follows_the_pace_of_the_sites_done():
     assert Snapshot(4, 1, 9, 2, 10.0).remaining() == 30.0
     assert Snapshot(4, 1, 9, 2, 10.0).heartbeat() == (
         "crawl: 1/4 sites done, 9 pages, 2 reports stored, 00:10 elapsed, about 00:30 left")
+    assert Snapshot(4, 0, 0, 0, 5.0).heartbeat().endswith(", 00:05 elapsed, time left unknown")
+    assert Snapshot(4, 4, 18, 5, 28.0).heartbeat() == (
+        "crawl: 4/4 sites done, 18 pages, 5 reports stored in 00:28")

@@ -104,8 +104,9 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
     from nianbao.storage.db import connect, database_url
     from nianbao.storage.store import Store
 
+    sites_file = getattr(args, "sites", None) or PROJECT_ROOT / "config" / "sites.yaml"
     try:
-        chosen = sites if sites is not None else select_sites(load_sites(args.sites), args.site)
+        chosen = sites if sites is not None else select_sites(load_sites(sites_file), args.site)
     except SitesError as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return Outcome(2, [])
@@ -114,10 +115,14 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
     options = CrawlOptions(
         database_url=url,
         archive_dir=args.archive or Path(storage["archive_dir"]),
+        sites_file=sites_file, site_ids=[site.id for site in chosen],
         proxy=args.proxy, allowed_private_hosts=tuple(args.allow_host),
         log_level="INFO" if args.verbose else "WARNING",
     )
-    run_id = run_crawl(chosen, options)
+    run_id = run_crawl(options)
+    if run_id is None:
+        print("nianbao: the crawl could not start (see the log above)", file=sys.stderr)
+        return Outcome(1, [])
     store = Store(connect(url))
     run = store.run_stats(run_id)
     failures = store.failures(run_id)

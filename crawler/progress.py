@@ -10,10 +10,11 @@ keeps no such count per site, so :class:`SiteLedger` keeps it from Scrapy's own 
 points: each request the spider makes gets a token in its meta when it is scheduled; a retry
 or redirect carries the token on; the token is closed when the spider has handled the answer
 (:class:`LedgerSpiderMiddleware`), when the request fails before reaching the spider
-(:class:`LedgerDownloaderMiddleware`) or when the duplicate filter drops it. A request a
-middleware makes in place of another (a challenge's visit in the browser) is work of its own;
-when its answer never reaches the spider, its site stays open until the crawl ends: the count
-of done sites can lag behind, never run ahead.
+(:class:`LedgerDownloaderMiddleware`) or when the duplicate filter drops it; a challenge's
+visit in the browser carries the token of the request it is made for. A failure raised while
+a middleware reads an answer (a challenge the browser could not pass) closes nothing: that
+site then stays open until the crawl ends, so the count of done sites can lag behind, never
+run ahead.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ from scrapy.http import Response
 from tqdm import tqdm
 from twisted.internet.task import LoopingCall
 
+from nianbao.crawler import meta
+from nianbao.crawler.recorder import recorder
+from nianbao.crawler.services import services
 from nianbao.settings import settings
 
-WORK = "nianbao_work"  # request meta: (site id, token) of the request's open work
-SPIDER_MADE = "spider"  # WORK's value on a request the spider has just made
+SPIDER_MADE = "spider"  # meta.WORK's value on a request the spider has just made
 REDRAW_SECONDS = 0.5  # how often the terminal bar reads the ledger and the counters
 STORED = ("new", "revised", "another_copy")  # outcomes that store a version
 
@@ -59,16 +62,16 @@ class SiteLedger:
 
     def scheduled(self, request: Request) -> None:
         """A new request opens work for its site; a retry or redirect of one carries its token."""
-        site = request.meta.get("site_id")
-        if site is None or request.meta.get(WORK, SPIDER_MADE) != SPIDER_MADE:
+        site = request.meta.get(meta.SITE)
+        if site is None or request.meta.get(meta.WORK, SPIDER_MADE) != SPIDER_MADE:
             return
         token = next(self.tokens)
-        request.meta[WORK] = (site, token)
+        request.meta[meta.WORK] = (site, token)
         self.open[site].add(token)
         self.begun.add(site)
 
     def finished(self, request: Request) -> None:
-        site, token = request.meta.get(WORK) or (None, None)
+        site, token = request.meta.get(meta.WORK) or (None, None)
         if site is not None:
             self.open[site].discard(token)
 
@@ -86,7 +89,7 @@ class SiteLedger:
     def spider_made(entry: Any) -> None:
         """A request the spider makes is new work, even when it copies its parent's meta."""
         if isinstance(entry, Request):
-            entry.meta[WORK] = SPIDER_MADE
+            entry.meta[meta.WORK] = SPIDER_MADE
 
 
 class LedgerSpiderMiddleware:
@@ -138,7 +141,7 @@ def _site_of(item: Any, response: Response | None) -> str:
     """The site an item belongs to: its own ``site_id``, else its response's."""
     site = getattr(item, "site_id", None)
     if site is None and response is not None:
-        site = response.meta.get("site_id")
+        site = response.meta.get(meta.SITE)
     return site or ""
 
 
@@ -169,10 +172,10 @@ class Snapshot:
 
 def snapshot(crawler: Crawler, ledger: SiteLedger, started: float,
              finished: bool = False) -> Snapshot:
-    """The figures shown, read from the spider's per-site counters and the ledger (the one
-    place that knows where those counters live). A crawl that finished has done every site."""
-    stats = crawler.spider.site_stats
-    sites = list(crawler.spider.sites)
+    """The figures shown, read from the run's per-site counters and the ledger (the one place
+    that knows where those counters live). A crawl that finished has done every site."""
+    stats = recorder(crawler).site_stats
+    sites = list(services(crawler).sites)
     return Snapshot(
         sites=len(sites),
         sites_done=len(sites) if finished else sum(1 for s in sites if ledger.done(s)),
@@ -210,7 +213,7 @@ class Progress:
     def opened(self, spider) -> None:
         self.started = time.monotonic()
         if self.tty:
-            self.bar = tqdm(total=len(spider.sites), file=self.stream, smoothing=0,
+            self.bar = tqdm(total=len(services(self.crawler).sites), file=self.stream, smoothing=0,
                             dynamic_ncols=True, bar_format="crawl {n_fmt}/{total_fmt} sites "
                                                            "|{bar}| {desc} [{elapsed}<{remaining}]")
         self.loop.start(self.interval, now=False)

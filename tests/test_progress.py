@@ -22,7 +22,8 @@ from scrapy import Request
 
 from nianbao.commands.demo import write_sites
 from nianbao.commands.demo.portal import DemoPortal
-from nianbao.crawler.progress import SPIDER_MADE, WORK, SiteLedger, Snapshot
+from nianbao.crawler.meta import WORK
+from nianbao.crawler.progress import SPIDER_MADE, SiteLedger, Snapshot
 from tests.conftest import ROOT, require_tool
 
 BAR = re.compile(r"crawl (\d)/4 sites \|[^|]*\| (\d+) pages · (\d+) reports stored "

@@ -60,9 +60,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"demo portal at {portal.url}/ (four small portals around five real reports); "
               f"crawling {', '.join(s.id for s in sites)} into {workdir}\n")
         sys.stdout.flush()
-        crawl_args = argparse.Namespace(db=db, archive=workdir / "archive", proxy=None,
-                                        allow_host=[], verbose=False)
-        code, failures = crawl(crawl_args, sites=sites, planted=plan.planted_as)
+        crawl_args = argparse.Namespace(sites=sites_file, site=None, db=db,
+                                        archive=workdir / "archive", proxy=None, allow_host=[],
+                                        verbose=False)
+        code, failures = crawl(crawl_args, planted=plan.planted_as)
     print("\nstored reports:")
     run_command("reports", "--db", db)
     print(f"\nThe demo portal's pages carry invented 2024 publication dates, so its compliance "

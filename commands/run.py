@@ -88,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         before = jobs.max_run_id(engine)
         sys.stdout.flush()
-        code, _ = jobs.run_crawl_subprocess(jobs.crawl_command(
+        code = jobs.run_crawl_subprocess(jobs.crawl_command(
             url, args.site, str(args.sites), args.archive and str(args.archive), args.proxy),
             capture=False)
         run_id = jobs.latest_run_id(engine, after=before)

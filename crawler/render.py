@@ -30,6 +30,8 @@ from nianbao.crawler.services import CrawlServices, configured_sites, services
 
 logger = logging.getLogger(__name__)
 
+# What a SOLVE visit keeps of the request it is made for: its site, and its open work (progress).
+_CARRIED = (meta.SITE, meta.WORK)
 
 
 class RenderMiddleware:
@@ -103,7 +105,8 @@ class RenderMiddleware:
         solve = Request(
             f"{parts.scheme}://{parts.netloc}/", callback=request.callback,
             errback=request.errback, dont_filter=True,
-            meta={meta.SITE: site.id, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
+            meta={**{key: request.meta[key] for key in _CARRIED if key in request.meta},
+                  meta.SITE: site.id, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
                   meta.BUDGET_COUNTED: True},
         )
         to_browser(solve)

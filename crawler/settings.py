@@ -45,6 +45,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 ADDONS = {"nianbao.crawler.addon.NianbaoAddon": 0}
 DOWNLOADER_MIDDLEWARES = {
+    "nianbao.crawler.progress.LedgerDownloaderMiddleware": 1,
     "nianbao.crawler.middlewares.GuardMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "nianbao.crawler.robots.RobotsMiddleware": 100,
@@ -53,6 +54,7 @@ DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.freshness.FreshnessMiddleware": 840,
     "nianbao.crawler.middlewares.ArchiveMiddleware": 970,
 }
+SPIDER_MIDDLEWARES = {"nianbao.crawler.progress.LedgerSpiderMiddleware": 1}
 ITEM_PIPELINES = {"nianbao.crawler.pipelines.StorePipeline": 300}
 # The services first: the recorder and the progress display read them.
 EXTENSIONS = {

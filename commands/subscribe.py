@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from nianbao.commands.crawl import add_storage_arguments
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -95,7 +97,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
 
 
 def add_subscribe_parser(sub: argparse._SubParsersAction) -> None:
-    from nianbao.notify.events import EVENT_KINDS
+    from nianbao.notify.event_kinds import EVENT_KINDS
 
     s = sub.add_parser("subscribe", help="manage alert subscriptions (Apprise URLs)")
     actions = s.add_subparsers(dest="action", required=True)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import yaml
+if TYPE_CHECKING:  # PyYAML is imported when a sites file is read, not by every command
+    import yaml
 
 RENDER_MODES = ("never", "auto", "always")
 PAGINATIONS = ("trs", "page-param", "hanweb", "gkmlpt", "none")
@@ -90,6 +92,8 @@ class _Reader:
     """Validates one site node; errors carry the file, line and field."""
 
     def __init__(self, path: Path, node: yaml.MappingNode):
+        import yaml
+
         self.path = path
         self.node = node
         self.nodes = _mapping(node)
@@ -223,6 +227,8 @@ class _Reader:
 
 def load_sites(path: Path) -> list[Site]:
     """Read and validate a sites file; raise SitesError naming the line and field at fault."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -20,10 +20,6 @@ from nianbao.settings import settings
 from nianbao.storage.models import CrawlRun, Event, Issuer, Report, Version
 from nianbao.storage.types import utcnow
 
-EVENT_KINDS = (
-    "new_report", "revised_report", "late_report", "missing_report", "failed_checks",
-    "site_unreachable",
-)
 KEY_FIGURES = (
     "requests.new.total", "requests.granted.total", "requests.handled_total.total",
     "review.corrected", "review.total",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import sys
 import tempfile
 import threading
 import zipfile
@@ -134,6 +135,16 @@ def hostile_documents(hungry_rows: int = 250_000) -> dict[str, tuple[bytes, str]
                     b"endobj\n4 0 obj<</Length 200>>stream\nBT /F1 12 Tf 72 700 Td (annual rep",
                     "application/pdf"),
     }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (a crawl stopped, a download cut at its size limit) is
+        normal here; anything else is printed as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class GeneratedPortal:
@@ -308,8 +319,7 @@ class GeneratedPortal:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -321,8 +331,6 @@ class GeneratedPortal:
 
 def main() -> None:
     """``python -m tests.mockserver.generated [N] [--hostile]``: serve until interrupted."""
-    import sys
-
     n = int(next((a for a in sys.argv[1:] if a.isdigit()), "500"))
     with GeneratedPortal(n, hostile="--hostile" in sys.argv) as portal:
         print(portal.column_url, flush=True)

@@ -7,6 +7,8 @@ cell fails and says which cell is missing: an unread figure never passes an iden
 
 from __future__ import annotations
 
+from functools import cache
+
 from nianbao.parsers.schema import (
     APPLICANT_COLUMNS,
     ORG_COLUMNS,
@@ -50,8 +52,10 @@ def review_identities() -> list[Identity]:
     ]
 
 
-def identities(fmt: str) -> list[Identity]:
-    return request_identities(fmt) + review_identities()
+@cache
+def identities(fmt: str) -> tuple[Identity, ...]:
+    """Every identity of the format, built once per format (every record is checked)."""
+    return (*request_identities(fmt), *review_identities())
 
 
 def _fmt_num(v: float | int) -> str:

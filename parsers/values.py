@@ -19,8 +19,11 @@ _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 
 
 def normalise_text(text: str) -> str:
-    """NFKC (full-width digits and punctuation to ASCII) and whitespace removed."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    """NFKC (full-width digits and punctuation to ASCII) and whitespace removed. ASCII text,
+    most cells, is its own NFKC form."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _SPACES.sub("", text)
 
 
 def clean_label(text: str) -> str:

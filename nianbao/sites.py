@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:  # PyYAML is imported when a sites file is read, not by every command
     import yaml
 
+from nianbao.vocabulary.issuers import ISSUER_KINDS
+
 RENDER_MODES = ("never", "auto", "always")
 PAGINATIONS = ("trs", "page-param", "hanweb", "gkmlpt", "none")
 CMS_FAMILIES = ("trs", "hanweb", "gkmlpt", "c-col", "other")
-ISSUER_KINDS = ("government", "office", "department", "township", "other")
 SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -88,7 +89,7 @@ def _mapping(node: yaml.Node) -> dict[str, yaml.Node]:
     return {k.value: v for k, v in node.value}
 
 
-class _Reader:
+class _SiteNode:
     """Validates one site node; errors carry the file, line and field."""
 
     def __init__(self, path: Path, node: yaml.MappingNode):
@@ -247,7 +248,7 @@ def load_sites(path: Path) -> list[Site]:
     for node in sites_node.value:
         if not isinstance(node, yaml.MappingNode):
             raise SitesError(f"{path}: {_mark(node)}: each site must be a mapping")
-        site = _Reader(path, node).site()
+        site = _SiteNode(path, node).site()
         if site.id in seen:
             raise SitesError(f"{path}: {_mark(node)}: site {site.id!r}: id: duplicate "
                              f"(first at line {seen[site.id]})")

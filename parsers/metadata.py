@@ -13,31 +13,12 @@ from dataclasses import dataclass, field
 
 from nianbao.parsers.document import DateEvidence, Document
 from nianbao.parsers.values import normalise_text
+from nianbao.vocabulary import dates, sections
+from nianbao.vocabulary.issuers import ORGAN_END
+from nianbao.vocabulary.titles import REPORT_NAME, lookalike_reason, names_report
 
-REPORT_TITLE = re.compile(r"政府信息公开(工作)?(年度)?(报告|年报)|(19|20)\d{2}\s*(年度报告|年报)")
-LOOKALIKES = [
-    (re.compile(r"网站(工作)?年度报表|政府网站年度报表"), "a 政府网站工作年度报表, not a 年报"),
-    (re.compile(r"法治政府建设"), "a 法治政府建设年度报告, not a 年报"),
-    (re.compile(r"图解|解读|一图读懂|图说"), "an explanation (图解/解读) of a report"),
-    (re.compile(r"预算|决算"), "a budget or final accounts document"),
-    (re.compile(r"工作要点|落实情况"), "a 政务公开工作要点 document"),
-]
-_ORGAN_END = (
-    r"(人民政府办公室|人民政府办公厅|人民政府|政府办公室|办公室|办公厅|委员会|管委会|管理委员会|"
-    r"局|委|厅|院|署|办|中心|所|站|队|处|街道办事处|街道|镇|乡|区|县|市|旗)"
-)
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年(?:度)?")
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
-_SECTION_PATTERNS = [
-    ("overview", re.compile(r"总体情况|概述|基本情况")),
-    ("active", re.compile(r"主动公开")),
-    ("requests", re.compile(r"收到和处理|依申请|申请情况")),
-    ("review", re.compile(r"复议|诉讼")),
-    ("problems", re.compile(r"问题|改进")),
-    ("other", re.compile(r"其他需要报告|其他事项|其他需报告")),
-]
-_HEADING = re.compile(r"^[（(]?([一二三四五六七八九十])[）)]?[、.．\s]")
-_NUMERALS = "一二三四五六七八九十"
 
 
 @dataclass
@@ -60,16 +41,16 @@ def iso_date(y: str | int, m: str | int, d: str | int) -> str | None:
 
 
 def _title(doc: Document) -> str | None:
-    if doc.title_hint and REPORT_TITLE.search(normalise_text(doc.title_hint)):
+    if doc.title_hint and names_report(normalise_text(doc.title_hint)):
         return normalise_text(doc.title_hint)
     paras = [normalise_text(p) for p in doc.paragraphs[:12]]
     paras = [p for p in paras if p]
     for i, p in enumerate(paras[:8]):
-        if REPORT_TITLE.search(p) and len(p) <= 60 and not p.startswith(("本", "根据", "按照")):
+        if names_report(p) and len(p) <= 60 and not p.startswith(("本", "根据", "按照")):
             # "曲沃县人民政府" / "2023年政府信息公开工作年度报告" on two lines
             if re.match(r"^(19|20)\d{2}", p) and i > 0 and len(paras[i - 1]) <= 30:
                 prev = paras[i - 1]
-                if re.search(_ORGAN_END + "$", prev):
+                if re.search(ORGAN_END + "$", prev):
                     return prev + p
             return p
     if doc.title_hint:
@@ -81,7 +62,7 @@ def _title(doc: Document) -> str | None:
 def _issuer_from_title(title: str) -> str | None:
     t = re.sub(r"[《》〈〉“”\"]", "", title)
     t = re.sub(r"^关于", "", t)
-    m = REPORT_TITLE.search(t)
+    m = REPORT_NAME.search(t)
     head = t[: m.start()] if m else t
     head = _YEAR_IN_TITLE.sub("", head).strip("的 ")
     head = re.sub(r"(本级)$", "", head)
@@ -91,13 +72,13 @@ def _issuer_from_title(title: str) -> str | None:
 def _issuer_fallbacks(text_lines: list[str]) -> tuple[str, str] | None:
     tail = [ln for ln in text_lines[-6:] if ln]
     for i, ln in enumerate(tail):
-        if re.fullmatch(r".{2,30}" + _ORGAN_END, ln) and any(_DATE.search(x) for x in tail[i:]):
+        if re.fullmatch(r".{2,30}" + ORGAN_END, ln) and any(_DATE.search(x) for x in tail[i:]):
             return ln, "signature"
     body = "".join(text_lines)
     m = re.search(r"[“\"]([^”\"]{2,30}?人民政府)[”\"]\s*(?:门户)?网站", body)
     if m:
         return m.group(1), "portal named in the text"
-    m = re.search(r"请与(.{2,30}?" + _ORGAN_END + r")联系", body)
+    m = re.search(r"请与(.{2,30}?" + ORGAN_END + r")联系", body)
     if m:
         return m.group(1), "contact sentence"
     return None
@@ -123,10 +104,10 @@ def _sections(doc: Document) -> dict[str, str]:
     last_numeral = 0
     for para in doc.paragraphs:
         t = normalise_text(para)
-        m = _HEADING.match(t)
+        m = sections.NUMBERED_HEADING.match(t)
         if m and len(t) <= 40 and not t.startswith(("（", "(")):
-            numeral = _NUMERALS.index(m.group(1)) + 1
-            name = next((k for k, p in _SECTION_PATTERNS if p.search(t)), None)
+            numeral = sections.NUMERALS.index(m.group(1)) + 1
+            name = sections.section_of(t)
             if name and numeral > last_numeral:
                 current, last_numeral = name, numeral
                 out.setdefault(current, [])
@@ -181,18 +162,10 @@ def read_metadata(doc: Document, source: str) -> Metadata:
     if source.startswith(("http://", "https://")):
         meta.dates.extend(url_dates(source))
     meta.sections = _sections(doc)
-    title = meta.title or ""
-    meta.lookalike = next((why for pattern, why in LOOKALIKES if pattern.search(title)), None)
+    meta.lookalike = lookalike_reason(meta.title or "")
     return meta
 
 
-DATE_RANK = ["meta:PubDate", "visible", "signature", "url", "http:last-modified", "first-seen"]
-
-
-def published_date(dates: list[DateEvidence]) -> str | None:
+def published_date(evidence: list[DateEvidence]) -> str | None:
     """The publication date by the evidence ranking; every date stays in ``date_evidence``."""
-    for source in DATE_RANK:
-        for d in dates:
-            if d.source == source:
-                return d.value
-    return None
+    return dates.published_date(e.as_dict() for e in evidence)

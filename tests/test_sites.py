@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nianbao.crawler.links import normalize_url, title_kind, trs_pages
+from nianbao.crawler.links import normalize_url, trs_pages
 from nianbao.sites import SitesError, load_sites, select_sites
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,21 +58,6 @@ def test_unknown_site_id_is_an_error(tmp_path):
                                         "    homepage: http://a.gov.cn/\n"))
     with pytest.raises(SitesError, match="unknown site id"):
         select_sites(sites, ["b"])
-
-
-@pytest.mark.parametrize(("title", "kind"), [
-    ("晋城市城区人民政府2023年政府信息公开工作年度报告", "report"),
-    ("2022年度信息公开年报", "report"),
-    ("2023年政府网站工作年度报表", "lookalike"),
-    ("2023年法治政府建设年度报告", "lookalike"),
-    ("《2023年政府信息公开工作年度报告》解读", "lookalike"),
-    ("一图读懂2023年政府信息公开工作年度报告", "lookalike"),
-    ("2024年部门预算公开", "lookalike"),
-    ("政府信息公开年报", "other"),
-    ("首页", "other"),
-])
-def test_link_titles_tell_reports_from_lookalikes(title, kind):
-    assert title_kind(title) == kind
 
 
 def test_trs_pagination_and_session_ids():

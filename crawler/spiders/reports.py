@@ -30,21 +30,24 @@ from nianbao.crawler.addresses import forbidden_address
 from nianbao.crawler.challenges import challenge_kind, is_soft_404
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.links import (
-    COLUMN_TEXT,
-    PORTAL_TEXT,
     Link,
     gkmlpt_api,
     hanweb_params,
     is_attachment,
     next_page_links,
     page_links,
-    title_kind,
     trs_pages,
 )
 from nianbao.crawler.middlewares import Refused, lower_headers
 from nianbao.sites import Site
+from nianbao.vocabulary.titles import (
+    COLUMN_PAGE_TITLE,
+    COLUMN_SLUG,
+    COLUMN_TITLE,
+    DISCLOSURE_TITLE,
+    title_kind,
+)
 
-COLUMN_SLUG = re.compile(r"/(zfxxgknb|xxgknb|gknb|ndbg|xxgkndbg|zwgknb)(/|$)", re.IGNORECASE)
 _COLUMN_META = "//meta[translate(@name,'COLUMNAME','columname')='columnname']/@content"
 
 
@@ -111,10 +114,10 @@ class ReportsSpider(Spider):
             kind = title_kind(link.text)
             if kind == "report":
                 yield self._document_request(site, link)
-            elif COLUMN_TEXT.search(link.text) or COLUMN_SLUG.search(urlsplit(link.url).path):
+            elif COLUMN_TITLE.search(link.text) or COLUMN_SLUG.search(urlsplit(link.url).path):
                 yield Request(link.url, callback=self.discover, errback=self.failed, priority=5,
                               meta={"site_id": site.id, "kind": "discover", "hops": hops + 1})
-            elif PORTAL_TEXT.search(link.text) and hops < 2:
+            elif DISCLOSURE_TITLE.search(link.text) and hops < 2:
                 yield Request(link.url, callback=self.discover, errback=self.failed,
                               meta={"site_id": site.id, "kind": "discover", "hops": hops + 1})
 
@@ -152,7 +155,7 @@ class ReportsSpider(Spider):
                 request = self._document_request(site, link)
                 if request is not None:
                     yield request
-            elif COLUMN_TEXT.search(link.text):
+            elif COLUMN_TITLE.search(link.text):
                 self._note_unfollowed(site, link)
 
     def _note_unfollowed(self, site: Site, link: Link) -> None:
@@ -396,5 +399,5 @@ def _page_dates(response: TextResponse) -> list[dict]:
 def _is_report_column(response: TextResponse) -> bool:
     names = " ".join(response.xpath(_COLUMN_META).getall())
     title = " ".join(response.xpath("//title//text()").getall())
-    return bool(COLUMN_TEXT.search(names) or re.search("信息公开年报|信息公开年度报告", title)
+    return bool(COLUMN_TITLE.search(names) or COLUMN_PAGE_TITLE.search(title)
                 or COLUMN_SLUG.search(urlsplit(response.url).path))

@@ -1,22 +1,25 @@
-"""Parse each fetched document in a sandbox and store it as a version (or say why not).
+"""Parse each fetched document in the parse worker pool and store it as a version (or say why
+not).
 
-Parsing runs in a forked child with time and memory limits (``parsers/sandbox.py``), off the
-crawl's event loop, so one hostile attachment can neither stall nor crash the crawl.
+Parsing runs in the pool's worker processes (``parsers/pool.py``), with a time and memory limit
+per document and at most ``parse.workers`` documents at once, off the crawl's event loop: one
+hostile attachment can neither stall nor crash the crawl, and many cannot exhaust the memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from email.utils import parsedate_to_datetime
 
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.threads import deferToThread
 
 from nianbao.crawler.items import FetchedDocument
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
+from nianbao.parsers.pool import ParsePool
 from nianbao.settings import settings
 
 CONTENT_KEYS = ("title", "issuer", "report_year", "format", "metrics", "cells", "sections")
@@ -45,25 +48,26 @@ def external_dates(item: FetchedDocument, first_seen: bool) -> list[DateEvidence
     return dates
 
 
-def parse_document(item: FetchedDocument, dates: list[DateEvidence]) -> dict:
-    from nianbao.parsers.sandbox import parse_isolated
-
-    limits = settings()["parse"]
-    if len(item.body) > int(limits["max_file_mb"]) * 2**20:
-        raise ParseError("too-large", f"{len(item.body)} bytes is over the parse limit")
-    return parse_isolated(
-        item.body, item.url, timeout=float(limits["timeout_seconds"]),
-        memory_mb=int(limits["memory_mb"]), content_type=item.content_type, dates=dates,
-    )
-
-
 class StorePipeline:
-    def __init__(self, crawler: Crawler):
+    def __init__(self, crawler: Crawler, parse: dict):
         self.crawler = crawler
+        self.max_bytes = int(parse["max_file_mb"]) * 2**20
+        self.pool = ParsePool.from_settings(parse)
+        crawler.signals.connect(self.close_pool, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
+        return cls(crawler, settings()["parse"])
+
+    def close_pool(self) -> None:
+        self.crawler.stats.set_value("nianbao/parse/workers_started", self.pool.workers_started)
+        self.pool.close()
+
+    async def parse(self, item: FetchedDocument, dates: list[DateEvidence]) -> dict:
+        if len(item.body) > self.max_bytes:
+            raise ParseError("too-large", f"{len(item.body)} bytes is over the parse limit")
+        return await asyncio.wrap_future(
+            self.pool.submit(item.body, item.url, item.content_type, dates))
 
     async def process_item(self, item: FetchedDocument) -> FetchedDocument:
         spider = self.crawler.spider
@@ -78,7 +82,7 @@ class StorePipeline:
             return item
         dates = external_dates(item, first_seen=previous is None)
         try:
-            record = await maybe_deferred_to_future(deferToThread(parse_document, item, dates))
+            record = await self.parse(item, dates)
         except ParseError as exc:
             stats["errors"] += 1
             stats[f"error:parse-{exc.reason}"] += 1

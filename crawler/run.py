@@ -30,15 +30,19 @@ class CrawlOptions:
 
 def politeness_slots(sites: list[Site], conf: Settings) -> dict[str, dict]:
     """Per-host download slots from each site's ``politeness`` override (Scrapy's
-    ``DOWNLOAD_SLOTS``), so a fragile county portal can get one request every few seconds."""
+    ``DOWNLOAD_SLOTS``), so a fragile county portal can get one request every few seconds: its
+    concurrency, its delay (also AutoThrottle's floor there) and whether AutoThrottle adapts
+    it (``crawler/throttle.py``)."""
     slots: dict[str, dict] = {}
     for site in sites:
         polite = site.politeness
-        if not polite.get("concurrency") and polite.get("delay_seconds") is None:
+        if not polite.keys() & {"concurrency", "delay_seconds", "autothrottle"}:
             continue
         slot = {"concurrency": int(polite.get("concurrency") or
                                    conf.getint("CONCURRENT_REQUESTS_PER_DOMAIN")),
                 "delay": float(polite.get("delay_seconds", conf.getfloat("DOWNLOAD_DELAY")))}
+        if "autothrottle" in polite:
+            slot["autothrottle"] = bool(polite["autothrottle"])
         for url in [*site.start_urls, *(f"http://{d}/" for d in site.domains)]:
             host = urlsplit(url).hostname
             if host:

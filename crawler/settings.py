@@ -20,11 +20,14 @@ USER_AGENT = _fetch["user_agent"]
 ROBOTSTXT_OBEY = _fetch["obey_robots_txt"]
 DOWNLOAD_TIMEOUT = _fetch["timeout_seconds"]
 RETRY_TIMES = _fetch["retries"]
+CONCURRENT_REQUESTS = _fetch["concurrency_total"]
 CONCURRENT_REQUESTS_PER_DOMAIN = _fetch["concurrency_per_host"]
 DOWNLOAD_DELAY = _fetch["delay_seconds"]
-AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = max(_fetch["delay_seconds"], 0.1)
-AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Read by nianbao's SiteThrottle (crawler/throttle.py), which replaces Scrapy's AutoThrottle.
+AUTOTHROTTLE_ENABLED = _fetch["autothrottle"]
+AUTOTHROTTLE_START_DELAY = _fetch["autothrottle_start_delay_seconds"]
+AUTOTHROTTLE_TARGET_CONCURRENCY = _fetch["autothrottle_target_concurrency"]
+AUTOTHROTTLE_MAX_DELAY = _fetch["autothrottle_max_delay_seconds"]
 DEPTH_LIMIT = _crawl["max_depth"]
 CLOSESPIDER_TIMEOUT = int(_crawl["max_run_minutes"]) * 60
 DOWNLOAD_MAXSIZE = int(_conf["parse"]["max_file_mb"]) * 2**20
@@ -42,7 +45,11 @@ DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.middlewares.ArchiveMiddleware": 970,
 }
 ITEM_PIPELINES = {"nianbao.crawler.pipelines.StorePipeline": 300}
-EXTENSIONS = {"nianbao.crawler.progress.Progress": 500}
+EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "nianbao.crawler.throttle.SiteThrottle": 0,
+    "nianbao.crawler.progress.Progress": 500,
+}
 
 # Chromium only for requests that ask for it (meta "playwright"); the rest use Scrapy's own
 # HTTP client. Debian's chromium: Playwright's browser download is not reachable here.

@@ -42,6 +42,7 @@ class SiteThrottle:
         self.start_delay = max(self.min_delay, conf.getfloat("AUTOTHROTTLE_START_DELAY"))
         crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self._response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SiteThrottle:
@@ -50,6 +51,12 @@ class SiteThrottle:
     def _spider_opened(self, spider) -> None:
         if self.enabled:  # new slots start at AutoThrottle's start delay, as in Scrapy
             self.crawler.engine.downloader._delay = self.start_delay
+
+    def _spider_closed(self, spider) -> None:
+        """Each host's last delay, in the crawl's statistics: which portals were slowed down."""
+        for key, slot in self.crawler.engine.downloader.slots.items():
+            self.crawler.stats.set_value(f"nianbao/throttle/delay_ms/{key}",
+                                         round(slot.delay * 1000))
 
     def _response_downloaded(self, response: Response, request: Request, spider) -> None:
         key = request.meta.get("download_slot")

@@ -77,7 +77,8 @@ _FIELDS = {
     "selectors", "politeness", "issuers", "allow_private", "seen_at", "verified", "note",
     "deadline_rules",
 }
-_POLITENESS = {"obey_robots_txt", "concurrency", "delay_seconds", "timeout_seconds"}
+_POLITENESS = {"obey_robots_txt", "autothrottle", "concurrency", "delay_seconds",
+               "timeout_seconds"}
 _SELECTORS = {"list_links", "content", "wait_for"}
 
 
@@ -144,6 +145,23 @@ class _SiteNode:
         unknown = set(value) - allowed
         if unknown:
             raise self.fail(key, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        return value
+
+    def politeness(self) -> dict:
+        """The site's own politeness, each value of the type the crawler needs."""
+        value = self.keyed("politeness", _POLITENESS)
+        for name, given in value.items():
+            if name in ("obey_robots_txt", "autothrottle"):
+                ok, want = isinstance(given, bool), "true or false"
+            elif name == "concurrency":
+                ok = isinstance(given, int) and not isinstance(given, bool) and given >= 1
+                want = "a whole number of requests, at least 1"
+            else:
+                ok = isinstance(given, int | float) and not isinstance(given, bool) and (
+                    given > 0 if name == "timeout_seconds" else given >= 0)
+                want = "a number of seconds" + (" above 0" if name == "timeout_seconds" else "")
+            if not ok:
+                raise self.fail("politeness", f"{name}: {given!r} is not {want}")
         return value
 
     def columns(self) -> tuple[Column, ...]:
@@ -213,7 +231,7 @@ class _SiteNode:
             render=self.choice("render", RENDER_MODES, "auto"),
             encoding=self.text("encoding"),
             selectors=self.keyed("selectors", _SELECTORS),
-            politeness=self.keyed("politeness", _POLITENESS),
+            politeness=self.politeness(),
             issuers=self.issuers(),
             allow_private=self.string_list("allow_private"),
             deadline_rules=self.keyed("deadline_rules", {"departments", "government", "office",

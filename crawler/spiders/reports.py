@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
+from lxml import etree
 from parsel import Selector
 from scrapy import FormRequest, Request, Spider, signals
 from scrapy.http import Response, TextResponse
@@ -49,6 +50,7 @@ from nianbao.vocabulary.titles import (
 )
 
 _COLUMN_META = "//meta[translate(@name,'COLUMNAME','columname')='columnname']/@content"
+_VISIBLE_TEXT = etree.XPath("//body//text()[not(ancestor::script)]", smart_strings=False)
 
 
 class ReportsSpider(Spider):
@@ -383,7 +385,9 @@ def _header(response: Response, name: str) -> str | None:
 
 
 def _visible_text(response: TextResponse) -> str:
-    return " ".join(response.xpath("//body//text()[not(ancestor::script)]").getall())[:8000]
+    """The page's text outside scripts, for the soft-404 test. A compiled XPath returning plain
+    strings: parsel would wrap each of a Word page's thousands of text nodes in a Selector."""
+    return " ".join(_VISIBLE_TEXT(response.selector.root))[:8000]
 
 
 def _page_dates(response: TextResponse) -> list[dict]:

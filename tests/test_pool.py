@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -235,3 +236,21 @@ def test_parse_works_under_a_lower_ulimit() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "曲沃县人民政府" in done.stdout
+
+
+def test_parse_of_many_files_keeps_their_order_and_each_failure(tmp_path: Path) -> None:
+    """Inputs are parsed two at a time in the pool; records come out in input order, each bad
+    input has its line, and the good ones after it are still parsed."""
+    paths = []
+    for n, seed in enumerate(seed_ids()):
+        path = tmp_path / f"{n}-{seed}.html"
+        path.write_text(render.render_html(seed, style="word"), encoding="utf-8")
+        paths.append(str(path))
+    (tmp_path / "empty.html").write_bytes(b"")
+    paths.insert(2, str(tmp_path / "empty.html"))
+    done = subprocess.run([sys.executable, "-m", "nianbao.commands.cli", "parse", "--json",
+                           *paths], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"nianbao: {paths[2]}: unreadable: the file is empty"
+    sources = [json.loads(line)["source"] for line in done.stdout.splitlines()]
+    assert sources == [p for p in paths if not p.endswith("empty.html")]

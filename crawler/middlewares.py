@@ -119,6 +119,7 @@ class RenderMiddleware(_SpiderBound):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         conf = crawler.settings
+        self.context = conf.getdict("NIANBAO_BROWSER_CONTEXT")
         self.timeout = conf.getfloat("NIANBAO_RENDER_TIMEOUT")
         self.memory_limit = conf.getint("NIANBAO_BROWSER_MEMORY_MB")
         self.render_hosts: set[str] = set()
@@ -133,7 +134,7 @@ class RenderMiddleware(_SpiderBound):
             return
         host = urlsplit(request.url).hostname
         if site.render == "always" or request.meta.get("render") or host in self.render_hosts:
-            _to_browser(request)
+            _to_browser(request, self.context)
 
     async def process_response(self, request: Request, response: Response):
         page = request.meta.get("playwright_page")
@@ -165,7 +166,7 @@ class RenderMiddleware(_SpiderBound):
                 return response
             self.render_hosts.add(host)
             retry = request.replace(dont_filter=True)
-            _to_browser(retry)
+            _to_browser(retry, self.context)
             return retry
         redirected = request.meta.get("redirect_urls")
         if redirected:  # challenged via a redirect (wzws): ask again for the page itself
@@ -179,7 +180,7 @@ class RenderMiddleware(_SpiderBound):
             meta={"site_id": site.id, "kind": "solve", "solve_for": request,
                   "budget_counted": True},
         )
-        _to_browser(solve)
+        _to_browser(solve, self.context)
         self.solving.add(host)
         return solve
 
@@ -219,13 +220,15 @@ class RenderMiddleware(_SpiderBound):
         return rendered
 
 
-def _to_browser(request: Request) -> None:
-    """Route ``request`` to Chromium. Validators go: a 304 is no page to render."""
+def _to_browser(request: Request, context: dict) -> None:
+    """Route ``request`` to Chromium. Validators go: a 304 is no page to render. The browser
+    context's options travel with the request: Chromium starts with the first page to render
+    (none for most crawls), and a context closed for memory comes back with the same options."""
     for name in ("If-None-Match", "If-Modified-Since"):
         request.headers.pop(name, None)
     request.meta.pop("previous", None)
     request.meta.update(playwright=True, playwright_include_page=True,
-                        playwright_context="render")
+                        playwright_context="render", playwright_context_kwargs=context)
 
 
 async def _settled_content(page, timeout: float) -> str:

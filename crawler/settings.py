@@ -64,7 +64,10 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
     "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run"],
 }
-PLAYWRIGHT_CONTEXTS = {"render": {"ignore_https_errors": True, "user_agent": USER_AGENT}}
+# Not PLAYWRIGHT_CONTEXTS: a startup context launches Chromium (one per download handler, http
+# and https) before the first request, even for a crawl that renders nothing. RenderMiddleware
+# sends these options with each browser request instead.
+NIANBAO_BROWSER_CONTEXT = {"ignore_https_errors": True, "user_agent": USER_AGENT}
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = _crawl["browser_max_pages"]
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = _crawl["render_timeout_seconds"] * 1000

@@ -19,8 +19,10 @@ if TYPE_CHECKING:  # PyYAML is imported when a sites file is read, not by every 
 from nianbao.vocabulary.issuers import ISSUER_KINDS
 
 RENDER_MODES = ("never", "auto", "always")
-PAGINATIONS = ("trs", "page-param", "hanweb", "gkmlpt", "none")
-CMS_FAMILIES = ("trs", "hanweb", "gkmlpt", "c-col", "other")
+# The list families the crawler reads (one module each in crawler/families/): a site's ``cms``
+# names one for all its columns, a column's ``pagination`` one for itself (or ``none``).
+LIST_FAMILIES = ("trs", "page-param", "hanweb", "gkmlpt", "js-list")
+PAGINATIONS = (*LIST_FAMILIES, "none")
 SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -79,7 +81,7 @@ _FIELDS = {
 }
 _POLITENESS = {"obey_robots_txt", "autothrottle", "concurrency", "delay_seconds",
                "timeout_seconds"}
-_SELECTORS = {"list_links", "content", "wait_for"}
+_SELECTORS = {"list_links", "wait_for"}
 
 
 def _mark(node: yaml.Node) -> str:
@@ -227,7 +229,7 @@ class _SiteNode:
             columns=columns,
             homepage=homepage,
             region=region,
-            cms=self.choice("cms", CMS_FAMILIES, None),
+            cms=self.choice("cms", LIST_FAMILIES, None),
             render=self.choice("render", RENDER_MODES, "auto"),
             encoding=self.text("encoding"),
             selectors=self.keyed("selectors", _SELECTORS),

@@ -14,6 +14,7 @@ import yaml
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
+from nianbao.crawler.addon import NianbaoAddon
 from nianbao.crawler.run import CrawlOptions, scrapy_settings
 from nianbao.crawler.throttle import SiteThrottle
 from nianbao.sites import SitesError, load_sites
@@ -64,9 +65,10 @@ SITE = """sites:
 
 
 def test_settings_and_site_politeness_reach_scrapy(tmp_path: Path) -> None:
-    sites = load_sites(write(tmp_path / "sites.yaml", SITE.format(
-        politeness="{concurrency: 1, delay_seconds: 5, autothrottle: false}")))
-    conf = scrapy_settings(CrawlOptions("sqlite://", tmp_path), sites)
+    sites = write(tmp_path / "sites.yaml", SITE.format(
+        politeness="{concurrency: 1, delay_seconds: 5, autothrottle: false}"))
+    conf = scrapy_settings(CrawlOptions("sqlite://", tmp_path, sites))
+    NianbaoAddon().update_settings(conf)  # as Scrapy does, once every override is in
     fetch = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text("utf-8"))["fetch"]
     assert conf.getbool("AUTOTHROTTLE_ENABLED") is fetch["autothrottle"]
     assert conf.getfloat("DOWNLOAD_DELAY") == fetch["delay_seconds"]

@@ -67,3 +67,21 @@ def test_trs_pagination_and_session_ids():
     assert trs_pages(html.replace("3, 0", "3, 1"), "http://x.gov.cn/col/index_1.html") == []
     assert normalize_url("http://X.gov.cn/a;jsessionid=AB12?page=2&sid=9#top") == \
         "http://x.gov.cn/a?page=2"
+
+
+def test_every_list_family_in_the_sites_vocabulary_has_its_crawler_module():
+    from nianbao.crawler.families import FAMILIES
+    from nianbao.sites import LIST_FAMILIES, PAGINATIONS
+
+    assert set(FAMILIES) == set(PAGINATIONS) == {*LIST_FAMILIES, "none"}
+
+
+def test_cms_and_selectors_are_checked_against_what_the_crawler_reads(tmp_path):
+    head = "sites:\n  - id: a\n    name: A\n    domains: [a.gov.cn]\n    homepage: http://a.gov.cn/\n"
+    with pytest.raises(SitesError, match="'c-col' is not one of"):
+        load_sites(_write(tmp_path, head + "    cms: c-col\n"))
+    with pytest.raises(SitesError, match="unknown key"):
+        load_sites(_write(tmp_path, head + "    selectors: {content: '#zoom'}\n"))
+    (site,) = load_sites(_write(tmp_path, head + "    cms: js-list\n    encoding: gbk\n"
+                                "    selectors: {wait_for: '#list a'}\n"))
+    assert (site.cms, site.encoding, site.selectors["wait_for"]) == ("js-list", "gbk", "#list a")

@@ -61,6 +61,8 @@ def main() -> None:
           f"{wall:.1f} s, {served['requests']} responses served")
     print(f"peak memory of the process tree: PSS {peak.pss_mb:.0f} MB, RSS {peak.rss_mb:.0f} MB, "
           f"{peak.processes} processes at most ({peak.samples} samples)")
+    print("at the PSS peak, by command: " + ", ".join(
+        f"{name} {mb:.0f} MB" for name, mb in sorted(peak.by_name.items(), key=lambda i: -i[1])))
     print(done.stdout.strip())
     if done.returncode not in (0, 1):
         print(done.stderr[-3000:], file=sys.stderr)

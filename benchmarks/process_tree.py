@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -44,12 +44,20 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
+def command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
 @dataclass
 class TreePeak:
     pss_mb: float = 0.0
     rss_mb: float = 0.0
     processes: int = 0
     samples: int = 0
+    by_name: dict[str, float] = field(default_factory=dict)  # PSS MB per command at the peak
 
 
 def run_sampled(command: list[str], *, interval: float = 0.1, **popen) -> tuple[
@@ -65,6 +73,11 @@ def run_sampled(command: list[str], *, interval: float = 0.1, **popen) -> tuple[
         while not done.is_set():
             pids = descendants(proc.pid)
             sizes = [memory_kb(pid) for pid in pids]
+            if sum(s[0] for s in sizes) / 1024 > peak.pss_mb:
+                peak.by_name = {}
+                for pid, size in zip(pids, sizes, strict=True):
+                    name = command_name(pid)
+                    peak.by_name[name] = peak.by_name.get(name, 0) + size[0] / 1024
             peak.pss_mb = max(peak.pss_mb, sum(s[0] for s in sizes) / 1024)
             peak.rss_mb = max(peak.rss_mb, sum(s[1] for s in sizes) / 1024)
             peak.processes = max(peak.processes, sum(1 for s in sizes if s[1]))

@@ -113,13 +113,14 @@ _LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
                      for i in range(1, 10)) + "]>")
 
 
-def hostile_documents(hungry_rows: int = 250_000) -> dict[str, tuple[bytes, str]]:
-    """Name → (bytes, Content-Type) of each hostile document."""
+def hostile_documents(hungry: int = 8, hungry_rows: int = 150_000) -> dict[str, tuple[bytes, str]]:
+    """Name → (bytes, Content-Type) of each hostile document: ``hungry`` pages that need about
+    400 MB each to read (more than a crawl parses at once), and one of each other kind."""
     word = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
     rng = random.Random(7)
     return {
         **{f"hungry{i}.html": (_hungry_page(hungry_rows), "text/html; charset=utf-8")
-           for i in range(3)},
+           for i in range(hungry)},
         "bomb.docx": (_zip({"[Content_Types].xml": b"<Types/>",
                             "word/document.xml": b"<w:document>" + b"\0" * (200 * 2**20)}),
                       DOCX_TYPE),

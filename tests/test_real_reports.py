@@ -139,7 +139,7 @@ def test_the_set_is_real_varied_and_tagged() -> None:
     years = {m["report_year"] for m in metas if m["report_year"]}
     assert set(range(2019, 2025)) <= years
     formats = [m["format"] for m in metas]
-    assert formats.count("2019") >= 15 and formats.count("2021") >= 30
+    assert formats.count("2019") >= 15 and formats.count("2021") >= 20
     assert formats.count("unknown") >= 15
     for number in CLASSES:
         assert sum(number in m.get("classes", []) for m in metas) >= 5, f"class {number}"

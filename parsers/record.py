@@ -99,8 +99,9 @@ def build_record(doc: Document, source: str) -> dict:
     if meta.lookalike:
         return _unknown(record, f"not an annual report: the title says it is {meta.lookalike}")
     reading = read_tables(doc)
-    if "三" not in reading.found and "二" not in reading.found:
-        return _unknown(record, "no standard tables (二 主动公开 / 三 依申请) in the document")
+    if not reading.found:
+        return _unknown(record, "no standard tables (二 主动公开 / 三 依申请 / 四 复议诉讼) "
+                                "in the document")
     fmt, record["evidence"]["format"] = _format(reading, meta.report_year)
     record["format"] = fmt
     keys = metric_keys(fmt)

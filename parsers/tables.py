@@ -26,7 +26,7 @@ from nianbao.parsers.schema import (
     active_rows,
     request_rows,
 )
-from nianbao.parsers.values import MISSING, CellValue, clean_label, read_cell
+from nianbao.parsers.values import MISSING, CellValue, clean_label, is_value_text, read_cell
 
 # Header text of table 二's columns, mapped to canonical column names (for locality rows).
 ACTIVE_COLUMN_NAMES = {
@@ -59,6 +59,7 @@ _OTHER_HANDLING = re.compile(r"其他处理$")
 # Cell texts ("0", "", the standard labels) recur in every table and every report: read each once.
 _read_cell = lru_cache(maxsize=8192)(read_cell)
 _clean_label = lru_cache(maxsize=8192)(clean_label)
+_is_value_text = lru_cache(maxsize=8192)(is_value_text)
 
 
 @lru_cache(maxsize=4096)
@@ -76,6 +77,12 @@ def _spec_for(table: str, fmt: str, label: str) -> RowSpec | None:
 def _names_request_row(label: str) -> bool:
     """Whether ``label`` is a row of table 三 (either format): such a row moves the context."""
     return any(s.matches(label) for s in request_rows("2021") + request_rows("2019")[-3:])
+
+
+@lru_cache(maxsize=4096)
+def _names_row(table: str, label: str) -> bool:
+    """Whether ``label`` names a standard row of table 二 or 三 in either format."""
+    return any(_spec_for(table, fmt, label) is not None for fmt in ("2021", "2019"))
 
 
 @dataclass
@@ -116,7 +123,7 @@ class TableReading:
 
 def _row(cells: list[str], positional: bool) -> Row:
     read = [_read_cell(c) for c in cells]
-    last_label = max((i for i, v in enumerate(read) if v.semantic == "TEXT"), default=-1)
+    last_label = max((i for i, c in enumerate(cells) if not _is_value_text(c)), default=-1)
     labels = [label for c in cells[: last_label + 1] if (label := _clean_label(c))]
     values = read[last_label + 1 :]
     if not positional:  # empties from converters are artefacts, not blanks
@@ -144,6 +151,7 @@ class _Reader:
         self.request_pending: list[tuple[Row, bool]] = []
         self.review_values: list[CellValue] = []
         self.review_positional = True
+        self.fragment: str | None = None  # label of a value-less row just seen (a cut row?)
 
     # -- context ---------------------------------------------------------------------------
     def paragraph(self, text: str) -> None:
@@ -181,7 +189,11 @@ class _Reader:
     def row(self, row: Row, positional: bool) -> None:
         self.header(row)
         if not row.values or all(v.semantic == "EMPTY" for v in row.values):
+            self._label_fragment(row)
             return
+        if self.fragment and row.labels and self._completes(self.fragment, row.label):
+            row.labels[-1] = self.fragment + row.label
+        self.fragment = None
         if self.context != "二" and _names_request_row(row.label):
             self.context = "三"
         if _REQUESTS_START.search(row.label):
@@ -194,6 +206,38 @@ class _Reader:
             self.context = "四"
             self.review_values.extend(row.values)
             self.review_positional = self.review_positional and positional
+
+    # -- rows cut in two ----------------------------------------------------------------------
+    def _label_fragment(self, row: Row) -> None:
+        """A row of label text only, which may be half of a row cut in two.
+
+        A page break can cut a table row: the numbers and the start of the label stay on one
+        page (3.补正后申请内容仍 0 0 0 …) and the rest of the label goes to the next (不明确), or
+        the other way round. Converters break rows the same way. The two halves are one row
+        when neither label names a standard row and together they do.
+        """
+        self.fragment = None
+        if not row.labels:
+            return
+        pending = self._last_pending()
+        if pending is not None and self._completes(pending.label, row.label):
+            pending.labels[-1] = pending.label + row.label
+        else:
+            self.fragment = row.label
+
+    def _last_pending(self) -> Row | None:
+        if self.context == "二" and self.active_pending:
+            return self.active_pending[-1][0]
+        if self.context == "三" and self.request_pending:
+            return self.request_pending[-1][0]
+        return None
+
+    def _completes(self, head: str, tail: str) -> bool:
+        """Whether ``head + tail`` names a standard row of the current table and ``head``
+        alone does not."""
+        if self.context not in ("二", "三"):
+            return False
+        return not _names_row(self.context, head) and _names_row(self.context, head + tail)
 
     # -- table 二 ---------------------------------------------------------------------------
     def finish_active(self) -> None:
@@ -309,7 +353,7 @@ def _stream_rows(cells: list[str]) -> list[Row]:
 
     for cell in cells:
         value = _read_cell(cell)
-        if value.semantic == "TEXT":
+        if not _is_value_text(cell):
             if any(v.semantic != "EMPTY" for v in printed):
                 emit()
                 labels = []

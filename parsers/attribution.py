@@ -220,12 +220,24 @@ _NOT_A_SUBJECT = re.compile(
 )
 
 
+# …or whose information-disclosure work it opens with: 2022年，商务局信息公开工作在…
+_WORK_OF = re.compile(
+    r"^(?:(?:19|20)\d{2}\s*年度?(?:以来)?[,，、]?)(?P<name>[^\s，,。；、：:“”《》()（）]{2,30}?)"
+    r"(?:政府|政务)?信息公开工作"
+)
+
+
 def subject_of(sentence: str) -> str | None:
-    """The organ a sentence opens with (2023年，某某街道办事处认真贯彻…)."""
-    m = _SUBJECT.match(squash(sentence))
-    if not m or _NOT_A_SUBJECT.match(m.group("name")):
-        return None
-    return as_issuer(m.group("name"))
+    """The organ a sentence opens with (2023年，某某街道办事处认真贯彻…; 2022年，某某局信息公开
+    工作在…)."""
+    text = squash(sentence)
+    for pattern in (_SUBJECT, _WORK_OF):
+        m = pattern.match(text)
+        if m and not _NOT_A_SUBJECT.match(m.group("name")) and (
+            name := as_issuer(m.group("name"))
+        ):
+            return name
+    return None
 
 
 # -- the report year ----------------------------------------------------------------------------

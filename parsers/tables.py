@@ -47,7 +47,7 @@ _SECTION_CONTEXT = [
     (re.compile(r"^[二2][、.．]?.*主动公开"), "二"),
     (re.compile(r"^[三3][、.．]?.*(申请|依申请)"), "三"),
     (re.compile(r"^[四4][、.．]?.*(复议|诉讼)"), "四"),
-    (re.compile(r"^[五六56][、.．]"), None),
+    (re.compile(r"^[五六56][、.．].*(?:问题|改进|其他需要|其他事项|需要报告)"), None),
 ]
 _REQUESTS_START = re.compile(r"本年新收|上年结转")
 _ORDINAL = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]?")
@@ -77,6 +77,29 @@ def _spec_for(table: str, fmt: str, label: str) -> RowSpec | None:
 def _names_request_row(label: str) -> bool:
     """Whether ``label`` is a row of table 三 (either format): such a row moves the context."""
     return any(s.matches(label) for s in request_rows("2021") + request_rows("2019")[-3:])
+
+
+# Table 三's parent labels, which PDF text prints beside their rows in pieces of one to three
+# characters (本年 / 度办 / 理结 / 果, （五） / 不予处 / 理).
+_PARENT_LABELS = (
+    "三、本年度办理结果", "(三)不予公开", "(四)无法提供", "(五)不予处理", "(六)其他处理",
+)
+_BARE_ORDINAL = re.compile(r"^[（(]?[一二三四五六七八九十][）)]?[、.．]?$")
+
+
+@lru_cache(maxsize=4096)
+def _is_parent_piece(label: str) -> bool:
+    t = label.replace("（", "(").replace("）", ")")
+    return bool(_BARE_ORDINAL.match(t)) or (
+        len(t) <= 3 and any(t in parent for parent in _PARENT_LABELS)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _narrative(label: str) -> bool:
+    """A label counting something (全年共受理申请261件，其中予以公开) is narrative text: the
+    standard labels carry digits only as ordinals (（六）1.申请人…, 果1.属于国家秘密)."""
+    return bool(re.search(r"\d{2,}|\d\s*(?:件|条|个|次|万|元|人|%|余|多|年)", label))
 
 
 @lru_cache(maxsize=4096)
@@ -132,10 +155,15 @@ def _row(cells: list[str], positional: bool) -> Row:
 
 
 def _fit(values: list[CellValue], n: int, positional: bool) -> list[CellValue] | None:
-    """The row's values for ``n`` columns, or None when cells were lost or are surplus."""
+    """The row's values for ``n`` columns, or None when cells were lost or are surplus.
+
+    Surplus empty cells at either end (a spacer cell between the label and the numbers, a
+    stray cell after them) are layout, not data."""
     vals = list(values)
     while len(vals) > n and vals[-1].semantic == "EMPTY":
         vals.pop()
+    while len(vals) > n and vals[0].semantic == "EMPTY":
+        vals.pop(0)
     if positional and len(vals) < n and all(v.semantic == "EMPTY" for v in vals):
         return vals + [CellValue("", "EMPTY", None)] * (n - len(vals))
     return vals if len(vals) == n else None
@@ -191,9 +219,14 @@ class _Reader:
         if not row.values or all(v.semantic == "EMPTY" for v in row.values):
             self._label_fragment(row)
             return
-        if self.fragment and row.labels and self._completes(self.fragment, row.label):
+        if self.fragment and not row.labels:
+            row.labels = [self.fragment]
+        elif self.fragment and row.labels and self._completes(self.fragment, row.label):
             row.labels[-1] = self.fragment + row.label
         self.fragment = None
+        if row.labels and _narrative(row.label):
+            return  # a sentence of the text ending in a number (…其中予以公开 162件)
+        self._tidy_labels(row)
         if self.context != "二" and _names_request_row(row.label):
             self.context = "三"
         if _REQUESTS_START.search(row.label):
@@ -224,6 +257,36 @@ class _Reader:
             pending.labels[-1] = pending.label + row.label
         else:
             self.fragment = row.label
+
+    def _tidy_labels(self, row: Row) -> None:
+        """Labels as converters scatter them (PDF text, flattened tables), made whole again.
+
+        A stream gathers every label since the last numbers, so one row may carry the end of
+        the previous row's label (物 after 3.要求提供公开出版), pieces of the vertical parent
+        label printed beside it (（五）, 不予处, 理) and its own label broken over lines
+        (费通知要求缴纳费 / 用、行政机关不再处). The end of the previous label goes back to it; the
+        parent's pieces are dropped; the row's own pieces are joined until they name a row.
+        """
+        if self.context not in ("二", "三") or not row.labels:
+            return
+        pending = self._last_pending()
+        labels = list(row.labels)
+        if pending is not None and len(labels) > 1:
+            head = [x for x in labels[:-1] if not _is_parent_piece(x)][:2]
+            for k in range(1, len(head) + 1):
+                if self._completes(pending.label, "".join(head[:k])):
+                    pending.labels[-1] = pending.label + "".join(head[:k])
+                    for piece in head[:k]:
+                        labels.remove(piece)
+                    break
+        kept = [x for x in labels if not _is_parent_piece(x)] or labels
+        if not _names_row(self.context, kept[-1]):
+            for k in range(2, min(len(kept), 4) + 1):
+                joined = "".join(kept[-k:])
+                if _names_row(self.context, joined):
+                    kept = [*kept[:-k], joined]
+                    break
+        row.labels = kept
 
     def _last_pending(self) -> Row | None:
         if self.context == "二" and self.active_pending:
@@ -351,7 +414,7 @@ def _stream_rows(cells: list[str]) -> list[Row]:
             printed.pop()
         rows.append(Row(labels, values, list(printed)))
 
-    for cell in cells:
+    for cell in _split_label_and_numbers(cells):
         value = _read_cell(cell)
         if not _is_value_text(cell):
             if any(v.semantic != "EMPTY" for v in printed):
@@ -366,6 +429,25 @@ def _stream_rows(cells: list[str]) -> list[Row]:
         emit()
         rows[-1].at_end = True
     return rows
+
+
+_LABEL_AND_NUMBERS = re.compile(
+    r"^(.*?[^\d\s+\-,.])\s+((?:[+\-]?\d[\d,]*(?:\.\d+)?\s+)*[+\-]?\d[\d,]*(?:\.\d+)?)$"
+)
+
+
+def _split_label_and_numbers(cells: list[str]) -> list[str]:
+    """``行政许可  41485`` on one line (PDF text, a flattened table) is a label cell and a value
+    cell — when the label names a standard row; other text ending in a number stays text."""
+    out: list[str] = []
+    for cell in cells:
+        m = _LABEL_AND_NUMBERS.match(cell.strip())
+        if m and any(_names_row(t, _clean_label(m.group(1))) for t in ("二", "三")):
+            out.append(m.group(1))
+            out.extend(m.group(2).split())
+        else:
+            out.append(cell)
+    return out
 
 
 def read_tables(doc: Document) -> TableReading:

@@ -103,3 +103,24 @@ def test_some_seed_pdf_really_cuts_a_row_across_pages(rows_split_pdfs: dict[str,
                 fragments += [r for r in block.rows
                               if len(r) >= 7 and r[0] and not any(c.strip() for c in r[1:])]
     assert fragments, "no row cut by a page break in the rendered PDFs"
+
+
+@pytest.mark.parametrize("seed_id", seed_ids())
+def test_text_export_of_the_pdf_gives_gold_metrics(
+    rendered: dict, seed_id: str, tmp_path: Path
+) -> None:
+    """The PDF as `pdftotext -layout` exports it: single-value rows as 'label   number' lines,
+    row labels wrapped over several lines around their numbers, and the vertical parent labels
+    (（三）不予公开, （五）不予处理…) cut into pieces printed beside them."""
+    import subprocess
+
+    pdftotext = require_tool("pdftotext", "poppler exports the PDF as text")
+    out = tmp_path / "report.txt"
+    subprocess.run([pdftotext, "-layout", str(rendered[seed_id]["pdf"]), str(out)], check=True,
+                   timeout=60)
+    record = parse_bytes(out.read_bytes(), f"{seed_id}.txt")
+    expected = gold(seed_id)
+    assert record["format"] == "2021"
+    assert metric_mismatches(record, expected["metrics"]) == []
+    assert record["issuer"] in expected["issuer_aliases"]
+    assert [c["id"] for c in record["checks"] if c["severity"] == "error" and not c["ok"]] == []

@@ -141,6 +141,7 @@ class TableReading:
     cells: dict[str, CellValue] = field(default_factory=dict)
     lost_rows: list[LostRow] = field(default_factory=list)
     found: set[str] = field(default_factory=set)  # tables seen: 二, 三, 四
+    one_other_row: bool = False  # a 2021 table 三 printing （六）其他处理 as one row
     problems: list[str] = field(default_factory=list)
 
 
@@ -340,12 +341,17 @@ class _Reader:
         if any(_FORMAT_2021_REQUESTS.search(lb) for lb in labels):
             fmt = "2021"
         elif any(_OTHER_HANDLING.search(r.label) and r.values for r, _ in self.request_pending):
-            fmt = "2019"
+            # （六）其他处理 as one row: the 2019 table 三 — or a 2021 one (its table 二 says
+            # so) that did not split （六） into its three rows.
+            fmt = self.out.active_format or "2019"
+            self.out.one_other_row = fmt == "2021"
         self.out.requests_format = fmt
-        for row, positional in self.request_pending:
+        for row, positional in _unstacked(self.request_pending, fmt or "2021"):
             if not row.values:
                 continue  # a parent label such as （三）不予公开
             spec = self._request_spec(fmt or "2021", row)
+            if spec is None and self.out.one_other_row and _OTHER_HANDLING.search(row.label):
+                spec = _spec_for("三", "2019", row.label)
             if spec is None:
                 self.out.problems.append(f"table 三: unrecognised row {row.text()!r}")
                 continue
@@ -429,6 +435,25 @@ def _stream_rows(cells: list[str]) -> list[Row]:
         emit()
         rows[-1].at_end = True
     return rows
+
+
+def _unstacked(pending: list[tuple[Row, bool]], fmt: str) -> list[tuple[Row, bool]]:
+    """Rows whose labels a converter printed one after another and whose numbers then came
+    together (1.属于国家秘密 / 2.其他法律行政法规禁止公开 / 14 numbers): one row per label, seven
+    numbers each, when every one of those labels names a row of table 三."""
+    out: list[tuple[Row, bool]] = []
+    width = len(APPLICANT_COLUMNS)
+    for row, positional in pending:
+        m = len(row.values) // width
+        if (
+            not positional and m >= 2 and len(row.values) == m * width and len(row.labels) >= m
+            and all(_spec_for("三", fmt, label) for label in row.labels[-m:])
+        ):
+            for i, label in enumerate(row.labels[-m:]):
+                out.append((Row([label], row.values[i * width : (i + 1) * width]), positional))
+        else:
+            out.append((row, positional))
+    return out
 
 
 _LABEL_AND_NUMBERS = re.compile(

@@ -240,3 +240,47 @@ def test_a_page_holding_only_table_four_is_read() -> None:
     record = build_record(doc, "p8.html")
     assert record["format"] == "2021"
     assert all(record["metrics"][k] == 0 for k in REVIEW_KEYS)
+
+
+def _gold_requests_rows(seed: str, fmt_rows) -> dict[str, list[str]]:
+    from tests.conftest import gold
+
+    metrics = gold(seed)["metrics"]
+    return {spec.key: [str(metrics[f"{spec.key}.{c}"]) for c in APPLICANT_COLUMNS]
+            for spec in fmt_rows if f"{spec.key}.total" in metrics}
+
+
+def test_2021_table_three_printing_other_handling_as_one_row() -> None:
+    """济源市's 2023 figures (seed 001) in a 2021 table 三 whose （六）其他处理 is one row, as
+    some localities print it: read in the 2021 format, with （六） kept whole and （七） kept."""
+    rows = _gold_requests_rows("001_452d5aba5030ea32", REQUESTS_2021)
+    other = [str(sum(int(rows[f"requests.other.{r}"][i]) for r in
+                     ("no_supplement", "unpaid_fee", "other"))) for i in range(7)]
+    specs = [s for s in REQUESTS_2021 if not s.key.startswith("requests.other.")]
+    table = _requests_rows(specs[:-2], rows) + [["（六）其他处理", *other]] + [
+        [s.label, *rows[s.key]] for s in specs[-2:]]
+    active = [["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "0", "0", "0"]]
+    record = build_record(_doc(active, table, ["0"] * 15), "one_other.html")
+    m = record["metrics"]
+    assert record["format"] == "2021"
+    assert [m[f"requests.other_handling.{c}"] for c in APPLICANT_COLUMNS] == [int(x) for x in other]
+    assert m["requests.handled_total.total"] == int(rows["requests.handled_total"][6])
+    assert m["requests.other.other.total"] is None
+    failed = {c["id"] for c in record["checks"] if not c["ok"]}
+    assert "format.mixed" not in failed and "format.other_in_one_row" in failed
+    assert not any(i.startswith("requests.") for i in failed)
+
+
+def test_stacked_rows_are_split_one_label_per_seven_numbers() -> None:
+    """Two labels printed one after the other and their fourteen numbers after them
+    (济源市 2023, rows （三）1 and 2)."""
+    from nianbao.parsers.readers.text import read_text
+
+    text = ("三、收到和处理政府信息公开申请情况\n"
+            "一、本年新收政府信息公开申请数量 261 5 0 0 69 0 335\n"
+            "（三）不予公开\n1.属于国家秘密\n2.其他法律行政法规禁止公开\n"
+            "2 0 0 0 1 0 3\n3 0 0 0 0 0 3\n3.危及“三安全一稳定” 0 0 0 0 0 0 0\n")
+    m = build_record(read_text(text), "stacked.txt")["metrics"]
+    assert m["requests.withheld.state_secret.total"] == 3
+    assert m["requests.withheld.prohibited.natural"] == 3
+    assert m["requests.withheld.security_stability.total"] == 0

@@ -123,7 +123,7 @@ def organ_before(text: str, end: int) -> str | None:
     政府 is shared with the report's name, so 郭道镇人民 + 政府. Years, quotes and the verbs that
     introduce a name (现公布, 编制了, 做好…) are dropped; what is left must end like an organ.
     """
-    head = re.split(r"[，。；：,;:、！？!?|]", text[:end])[-1]
+    head = re.split(r"[，。；：,;:、！？!?|｜_—]|\s-\s|-(?=[\u4e00-\u9fff])", text[:end])[-1]
     head = _YEAR.sub("", head)
     head = re.sub(r"[《》〈〉“”\"'【】\[\]#*_\-—－]", "", head)
     head = re.sub(r"^[^\u4e00-\u9fff]+", "", head.strip())

@@ -284,3 +284,23 @@ def test_stacked_rows_are_split_one_label_per_seven_numbers() -> None:
     assert m["requests.withheld.state_secret.total"] == 3
     assert m["requests.withheld.prohibited.natural"] == 3
     assert m["requests.withheld.security_stability.total"] == 0
+
+
+def test_spacer_cell_between_label_and_numbers_is_layout() -> None:
+    """海珠区官洲街道 (2023) rows, as a CMS table with an empty spacer cell after each label."""
+    from nianbao.parsers.readers.html import read_html
+
+    def tr(label: str, *values: str) -> str:
+        return "<tr><td>" + label + "</td><td></td>" + "".join(
+            f"<td>{v}</td>" for v in values) + "</tr>"
+
+    page = ("<html><body><h1>官洲街道办事处2023年政府信息公开工作年度报告</h1>"
+            "<p>三、收到和处理政府信息公开申请情况</p><table>"
+            "<tr><td>（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>"
+            "<td>申请人情况</td></tr>"
+            + tr("一、本年新收政府信息公开申请数量", "1", "0", "0", "0", "0", "0", "1")
+            + tr("二、上年结转政府信息公开申请数量", "0", "0", "0", "0", "0", "0", "0")
+            + "</table></body></html>")
+    m = build_record(read_html(page), "spacer.html")["metrics"]
+    assert [m[f"requests.new.{c}"] for c in APPLICANT_COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
+    assert m["requests.carried_over.total"] == 0

@@ -22,7 +22,6 @@ the text, or a sentence opening with the year (2022年，我街道…) — never
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 # -- the report's name -------------------------------------------------------------------------
 
@@ -77,16 +76,9 @@ _BOX_FIELD = re.compile(
     r"(" + "|".join(sorted(_BOX_KEYS, key=len, reverse=True)) + r")\s*[:：|]\s*([^|]*?)"
     r"(?=\s*(?:" + "|".join(sorted(_BOX_KEYS, key=len, reverse=True)) + r")\s*[:：|]|\s*\||$)"
 )
-_SENTENCE = re.compile(r"[。；;]|[，,].*[，,]")
 NOT_TITLE_START = re.compile(
     r"^(?:根据|依据|按照|为|本|现|特|由|关于\d|[一二三四五六七八九十]、|[（(][一二三四五六七八九十])"
 )
-
-
-@dataclass(frozen=True)
-class Evidence:
-    value: str
-    source: str  # where it was read: title, box:标题, opening sentence, signature, …
 
 
 def squash(text: str) -> str:

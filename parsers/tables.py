@@ -220,8 +220,8 @@ class _Reader:
         if not row.values or all(v.semantic == "EMPTY" for v in row.values):
             self._label_fragment(row)
             return
-        if self.fragment and not row.labels:
-            row.labels = [self.fragment]
+        if self.fragment and not row.labels and self.context in ("二", "三"):
+            row.labels = [self.fragment]  # numbers on a line of their own under their label
         elif self.fragment and row.labels and self._completes(self.fragment, row.label):
             row.labels[-1] = self.fragment + row.label
         self.fragment = None

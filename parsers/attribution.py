@@ -99,6 +99,8 @@ def box_fields(lines: list[str]) -> dict[str, str]:
     """The portal's 信息公开目录 box (索引号 / 发布机构 / 标题 …) in the first lines of a page."""
     found: dict[str, str] = {}
     for line in lines[:15]:
+        if len(line) > 400:  # a paragraph of text, not a box row
+            continue
         for key, value in _BOX_FIELD.findall(line):
             value = value.strip(" |")
             if value and key not in found:

@@ -1,1 +1,2 @@
-"""Checks of a parsed report: the format's identities, the narrative, and across years."""
+"""Checking stored reports: deadlines and compliance verdicts (who published on time, late, or
+not at all), each resting on the dates and observations that decided it."""

@@ -1,8 +1,8 @@
 """Was each expected report published on time? One verdict per site × issuer × report year.
 
 A verdict must be checkable by a person, so it names the one date source that decided it
-(``nianbao.parsers.metadata.DATE_RANK``: the page's PubDate meta first, the crawler's first sighting
-last) and keeps the disagreements between sources as warnings instead of hiding them.
+(``nianbao.vocabulary.dates.DATE_RANK``: the page's PubDate meta first, the crawler's first
+sighting last) and keeps the disagreements between sources as warnings instead of hiding them.
 
 ``as_of`` replays the timeline: a stored report counts only from the day its deciding evidence
 says it was published, so the same archive answers "what was overdue on 15 Feb 2024?".
@@ -22,16 +22,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from nianbao.checks.deadlines import Deadline, DeadlineRules, load_rules
-from nianbao.checks.kinds import issuer_kind
-from nianbao.parsers.metadata import DATE_RANK
 from nianbao.sites import Site
-from nianbao.storage.issuers import normalize_issuer
 from nianbao.storage.models import Issuer, IssuerAlias, Report, Version
+from nianbao.vocabulary.dates import DATE_RANK, FIRST_SEEN, PUBLICATION_SOURCES
+from nianbao.vocabulary.issuers import issuer_kind, normalize_issuer
 
 STATUSES = ("on_time", "late", "missing", "pending", "undated")
-FIRST_SEEN = "first-seen"
-# Sources that state the publication day itself; a signature date may precede it by days.
-PUBLICATION_SOURCES = ("meta:PubDate", "visible", "url")
 
 
 @dataclass(frozen=True)

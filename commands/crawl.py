@@ -50,8 +50,9 @@ def crawl(args: argparse.Namespace, sites: list | None = None) -> int:
     from nianbao.storage.db import connect, database_url
     from nianbao.storage.store import Store
 
+    sites_file = getattr(args, "sites", None) or PROJECT_ROOT / "config" / "sites.yaml"
     try:
-        chosen = sites if sites is not None else select_sites(load_sites(args.sites), args.site)
+        chosen = sites if sites is not None else select_sites(load_sites(sites_file), args.site)
     except SitesError as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2
@@ -60,10 +61,14 @@ def crawl(args: argparse.Namespace, sites: list | None = None) -> int:
     options = CrawlOptions(
         database_url=url,
         archive_dir=args.archive or Path(storage["archive_dir"]),
+        sites_file=sites_file, site_ids=[site.id for site in chosen],
         proxy=args.proxy, allowed_private_hosts=tuple(args.allow_host),
         log_level="INFO" if args.verbose else "WARNING",
     )
-    run_id = run_crawl(chosen, options)
+    run_id = run_crawl(options)
+    if run_id is None:
+        print("nianbao: the crawl could not start (see the log above)", file=sys.stderr)
+        return 1
     store = Store(connect(url))
     run = store.run_stats(run_id)
     print("\n".join(summary_lines(run, store.failures(run_id))))

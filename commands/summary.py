@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nianbao.vocabulary.figures import RATE_BY_KEY, percent
+
 
 def _n(v: object) -> str:
     if v is None:
@@ -15,14 +17,13 @@ def key_figures(m: dict) -> list[str]:
     lines = []
     if "requests.new.total" in m:
         granted, handled = m.get("requests.granted.total"), m.get("requests.handled_total.total")
-        rate = ""
-        if isinstance(granted, int | float) and handled:
-            rate = f", 予以公开率 {granted / handled:.1%}"
+        rate = RATE_BY_KEY["granted_rate"].value(m)
         lines.append(
             f"依申请: 新收 {_n(m.get('requests.new.total'))}, "
             f"上年结转 {_n(m.get('requests.carried_over.total'))}, "
             f"予以公开 {_n(granted)}, 办结 {_n(handled)}, "
-            f"结转下年 {_n(m.get('requests.carried_forward.total'))}{rate}"
+            f"结转下年 {_n(m.get('requests.carried_forward.total'))}"
+            + ("" if rate is None else f", 予以公开率 {percent(rate)}")
         )
     if "review.total" in m:
         lit = [m.get("litigation.direct.total"), m.get("litigation.after_review.total")]

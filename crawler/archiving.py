@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 from scrapy import Request
 from scrapy.http import Response
 
+from nianbao.archive.warc import WarcArchive
+from nianbao.crawler import meta
+
 
 def _pairs(headers) -> list[tuple[str, str]]:
     return [
@@ -38,14 +41,14 @@ def _decoded(body: bytes, encoding: str) -> bytes:
 
 
 def archive_response(
-    spider, request: Request, response: Response, rendered_by: str | None = None
+    archive: WarcArchive, request: Request, response: Response, rendered_by: str | None = None
 ) -> dict:
-    """Write the exchange; store the pointer in ``request.meta["warc"]`` and return it."""
+    """Write the exchange; store the pointer in ``request.meta[WARC]`` and return it."""
     encoding = (response.headers.get("Content-Encoding") or b"").decode("latin-1").lower()
     body = _decoded(response.body, encoding) if encoding else response.body
     fetched_at = datetime.now(UTC)
-    request.meta["fetched_at"] = fetched_at
-    pointer = spider.archive.write_exchange(
+    request.meta[meta.FETCHED_AT] = fetched_at
+    pointer = archive.write_exchange(
         url=response.url,
         method=request.method,
         request_headers=_pairs(request.headers),
@@ -57,8 +60,7 @@ def archive_response(
         rendered_by=rendered_by,
         ip=str(response.ip_address) if response.ip_address else None,
     ).as_dict()
-    request.meta["warc"] = pointer
-    spider.crawler.stats.inc_value("nianbao/archive/records")
+    request.meta[meta.WARC] = pointer
     return pointer
 
 

@@ -16,7 +16,7 @@ class FetchedDocument:
 
     site_id: str
     url: str
-    kind: str  # "detail" or "attachment"
+    role: str  # meta.Role.DETAIL or meta.Role.ATTACHMENT
     body: bytes
     content_type: str | None
     status: int
@@ -25,7 +25,8 @@ class FetchedDocument:
     list_entry: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    not_modified: bool = False
+    unchanged: str | None = None  # a meta.Unchanged when answered from the archive
     rendered: bool = False
+    encoding: str | None = None  # the site's encoding override (sites.yaml ``encoding``)
     links: list[str] = field(default_factory=list)
     page_dates: list[dict] = field(default_factory=list)  # dates on the page linking to it

@@ -1,8 +1,8 @@
-"""What a link on a portal is: a 年报, a look-alike, an attachment, a column, a page of a list.
+"""What a link on a portal is: an attachment, a page of a list, a trap — and its text and date.
 
-Portals put 政府网站工作年度报表, 法治政府建设年度报告, 解读 pages and budgets right next to the
-政府信息公开工作年度报告; titles tell most of them apart before anything is downloaded, and the
-parser's verdict on the content catches the rest.
+Whether its title names a 年报, a look-alike or the 年报 column is the report vocabulary's
+(``nianbao.vocabulary.titles``); titles tell most look-alikes apart before anything is
+downloaded, and the parser's verdict on the content catches the rest.
 """
 
 from __future__ import annotations
@@ -13,14 +13,6 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
-REPORT_TITLE = re.compile(r"(政府?|政务)?信息公开.{0,12}(年度报告|年报)|信息公开工作报告|年度报告")
-LOOKALIKE_TITLE = re.compile(
-    r"网站.{0,8}(年度)?报表|法治政府|法治建设|解读|图解|一图读懂|预算|决算|工作要点|"
-    r"工作计划|统计年鉴|社会责任|述职|政务服务.{0,6}报告|国民经济|审计|安全生产.{0,4}报告"
-)
-YEAR = re.compile(r"(19|20)\d\d|[〇零一二][〇零一二三四五六七八九]{3}")
-COLUMN_TEXT = re.compile(r"信息公开年报|信息公开年度报告|年度报告|年报")
-PORTAL_TEXT = re.compile(r"政务公开|信息公开|政府信息|公开目录|法定主动公开")
 ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|rtf|odt|jpe?g|png|tiff?)$", re.IGNORECASE)
 SESSION_PARAMS = {"jsessionid", "sessionid", "sid", "phpsessid", "aspsessionid", "token", "_"}
 CALENDAR_PARAM = re.compile(r"^(date|day|month|year|riqi|d|ym)$", re.IGNORECASE)
@@ -53,16 +45,6 @@ def normalize_url(url: str) -> str:
 
 def is_attachment(url: str) -> bool:
     return bool(ATTACHMENT_EXT.search(urlsplit(url).path))
-
-
-def title_kind(text: str) -> str:
-    """``report`` / ``lookalike`` / ``other`` from a link's title alone."""
-    text = re.sub(r"\s+", "", text)
-    if LOOKALIKE_TITLE.search(text):
-        return "lookalike"
-    if REPORT_TITLE.search(text) and YEAR.search(text):
-        return "report"
-    return "other"
 
 
 _DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})")

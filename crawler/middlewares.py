@@ -1,36 +1,36 @@
-"""Downloader middlewares: the guard, the browser switch, incremental requests and the archive.
+"""Downloader middlewares: the guard, the page encoding and the archive.
 
 Order matters (Scrapy calls ``process_request`` by ascending priority and ``process_response``
 by descending priority; see ``crawler/settings.py``):
 
 - ``GuardMiddleware`` (50): scope, address, per-site budget and trap rules for every request,
   redirect hops included, before robots.txt or anything else is asked for.
-- ``RenderMiddleware`` (830): sends a request to Chromium when the site or a challenge needs it
-  and turns the browser's page into a plain response.
-- ``IncrementalMiddleware`` (840): conditional requests, and a 304 answered from the archive.
+- ``EncodingMiddleware`` (820): the text of a page decoded as the site entry says, or as its
+  bytes show when the server's declaration lies.
+- ``RenderMiddleware`` (830, ``crawler/render.py``): Chromium where the site or a challenge
+  needs it.
+- ``FreshnessMiddleware`` (840, ``crawler/freshness.py``): conditional requests and answers
+  from the archive.
 - ``ArchiveMiddleware`` (970): every response, as it came off the wire, into the WARC files.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections import defaultdict
 from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import Response, TextResponse
 
+from nianbao.crawler import meta
 from nianbao.crawler.addresses import forbidden_address
-from nianbao.crawler.archiving import archive_response, browser_label
-from nianbao.crawler.browser import browser_rss_mb
-from nianbao.crawler.challenges import challenge_kind
+from nianbao.crawler.archiving import archive_response
 from nianbao.crawler.links import is_calendar_like
-
-logger = logging.getLogger(__name__)
+from nianbao.crawler.meta import Role
+from nianbao.crawler.services import CrawlServices, configured_sites, services
+from nianbao.parsers.encoding import decode_page
 
 
 class Refused(IgnoreRequest):
@@ -42,25 +42,12 @@ class Refused(IgnoreRequest):
         self.detail = detail
 
 
-class _SpiderBound:
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler):
-        return cls(crawler)
-
-    @property
-    def spider(self):
-        return self.crawler.spider
-
-
-class GuardMiddleware(_SpiderBound):
+class GuardMiddleware:
     """Refuse what a polite, safe crawler must not fetch, with a reason for each refusal."""
 
     def __init__(self, crawler: Crawler):
-        super().__init__(crawler)
         conf = crawler.settings
+        self.sites = configured_sites(conf)
         self.proxy = conf.get("NIANBAO_PROXY")
         self.allowed = frozenset(conf.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"))
         self.budget = conf.getint("NIANBAO_MAX_PAGES_PER_SITE")
@@ -68,8 +55,12 @@ class GuardMiddleware(_SpiderBound):
         self.spent: dict[str, int] = defaultdict(int)
         self.queries: dict[tuple[str, str], set[str]] = defaultdict(set)
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> GuardMiddleware:
+        return cls(crawler)
+
     def process_request(self, request: Request) -> None:
-        site = self.spider.sites.get(request.meta.get("site_id", ""))
+        site = self.sites.get(request.meta.get(meta.SITE, ""))
         allowed = self.allowed | frozenset(site.allow_private if site else ())
         why = forbidden_address(request.url, allowed, via_proxy=bool(self.proxy))
         if why:
@@ -86,16 +77,16 @@ class GuardMiddleware(_SpiderBound):
             raise Refused("out-of-scope", f"{urlsplit(request.url).hostname} is not in "
                           f"{', '.join(site.domains)}")
         self._check_trap(site.id, request)
-        if request.meta.get("budget_counted"):
+        if request.meta.get(meta.BUDGET_COUNTED):
             return
-        request.meta["budget_counted"] = True
+        request.meta[meta.BUDGET_COUNTED] = True
         self.spent[site.id] += 1
         if self.spent[site.id] > self.budget:
             raise Refused("budget", f"more than {self.budget} requests for site {site.id}")
 
     def _check_trap(self, site_id: str, request: Request) -> None:
-        if request.meta.get("kind") in ("hanweb", "gkmlpt"):
-            return
+        if request.meta.get(meta.ROLE) == Role.FEED:
+            return  # a list's data endpoint pages by its query, by design
         parts = urlsplit(request.url)
         if is_calendar_like(request.url):
             raise Refused("trap", f"date-parameter link {parts.path}?{parts.query}")
@@ -107,201 +98,51 @@ class GuardMiddleware(_SpiderBound):
                               f"on {parts.path}")
 
 
-class RenderMiddleware(_SpiderBound):
-    """Use Chromium only where needed, and hand its result back as an ordinary response.
-
-    A challenge (412/521/wzws) on a site in ``auto`` or ``always`` mode is solved once per host
-    in the browser; its cookies then go to Scrapy's cookie jar so the rest of the host is
-    fetched plainly, as real bytes. If the host still challenges plain requests, its pages are
-    taken from the browser from then on.
-    """
+class EncodingMiddleware:
+    """Decode pages as the site entry's ``encoding`` says; without one, trust a declared or
+    detected encoding only when a strict decode gives Chinese text (``parsers/encoding.py``):
+    a short GBK page without a declaration is valid UTF-8 by accident, and mojibake titles
+    would hide every report on a list."""
 
     def __init__(self, crawler: Crawler):
-        super().__init__(crawler)
-        conf = crawler.settings
-        self.timeout = conf.getfloat("NIANBAO_RENDER_TIMEOUT")
-        self.memory_limit = conf.getint("NIANBAO_BROWSER_MEMORY_MB")
-        self.render_hosts: set[str] = set()
-        self.solving: set[str] = set()
-        self.solved_hosts: dict[str, set[str]] = {}
+        self.sites = configured_sites(crawler.settings)
 
-    def process_request(self, request: Request) -> None:
-        site = self.spider.sites.get(request.meta.get("site_id", ""))
-        if request.meta.get("playwright"):
-            return
-        if site is None or request.meta.get("kind") in ("attachment", "hanweb", "gkmlpt"):
-            return
-        host = urlsplit(request.url).hostname
-        if site.render == "always" or request.meta.get("render") or host in self.render_hosts:
-            _to_browser(request)
-
-    async def process_response(self, request: Request, response: Response):
-        page = request.meta.get("playwright_page")
-        if page is not None:
-            return await self._from_browser(request, response, page)
-        site = self.spider.sites.get(request.meta.get("site_id", ""))
-        kind = challenge_kind(response.status, lower_headers(response), response.url,
-                              response.body)
-        if not kind or site is None:
-            return response
-        self.crawler.stats.inc_value(f"nianbao/challenge/{kind}")
-        request.meta["challenge"] = kind
-        host = urlsplit(request.url).hostname or ""
-        if site.render == "never":
-            return response
-        waited = request.meta.get("challenge_waits", 0)
-        sent_cookie = (request.headers.get("Cookie") or b"").decode("latin-1")
-        cookie_names = self.solved_hosts.get(host, set())
-        if (host in self.solving or (host in self.solved_hosts and not any(
-                name in sent_cookie for name in cookie_names))) and waited < 5:
-            # Sent before the browser's cookies were in the jar: ask again with them.
-            await asyncio.sleep(1.0 if host in self.solving else 0)
-            retry = request.replace(dont_filter=True, priority=request.priority - 1)
-            retry.meta["challenge_waits"] = waited + 1
-            return retry
-        if host in self.solved_hosts:
-            # The browser's cookies were not enough: take this host's pages from Chromium.
-            if request.meta.get("kind") == "attachment":
-                return response
-            self.render_hosts.add(host)
-            retry = request.replace(dont_filter=True)
-            _to_browser(retry)
-            return retry
-        redirected = request.meta.get("redirect_urls")
-        if redirected:  # challenged via a redirect (wzws): ask again for the page itself
-            request = request.replace(url=redirected[0])
-            for key in ("redirect_urls", "redirect_times", "redirect_ttl", "redirect_reasons"):
-                request.meta.pop(key, None)
-        parts = urlsplit(request.url)
-        solve = Request(
-            f"{parts.scheme}://{parts.netloc}/", callback=request.callback,
-            errback=request.errback, dont_filter=True,
-            meta={"site_id": site.id, "kind": "solve", "solve_for": request,
-                  "budget_counted": True},
-        )
-        _to_browser(solve)
-        self.solving.add(host)
-        return solve
-
-    async def _from_browser(self, request: Request, response: Response, page) -> Response | Request:
-        try:
-            html = await _settled_content(page, self.timeout)
-            status = await _document_status(page)
-            cookies = await page.context.cookies()
-            url = page.url or request.url
-            if browser_rss_mb() > self.memory_limit:
-                logger.warning("browser over %s MB: closing its context", self.memory_limit)
-                self.crawler.stats.inc_value("nianbao/browser/context_restarts")
-                await page.context.close()
-        finally:
-            if not page.is_closed():
-                await page.close()
-        still = challenge_kind(200, {}, url, html.encode("utf-8"))
-        original = request.meta.get("solve_for")
-        if original is not None:
-            host = urlsplit(request.url).hostname or ""
-            self.solving.discard(host)
-            self.solved_hosts[host] = {c["name"] for c in cookies}
-            if still:
-                raise Refused("challenge", f"the browser did not pass the {still} challenge")
-            # With their domain and path, so the whole host (attachments too) gets them.
-            jar = [{key: c[key] for key in ("name", "value", "domain", "path", "secure")}
-                   for c in cookies]
-            return original.replace(dont_filter=True, cookies=jar)
-        rendered = HtmlResponse(
-            url=url, status=response.status if still else status or 200,
-            body=html.encode("utf-8"),
-            encoding="utf-8", request=request,
-            headers={"Content-Type": "text/html; charset=utf-8"},
-        )
-        request.meta["rendered"] = True
-        archive_response(self.spider, request, rendered, rendered_by=browser_label(page))
-        return rendered
-
-
-def _to_browser(request: Request) -> None:
-    """Route ``request`` to Chromium. Validators go: a 304 is no page to render."""
-    for name in ("If-None-Match", "If-Modified-Since"):
-        request.headers.pop(name, None)
-    request.meta.pop("previous", None)
-    request.meta.update(playwright=True, playwright_include_page=True,
-                        playwright_context="render")
-
-
-async def _settled_content(page, timeout: float) -> str:
-    """The page's DOM once scripts have drawn it and any challenge reload has happened."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    html = await page.content()
-    while asyncio.get_running_loop().time() < deadline:
-        with contextlib.suppress(Exception):
-            await page.wait_for_load_state("networkidle", timeout=max(timeout / 4, 1) * 1000)
-        html = await page.content()
-        if not challenge_kind(200, {}, page.url, html.encode("utf-8")):
-            return html
-        await asyncio.sleep(0.3)
-    return html
-
-
-async def _document_status(page) -> int | None:
-    """The HTTP status of the document now shown (after any challenge reload): a page that
-    answers 404 must stay a 404 when Chromium renders it, not become a soft 404."""
-    with contextlib.suppress(Exception):
-        status = await page.evaluate(
-            "() => (performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0")
-        return int(status) or None
-    return None
-
-
-def lower_headers(response: Response) -> dict[str, str]:
-    """Header names lower-cased, repeated values joined: what ``challenge_kind`` reads."""
-    return {
-        k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
-        for k, v in response.headers.items()
-    }
-
-
-class IncrementalMiddleware(_SpiderBound):
-    """Ask with ETag / Last-Modified; answer a 304 from the archived copy of the last body."""
-
-    KINDS = ("list", "detail", "attachment", "discover")
-
-    def process_request(self, request: Request) -> None:
-        if request.meta.get("kind") not in self.KINDS or request.meta.get("playwright"):
-            return
-        state = self.spider.store.resource(request.url)
-        if state is None or not state.warc_pointer:
-            return
-        request.meta["previous"] = state
-        if state.etag:
-            request.headers.setdefault("If-None-Match", state.etag)
-        if state.last_modified:
-            request.headers.setdefault("If-Modified-Since", state.last_modified)
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EncodingMiddleware:
+        return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        state = request.meta.get("previous")
-        if response.status != 304 or state is None:
+        if not isinstance(response, TextResponse) or request.meta.get(meta.RENDERED):
             return response
-        from nianbao.archive.pointer import WarcPointer
-        from nianbao.archive.reader import read_payload
-
-        body = read_payload(self.spider.archive_dir, WarcPointer.from_dict(state.warc_pointer))
-        self.crawler.stats.inc_value("nianbao/not_modified")
-        request.meta["not_modified"] = True
-        request.meta["warc"] = state.warc_pointer
-        headers = {"Content-Type": state.content_type} if state.content_type else {}
-        for name, value in (("ETag", state.etag), ("Last-Modified", state.last_modified)):
-            fresh = response.headers.get(name)
-            if fresh or value:
-                headers[name] = fresh.decode("latin-1") if fresh else value
-        cls = HtmlResponse if (state.content_type or "").startswith("text/html") else Response
-        return cls(url=response.url, status=200, body=body, headers=headers, request=request)
+        site = self.sites.get(request.meta.get(meta.SITE, ""))
+        if site is not None and site.encoding:
+            return response.replace(encoding=site.encoding)
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        if not content_type.startswith("text/html") and "<html" not in response.text[:512]:
+            return response
+        _, encoding = decode_page(response.body, content_type or None)
+        if " " in encoding or encoding.replace("-", "").lower() == response.encoding.replace(
+                "-", "").lower():
+            return response
+        return response.replace(encoding=encoding)
 
 
-class ArchiveMiddleware(_SpiderBound):
+class ArchiveMiddleware:
     """Every response from the wire goes into the WARC archive before anything else sees it."""
+
+    def __init__(self, crawler: Crawler, services: CrawlServices):
+        self.crawler = crawler
+        self.services = services
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveMiddleware:
+        return cls(crawler, services(crawler))
 
     def process_response(self, request: Request, response: Response) -> Response:
         if request.meta.get("playwright_page") is not None:
             return response  # archived by RenderMiddleware once the page has settled
-        archive_response(self.spider, request, response)
+        if request.meta.get(meta.UNCHANGED):
+            return response  # not from the wire: the archive's own copy
+        archive_response(self.services.archive, request, response)
+        self.crawler.stats.inc_value("nianbao/archive/records")
         return response

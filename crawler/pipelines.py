@@ -14,7 +14,10 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
+from nianbao.crawler.freshness import keep_unchanged, remember_document
 from nianbao.crawler.items import FetchedDocument
+from nianbao.crawler.recorder import CrawlRecorder, recorder
+from nianbao.crawler.services import services
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
 from nianbao.settings import settings
@@ -53,68 +56,59 @@ def parse_document(item: FetchedDocument, dates: list[DateEvidence]) -> dict:
         raise ParseError("too-large", f"{len(item.body)} bytes is over the parse limit")
     return parse_isolated(
         item.body, item.url, timeout=float(limits["timeout_seconds"]),
-        memory_mb=int(limits["memory_mb"]), content_type=item.content_type, dates=dates,
+        memory_mb=int(limits["memory_mb"]), content_type=declared_type(item), dates=dates,
     )
 
 
+def declared_type(item: FetchedDocument) -> str | None:
+    """The content type the parser decodes by: the site's ``encoding`` override, where the
+    site entry has one, replaces whatever charset the server declared."""
+    if not item.encoding:
+        return item.content_type
+    kind = (item.content_type or "text/html").split(";")[0].strip()
+    return f"{kind}; charset={item.encoding}"
+
+
 class StorePipeline:
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
+    """Parses each fetched document and stores it as a version, or records why not."""
+
+    def __init__(self, store, recorder: CrawlRecorder):
+        self.store = store
+        self.recorder = recorder
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
+        return cls(services(crawler).store, recorder(crawler))
 
     async def process_item(self, item: FetchedDocument) -> FetchedDocument:
-        spider = self.crawler.spider
-        stats = spider.site_stats[item.site_id]
-        store = spider.store
-        previous = store.resource(item.url)
-        if item.not_modified and previous is not None and previous.outcome:
-            stats["unchanged"] += 1
-            if previous.version_id is not None:
-                store.touch_version(previous.version_id, item.fetched_at)
-            self._remember(item, previous.outcome, previous.version_id)
+        store, run = self.store, self.recorder
+        if keep_unchanged(store, item) is not None:
+            run.count(item.site_id, "unchanged")
             return item
+        previous = store.resource(item.url)
         dates = external_dates(item, first_seen=previous is None)
         try:
             record = await maybe_deferred_to_future(deferToThread(parse_document, item, dates))
         except ParseError as exc:
-            stats["errors"] += 1
-            stats[f"error:parse-{exc.reason}"] += 1
-            store.record_failure(spider.run_id, item.site_id, item.url, f"parse-{exc.reason}",
-                                 str(exc))
-            self._remember(item, f"parse-{exc.reason}", None)
+            run.fail(item.site_id, item.url, f"parse-{exc.reason}", str(exc))
+            remember_document(store, item, f"parse-{exc.reason}", None)
             return item
         if record.get("format") == "unknown":
-            stats["not_reports"] += 1
+            run.count(item.site_id, "not_reports")
             if not item.links:  # a page that only points to its attachments is not news
-                store.record_failure(spider.run_id, item.site_id, item.url, "not-a-report",
+                store.record_failure(run.run_id, item.site_id, item.url, "not-a-report",
                                      str(record.get("reason") or "no standard tables"))
-            self._remember(item, "not-a-report", None)
+            remember_document(store, item, "not-a-report", None)
             return item
         outcome = store.store_document(
-            run_id=spider.run_id, site_id=item.site_id, url=item.url, record=record,
+            run_id=run.run_id, site_id=item.site_id, url=item.url, record=record,
             content_hash=content_hash(record), payload_digest=hashlib.sha256(item.body).hexdigest(),
             content_type=item.content_type, warc=item.warc, fetched_at=item.fetched_at,
         )
-        stats[outcome.status] += 1
+        run.count(item.site_id, outcome.status)
         if outcome.status == "rejected":
-            store.record_failure(spider.run_id, item.site_id, item.url, "rejected",
+            store.record_failure(run.run_id, item.site_id, item.url, "rejected",
                                  outcome.reason or "")
-        self._remember(item, "report" if outcome.version_id else outcome.status,
-                       outcome.version_id)
+        remember_document(store, item, "report" if outcome.version_id else outcome.status,
+                          outcome.version_id)
         return item
-
-    def _remember(self, item: FetchedDocument, outcome: str, version_id: int | None) -> None:
-        if item.rendered or not item.warc.get("file"):
-            return
-        self.crawler.spider.store.remember_resource(
-            item.url, item.site_id, item.kind, outcome=outcome, version_id=version_id,
-            etag=item.etag, last_modified=item.last_modified, status=item.status,
-            list_entry=item.list_entry, warc_file=item.warc["file"],
-            warc_offset=item.warc["offset"], warc_pointer=item.warc,
-            content_type=item.content_type,
-            payload_digest=hashlib.sha256(item.body).hexdigest(), fetched_at=item.fetched_at,
-            checked_at=item.fetched_at,
-        )

@@ -8,6 +8,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet.task import LoopingCall
 
+from nianbao.crawler.recorder import recorder
+
 COLUMNS = ("pages", "new", "revised", "another_copy", "unchanged", "errors")
 
 
@@ -43,7 +45,7 @@ class Progress:
             self.loop.start(self.interval, now=False)
 
     def draw(self) -> None:
-        lines = progress_lines(self.crawler.spider.site_stats)
+        lines = progress_lines(recorder(self.crawler).site_stats)
         if self.drawn:
             sys.stderr.write(f"\x1b[{self.drawn}F\x1b[J")
         sys.stderr.write("\n".join(lines) + "\n")

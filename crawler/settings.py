@@ -1,16 +1,22 @@
 """Scrapy settings for nianbao's spider: polite by default, every value from
-``config/settings.yaml`` (``scrapy.cfg`` points here; ``nianbao crawl`` adds per-run values)."""
+``config/settings.yaml`` (``scrapy.cfg`` points here; ``nianbao crawl`` sets the per-run values,
+``scrapy crawl reports -s NAME=VALUE`` overrides any of them).
+
+Settings that follow from others — per-site download slots, the proxy for Chromium too, the
+browser's request filter — are derived by ``crawler/addon.py`` once all overrides are in.
+"""
 
 from __future__ import annotations
 
 import os
 
-from nianbao.crawler.addresses import forbidden_address
+from nianbao.settings import PROJECT_ROOT
 from nianbao.settings import settings as _settings
 
 _conf = _settings()
 _fetch = _conf["fetch"]
 _crawl = _conf["crawl"]
+_storage = _conf["storage"]
 
 BOT_NAME = "nianbao"
 SPIDER_MODULES = ["nianbao.crawler.spiders"]
@@ -35,14 +41,21 @@ REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 
+ADDONS = {"nianbao.crawler.addon.NianbaoAddon": 0}
 DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.middlewares.GuardMiddleware": 50,
-    "nianbao.crawler.middlewares.RenderMiddleware": 830,
-    "nianbao.crawler.middlewares.IncrementalMiddleware": 840,
+    "nianbao.crawler.middlewares.EncodingMiddleware": 820,
+    "nianbao.crawler.render.RenderMiddleware": 830,
+    "nianbao.crawler.freshness.FreshnessMiddleware": 840,
     "nianbao.crawler.middlewares.ArchiveMiddleware": 970,
 }
 ITEM_PIPELINES = {"nianbao.crawler.pipelines.StorePipeline": 300}
-EXTENSIONS = {"nianbao.crawler.progress.Progress": 500}
+# The services first: the recorder and the progress display read them.
+EXTENSIONS = {
+    "nianbao.crawler.services.CrawlServices": 100,
+    "nianbao.crawler.recorder.CrawlRecorder": 200,
+    "nianbao.crawler.progress.Progress": 500,
+}
 
 # Chromium only for requests that ask for it (meta "playwright"); the rest use Scrapy's own
 # HTTP client. Debian's chromium: Playwright's browser download is not reachable here.
@@ -62,6 +75,13 @@ PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = _crawl["browser_max_pages"]
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = _crawl["render_timeout_seconds"] * 1000
 
+# What to crawl, and where it goes (``nianbao crawl`` sets these from its options).
+NIANBAO_SITES_FILE = str(PROJECT_ROOT / "config" / "sites.yaml")
+NIANBAO_SITES: list[str] = []  # site ids; empty = every site in the file
+NIANBAO_DATABASE_URL = None  # None: $NIANBAO_DATABASE_URL, else storage.database_url
+NIANBAO_ARCHIVE_DIR = _storage["archive_dir"]
+NIANBAO_WARC_MAX_MB = _storage["warc_max_mb"]
+
 NIANBAO_MAX_PAGES_PER_SITE = _crawl["max_pages_per_site"]
 NIANBAO_MAX_LIST_PAGES = _crawl["max_list_pages"]
 NIANBAO_REVALIDATE_DAYS = _crawl["revalidate_days"]
@@ -70,21 +90,3 @@ NIANBAO_BROWSER_MEMORY_MB = _crawl["browser_memory_mb"]
 NIANBAO_ALLOWED_PRIVATE_HOSTS = _fetch.get("allowed_private_hosts") or []
 NIANBAO_PROXY = os.environ.get("NIANBAO_PROXY") or _crawl.get("proxy")
 
-
-class BrowserRequestFilter:
-    """Browser sub-requests nianbao never sends: images, fonts and media (not needed), and
-    anything a page's scripts aim at a private, loopback or link-local address."""
-
-    def __init__(self, allowed: list[str], proxy: str | None):
-        self.allowed = frozenset(allowed)
-        self.proxy = bool(proxy)
-
-    def __call__(self, request) -> bool:
-        if request.resource_type in ("image", "font", "media"):
-            return True
-        return forbidden_address(request.url, self.allowed, via_proxy=self.proxy) is not None
-
-
-PLAYWRIGHT_ABORT_REQUEST = BrowserRequestFilter(NIANBAO_ALLOWED_PRIVATE_HOSTS, NIANBAO_PROXY)
-if NIANBAO_PROXY:
-    PLAYWRIGHT_LAUNCH_OPTIONS["proxy"] = {"server": NIANBAO_PROXY}

@@ -14,10 +14,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from nianbao.vocabulary.issuers import ISSUER_KINDS
+
 RENDER_MODES = ("never", "auto", "always")
-PAGINATIONS = ("trs", "page-param", "hanweb", "gkmlpt", "none")
-CMS_FAMILIES = ("trs", "hanweb", "gkmlpt", "c-col", "other")
-ISSUER_KINDS = ("government", "office", "department", "township", "other")
+# The list families the crawler reads (one module each in crawler/families/): a site's ``cms``
+# names one for all its columns, a column's ``pagination`` one for itself (or ``none``).
+LIST_FAMILIES = ("trs", "page-param", "hanweb", "gkmlpt", "js-list")
+PAGINATIONS = (*LIST_FAMILIES, "none")
 SITE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -75,7 +78,7 @@ _FIELDS = {
     "deadline_rules",
 }
 _POLITENESS = {"obey_robots_txt", "concurrency", "delay_seconds", "timeout_seconds"}
-_SELECTORS = {"list_links", "content", "wait_for"}
+_SELECTORS = {"list_links", "wait_for"}
 
 
 def _mark(node: yaml.Node) -> str:
@@ -86,7 +89,7 @@ def _mapping(node: yaml.Node) -> dict[str, yaml.Node]:
     return {k.value: v for k, v in node.value}
 
 
-class _Reader:
+class _SiteNode:
     """Validates one site node; errors carry the file, line and field."""
 
     def __init__(self, path: Path, node: yaml.MappingNode):
@@ -204,7 +207,7 @@ class _Reader:
             columns=columns,
             homepage=homepage,
             region=region,
-            cms=self.choice("cms", CMS_FAMILIES, None),
+            cms=self.choice("cms", LIST_FAMILIES, None),
             render=self.choice("render", RENDER_MODES, "auto"),
             encoding=self.text("encoding"),
             selectors=self.keyed("selectors", _SELECTORS),
@@ -241,7 +244,7 @@ def load_sites(path: Path) -> list[Site]:
     for node in sites_node.value:
         if not isinstance(node, yaml.MappingNode):
             raise SitesError(f"{path}: {_mark(node)}: each site must be a mapping")
-        site = _Reader(path, node).site()
+        site = _SiteNode(path, node).site()
         if site.id in seen:
             raise SitesError(f"{path}: {_mark(node)}: site {site.id!r}: id: duplicate "
                              f"(first at line {seen[site.id]})")

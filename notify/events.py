@@ -19,14 +19,11 @@ from sqlalchemy.orm import Session
 from nianbao.settings import settings
 from nianbao.storage.models import CrawlRun, Event, Issuer, Report, Version
 from nianbao.storage.types import utcnow
+from nianbao.vocabulary.figures import key_figures
 
 EVENT_KINDS = (
     "new_report", "revised_report", "late_report", "missing_report", "failed_checks",
     "site_unreachable",
-)
-KEY_FIGURES = (
-    "requests.new.total", "requests.granted.total", "requests.handled_total.total",
-    "review.corrected", "review.total",
 )
 EXCERPT_CHARS = 80
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -87,7 +84,7 @@ def _report_payload(version: Version, issuer: Issuer, year: int) -> dict[str, An
         "url": version.url,
         "published_date": version.published_date.isoformat() if version.published_date else None,
         "date_evidence": version.date_evidence,
-        "figures": {key: metrics.get(key) for key in KEY_FIGURES},
+        "figures": key_figures(metrics),
         "failed_checks": failed_checks(record),
         "first_seen": version.first_seen.isoformat(),
         "warc": version.warc_pointer,

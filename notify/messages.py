@@ -13,6 +13,10 @@ from typing import Any
 import apprise
 
 from nianbao.settings import settings
+from nianbao.vocabulary.dates import source_label
+from nianbao.vocabulary.figures import RATE_BY_KEY, percent
+from nianbao.vocabulary.metrics import label as metric_label
+from nianbao.vocabulary.sections import LABELS as SECTION_LABELS
 
 EVENT_TITLES = {
     "new_report": "新发布年报",
@@ -22,29 +26,6 @@ EVENT_TITLES = {
     "failed_checks": "年报数据未通过校验",
     "site_unreachable": "网站无法访问",
 }
-EVIDENCE = {
-    "meta:PubDate": "网页元数据", "visible": "页面所示发布日期", "signature": "落款日期",
-    "url": "网址中的日期", "http:last-modified": "服务器 Last-Modified", "first-seen": "首次抓取",
-}
-SECTIONS = {
-    "overview": "总体情况", "active": "主动公开", "requests": "依申请公开",
-    "review": "复议诉讼", "problems": "存在的主要问题及改进情况", "other": "其他需要报告的事项",
-}
-# Labels from docs/report-schema.md; a key without one is shown as the key.
-ROWS = {
-    "new": "本年新收申请", "carried_over": "上年结转申请", "granted": "予以公开",
-    "partial": "部分公开", "handled_total": "办理结果总计", "carried_forward": "结转下年度",
-    "unavailable.not_held": "本机关不掌握", "not_processed.petition": "信访举报投诉类申请",
-    "not_processed.duplicate": "重复申请",
-}
-COLUMNS = {
-    "natural": "自然人", "business": "商业企业", "research": "科研机构", "ngo": "社会公益组织",
-    "legal": "法律服务机构", "other_org": "其他", "total": "总计",
-}
-RESULTS = {"upheld": "结果维持", "corrected": "结果纠正", "other": "其他结果",
-           "pending": "尚未审结", "total": "总计"}
-CASES = {"review": "行政复议", "litigation.direct": "未经复议直接起诉",
-         "litigation.after_review": "复议后起诉"}
 FIELDS = {"title": "标题", "format": "格式"}
 # Chat channels whose readers want short messages, below Apprise's own hard limits.
 CHAT_LIMITS = {"dingtalk": 4000, "wecombot": 4000, "feishu": 4000, "lark": 4000,
@@ -54,17 +35,8 @@ MAX_LISTED = 30
 
 
 def label(key: str) -> str:
-    """The Chinese label of a metric key (row and column), or the key itself."""
-    if key in FIELDS:
-        return FIELDS[key]
-    if key.startswith("requests."):
-        row, _, column = key[len("requests."):].rpartition(".")
-        if row in ROWS and column in COLUMNS:
-            return f"{ROWS[row]}（{COLUMNS[column]}）"
-    case, _, result = key.rpartition(".")
-    if case in CASES and result in RESULTS:
-        return f"{CASES[case]}{RESULTS[result]}"
-    return key
+    """The Chinese label of a changed field or metric key."""
+    return FIELDS.get(key) or metric_label(key)
 
 
 def limit_for(url: str) -> int:
@@ -98,16 +70,14 @@ def _count(value: Any) -> str:
 
 
 def key_figures(figures: dict[str, Any]) -> str:
-    """收到申请, 予以公开率 (予以公开 / 办理结果总计) and 复议纠错, in one line."""
-    received = figures.get("requests.new.total")
-    granted = figures.get("requests.granted.total")
-    handled = figures.get("requests.handled_total.total")
-    if granted is not None and handled:
-        rate = f"{100 * granted / handled:.1f}%（{_count(granted)}/{_count(handled)}）"
-    else:
-        rate = "无法计算"
-    corrected = figures.get("review.corrected")
-    return f"收到申请 {_count(received)} 件；予以公开率 {rate}；复议纠错 {_count(corrected)} 件"
+    """收到申请, 予以公开率 (with what it is computed from) and 复议纠错, in one line."""
+    value = RATE_BY_KEY["granted_rate"].value(figures)
+    rate = percent(value)
+    if value is not None:
+        rate += (f"（{_count(figures.get('requests.granted.total'))}/"
+                 f"{_count(figures.get('requests.handled_total.total'))}）")
+    return (f"收到申请 {_count(figures.get('requests.new.total'))} 件；予以公开率 {rate}；"
+            f"复议纠错 {_count(figures.get('review.corrected'))} 件")
 
 
 def _published(payload: dict[str, Any]) -> str:
@@ -116,12 +86,12 @@ def _published(payload: dict[str, Any]) -> str:
         return "发布日期：未找到"
     evidence = payload.get("date_evidence") or payload.get("evidence") or []
     if isinstance(evidence, str):  # a verdict names the one source that decided
-        return f"发布日期：{published}（依据：{EVIDENCE.get(evidence, evidence)}）"
+        return f"发布日期：{published}（依据：{source_label(evidence)}）"
     sources = [e for e in evidence if isinstance(e, dict) and e.get("value") == published]
     if not sources:
         return f"发布日期：{published}"
     how = "、".join(
-        EVIDENCE.get(e.get("source"), e.get("source")) + (f"「{e['raw']}」" if e.get("raw") else "")
+        source_label(e.get("source")) + (f"「{e['raw']}」" if e.get("raw") else "")
         for e in sources
     )
     return f"发布日期：{published}（依据：{how}）"
@@ -150,7 +120,7 @@ def _details(kind: str, payload: dict[str, Any]) -> list[str]:
                           f"{_count(c.get('after'))}" for c in payload["changes"]])
     if payload.get("section_changes"):
         lines.append("文字变化：")
-        lines += _listed([f"  {SECTIONS.get(s['section'], s['section'])}：「{s['before']}」→"
+        lines += _listed([f"  {SECTION_LABELS.get(s['section'], s['section'])}：「{s['before']}」→"
                           f"「{s['after']}」" for s in payload["section_changes"]])
     if payload.get("failed_checks"):
         lines.append("未通过的校验：")

@@ -13,7 +13,7 @@ government's own portal when the text speaks as a government (我县 … 某某�
 contact line (请与某某局办公室联系 → 某某局); the box's 来源. The 发布机构 is the publishing
 office (often the government's office for all its departments) and is not used. Names are kept
 as printed: matching a name to a site's issuers and aliases is the store's job
-(``nianbao.storage.issuers``).
+(``nianbao.storage.issuers``, by the rule in ``nianbao.vocabulary.issuers``).
 
 The report year is the year covered: from the title, the statistics period, the report named in
 the text, or a sentence opening with the year (2022年，我街道…) — never the publication date.
@@ -23,22 +23,14 @@ from __future__ import annotations
 
 import re
 
+from nianbao.vocabulary import issuers
+from nianbao.vocabulary.titles import REPORT_NAME
+
 # -- the report's name -------------------------------------------------------------------------
 
-# Where the report's own name starts in a title or a sentence: 政府信息公开工作年度报告,
-# 政务信息公开工作开展年度报告, 信息公开年报, 政府信息公开年度工作报告,
-# 政府信息公开工作2022年度报告…
-REPORT_NAME = re.compile(
-    r"(?:政府|政务)?信息公开(?:工作)?(?:开展)?(?:(?:19|20)\d{2}\s*年?度?)?"
-    r"(?:年度)?(?:工作)?(?:年度)?(?:报告|年报)"
-    r"|(?:19|20)\d{2}\s*(?:年(?:度)?报告|年报)"
-)
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?:度)?|[(（](?:19|20)\d{2}\s*年度?[)）]|(?:19|20)\d{2}")
-ORGAN_END = re.compile(
-    r"(?:人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|办公室|办公厅|委员会|管委会|"
-    r"管理委员会|局|委|厅|院|署|办|中心|所|处|分局|街道办事处|街道|街|镇|乡|苏木|区|县|市|旗|盟|州)"
-    r"(?:[(（][^()（）]{1,12}[)）])?$"
-)
+# A body's name as printed: the vocabulary's endings, perhaps with a note in brackets.
+ORGAN_END = re.compile(issuers.ORGAN_END + r"(?:[(（][^()（）]{1,12}[)）])?$")
 # Words a sentence puts in front of the issuer's name before the report's name.
 _LEAD_WORDS = re.compile(
     r"^(?:现将|现向社会|向社会|特向社会|现特向社会|特向|现特|现|特|将|并|对|本年度|本报告|本|关于|"
@@ -48,11 +40,7 @@ _LEAD_WORDS = re.compile(
 _TRAIL_WORDS = re.compile(
     r"(?:特此|认真|负责)?(?:编制了?|制作了?|发布了?|公布了?|形成了?|撰写了?)$"
 )
-_INTERNAL_OFFICE = re.compile(
-    r"(?:政府信息公开领导小组办公室|信息公开领导小组办公室|政务公开工作领导小组办公室|"
-    r"政务公开办公室|党政综合办公室|党政办公室|行政办公室|综合信息指挥室|党政综合办|党政办|综合科|信息科|"
-    r"政务公开科|电子政务股|办公室)(?:[(（][^()（）]{1,12}[)）])?$"
-)
+_INTERNAL_OFFICE = re.compile(issuers.INTERNAL_OFFICE + r"(?:[(（][^()（）]{1,12}[)）])?$")
 
 # -- page chrome -------------------------------------------------------------------------------
 
@@ -128,8 +116,7 @@ def organ_before(text: str, end: int) -> str | None:
     return as_issuer(re.sub(r"(?:本级|的)$", "", head))
 
 
-_GENERIC = {"政府", "人民政府", "政府办公室", "管委会", "委员会", "办公室", "办事处", "区政府",
-            "县政府", "市政府", "镇政府", "乡政府", "街道", "本局", "该局"}
+_NOT_A_NAME = re.compile(r"网站|网|专栏|平台|栏目|系统|通过|可在")
 
 
 def as_issuer(name: str) -> str | None:
@@ -139,7 +126,7 @@ def as_issuer(name: str) -> str | None:
     name = without_internal_office(name)
     if not (2 <= len(name) <= 40) or name.startswith(("我", "本", "全", "各", "单位")):
         return None
-    if name in _GENERIC or re.search(r"(?:网站|网|专栏|平台|栏目|系统|通过|可在)", name):
+    if name in issuers.GENERIC_NAMES or _NOT_A_NAME.search(name):
         return None
     if re.search(r"[^\u4e00-\u9fff（）()]", name) or re.search(r"(?:党委|区委|县委|市委)", name):
         return None

@@ -14,25 +14,10 @@ from dataclasses import dataclass, field
 from nianbao.parsers import attribution
 from nianbao.parsers.document import DateEvidence, Document, Paragraph
 from nianbao.parsers.values import normalise_text
+from nianbao.vocabulary import dates, sections
+from nianbao.vocabulary.titles import lookalike_reason
 
-LOOKALIKES = [
-    (re.compile(r"网站(工作)?年度报表|政府网站年度报表"), "a 政府网站工作年度报表, not a 年报"),
-    (re.compile(r"法治政府建设"), "a 法治政府建设年度报告, not a 年报"),
-    (re.compile(r"图解|解读|一图读懂|图说"), "an explanation (图解/解读) of a report"),
-    (re.compile(r"预算|决算"), "a budget or final accounts document"),
-    (re.compile(r"工作要点|落实情况"), "a 政务公开工作要点 document"),
-]
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
-_SECTION_PATTERNS = [
-    ("overview", re.compile(r"总体情况|概述|基本情况")),
-    ("active", re.compile(r"主动公开")),
-    ("requests", re.compile(r"收到和处理|依申请|申请情况")),
-    ("review", re.compile(r"复议|诉讼")),
-    ("problems", re.compile(r"问题|改进")),
-    ("other", re.compile(r"其他需要报告|其他事项|其他需报告")),
-]
-_HEADING = re.compile(r"^[（(]?([一二三四五六七八九十])[）)]?[、.．\s]")
-_NUMERALS = "一二三四五六七八九十"
 
 
 @dataclass
@@ -186,10 +171,10 @@ def _sections(doc: Document) -> dict[str, str]:
     last_numeral = 0
     for para in doc.paragraphs:
         t = normalise_text(para)
-        m = _HEADING.match(t)
+        m = sections.NUMBERED_HEADING.match(t)
         if m and len(t) <= 40 and not t.startswith(("（", "(")):
-            numeral = _NUMERALS.index(m.group(1)) + 1
-            name = next((k for k, p in _SECTION_PATTERNS if p.search(t)), None)
+            numeral = sections.NUMERALS.index(m.group(1)) + 1
+            name = sections.section_of(t)
             if name and numeral > last_numeral:
                 current, last_numeral = name, numeral
                 out.setdefault(current, [])
@@ -254,18 +239,10 @@ def read_metadata(doc: Document, source: str) -> Metadata:
     if source.startswith(("http://", "https://")):
         meta.dates.extend(url_dates(source))
     meta.sections = _sections(doc)
-    title = meta.title or ""
-    meta.lookalike = next((why for pattern, why in LOOKALIKES if pattern.search(title)), None)
+    meta.lookalike = lookalike_reason(meta.title or "")
     return meta
 
 
-DATE_RANK = ["meta:PubDate", "visible", "signature", "url", "http:last-modified", "first-seen"]
-
-
-def published_date(dates: list[DateEvidence]) -> str | None:
+def published_date(evidence: list[DateEvidence]) -> str | None:
     """The publication date by the evidence ranking; every date stays in ``date_evidence``."""
-    for source in DATE_RANK:
-        for d in dates:
-            if d.source == source:
-                return d.value
-    return None
+    return dates.published_date(e.as_dict() for e in evidence)

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from nianbao.checks.identities import identities, identity_checks
-from nianbao.checks.narrative import narrative_checks
 from nianbao.parsers.document import Document
 from nianbao.parsers.metadata import Metadata, published_date, read_metadata
+from nianbao.parsers.narrative import narrative_checks
 from nianbao.parsers.repair import place_lost_cells
-from nianbao.parsers.schema import SCHEMA, metric_keys
 from nianbao.parsers.tables import TableReading, read_tables
 from nianbao.parsers.values import normalise_text
-
-SECTION_NAMES = {
-    "overview": "一、总体情况",
-    "active": "二、主动公开政府信息情况",
-    "requests": "三、收到和处理政府信息公开申请情况",
-    "review": "四、政府信息公开行政复议、行政诉讼情况",
-    "problems": "五、存在的主要问题及改进情况",
-    "other": "六、其他需要报告的事项",
-}
+from nianbao.vocabulary import sections
+from nianbao.vocabulary.identities import identities, identity_checks
+from nianbao.vocabulary.metrics import SCHEMA, metric_keys
 
 
 def _base(doc: Document, meta: Metadata, source: str) -> dict:
@@ -62,7 +54,8 @@ def _format(reading: TableReading, report_year: int | None) -> tuple[str, str]:
 def _structure_checks(record: dict, reading: TableReading, fmt: str) -> list[dict]:
     checks = []
     missing_tables = [t for t in ("二", "三", "四") if t not in reading.found]
-    missing_sections = [SECTION_NAMES[k] for k in SECTION_NAMES if k not in record["sections"]]
+    missing_sections = [heading for key, heading in sections.HEADINGS.items()
+                        if key not in record["sections"]]
     detail = "all six sections and three tables found"
     if missing_tables or missing_sections:
         detail = "missing: " + ", ".join(

@@ -4,7 +4,7 @@ Every reader hands over rows of cells, so this works the same for HTML, DOCX, PD
 converter text. A row's *label* is its last text cell and its *values* are the cells after it
 (parent labels such as 三、本年度办理结果 or （三）不予公开 come first in the row, or in a row of
 their own). Rows are matched to the standard rows by label patterns
-(``nianbao.parsers.schema``), with a context taken from the table headers so that 行政许可 in
+(``nianbao.vocabulary.metrics``), with a context taken from the table headers so that 行政许可 in
 table 二 and 其他 in table 三 are not confused with text elsewhere. Rows that lost cells in
 extraction are kept aside, values in order, for :mod:`nianbao.parsers.repair`; nothing is
 shifted or guessed here.
@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from nianbao.parsers.document import Document, Paragraph, Table
-from nianbao.parsers.schema import (
+from nianbao.parsers.values import MISSING, CellValue, clean_label, is_value_text, read_cell
+from nianbao.vocabulary.metrics import (
     ACTIVE_HEADERS_2019,
     ACTIVE_HEADERS_2021,
     APPLICANT_COLUMNS,
@@ -26,7 +27,6 @@ from nianbao.parsers.schema import (
     active_rows,
     request_rows,
 )
-from nianbao.parsers.values import MISSING, CellValue, clean_label, is_value_text, read_cell
 
 # Header text of table 二's columns, mapped to canonical column names (for locality rows).
 ACTIVE_COLUMN_NAMES = {
@@ -170,7 +170,10 @@ def _fit(values: list[CellValue], n: int, positional: bool) -> list[CellValue] |
     return vals if len(vals) == n else None
 
 
-class _Reader:
+class _TableScan:
+    """One pass over a document's blocks: follows the section context (二, 三, 四) from headings
+    and headers, and collects each table's rows for reading at the end."""
+
     def __init__(self) -> None:
         self.out = TableReading()
         self.context: str | None = None
@@ -476,7 +479,7 @@ def _split_label_and_numbers(cells: list[str]) -> list[str]:
 
 
 def read_tables(doc: Document) -> TableReading:
-    reader = _Reader()
+    reader = _TableScan()
     stream: list[str] = []  # cells of non-positional blocks, read as one stream
     # Paragraphs join the stream when the document's tables are converter text (or absent):
     # there, a cell may well stand on a line of its own.

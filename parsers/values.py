@@ -78,3 +78,23 @@ def is_value_text(raw: str) -> bool:
     """
     cell = read_cell(raw)
     return cell.semantic != "TEXT" or bool(_MALFORMED_NUMBER.match(normalise_text(raw)))
+
+
+def _is_wide(ch: str) -> bool:
+    """CJK and full-width characters, and the dashes and curly quotes Chinese text uses."""
+    code = ord(ch)
+    return code >= 0x2E80 or 0x2010 <= code <= 0x206F
+
+
+def collapse(text: str) -> str:
+    """Collapse whitespace the way a cell label is read: "结果\\n纠正" -> "结果纠正".
+
+    Whitespace between two Latin tokens becomes one space; whitespace touching a CJK character
+    (or full-width punctuation, curly quotes, dashes) is an artefact of wrapping and is dropped.
+    """
+    out = ""
+    for token in text.split():
+        if out and not _is_wide(out[-1]) and not _is_wide(token[0]):
+            out += " "
+        out += token
+    return out

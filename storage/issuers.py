@@ -1,55 +1,22 @@
 """Which stored issuer a name on a report means, within one site.
 
-The same body signs its reports differently across years: 晋城市城区人民政府, 城区人民政府,
-城区政府. Names are compared after normalisation (full-width folded, whitespace and punctuation
-dropped, 人民政府 → 政府, a bare place name such as 四方台区 read as its government). Two names
-are the same body when equal, or when one ends with the other and what is left in front is a
-place name (晋城市 + 城区政府). Nothing looser: a department (城区应急管理局) never merges with its
-government (城区人民政府), and when a name fits several stored issuers it gets its own issuer
-rather than a guess. Aliases a site's configuration lists are registered explicitly, for the
-renamings no rule can see (济源市人民政府 = 济源产城融合示范区管委会).
+Names are compared by the rules of ``nianbao.vocabulary.issuers`` (normalised, and the same body
+when one ends with the other after a place name). When a name fits several stored issuers it
+gets its own issuer rather than a guess. Aliases a site's configuration lists are registered
+explicitly, for the renamings no rule can see (济源市人民政府 = 济源产城融合示范区管委会).
 """
 
 from __future__ import annotations
 
 import logging
-import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nianbao.storage.models import Issuer, IssuerAlias
+from nianbao.vocabulary.issuers import normalize_issuer, same_body
 
 log = logging.getLogger(__name__)
-
-PLACE_SUFFIXES = ("自治州", "省", "市", "区", "县", "盟", "旗")
-# A shorter name must say which body it is: 政府 or 某局 alone names none in particular.
-MIN_SUFFIX_NAME = 3
-
-
-def is_place_name(text: str) -> bool:
-    """晋城市, 城区, 四方台区 — at least two characters ending in an administrative unit."""
-    return len(text) >= 2 and text.endswith(PLACE_SUFFIXES)
-
-
-def normalize_issuer(name: str) -> str:
-    """The comparable form of an issuer's name: 晋城市 城区人民政府。 → 晋城市城区政府."""
-    text = unicodedata.normalize("NFKC", name)
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
-    text = text.replace("人民政府", "政府")
-    if is_place_name(text):
-        text += "政府"
-    return text
-
-
-def same_body(a: str, b: str) -> bool:
-    """Whether two normalised names name the same body (see the module docstring)."""
-    if a == b:
-        return True
-    short, long = sorted((a, b), key=len)
-    if len(short) < MIN_SUFFIX_NAME or not long.endswith(short):
-        return False
-    return is_place_name(long[: -len(short)])
 
 
 def _scope(site_id: str | None) -> str:

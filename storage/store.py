@@ -20,7 +20,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from nianbao.checks.cross_year import cross_year_checks
 from nianbao.storage.changes import record_changes
 from nianbao.storage.issuers import register_issuers, resolve_issuer
 from nianbao.storage.models import (
@@ -35,6 +34,7 @@ from nianbao.storage.models import (
 )
 from nianbao.storage.summaries import report_summaries
 from nianbao.storage.types import as_utc, utcnow
+from nianbao.vocabulary.identities import cross_year_checks
 
 log = logging.getLogger(__name__)
 

@@ -13,17 +13,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from nianbao.storage.models import CrossYearResult, Issuer, Report, Version
-
-# The headline figures of tables 三 and 四, as the spec names them.
-KEY_FIGURES = (
-    "requests.new.total",  # 一、本年新收
-    "requests.carried_over.total",  # 二、上年结转
-    "requests.handled_total.total",  # 三（七）总计
-    "requests.carried_forward.total",  # 四、结转下年度继续办理
-    "review.total",
-    "litigation.direct.total",
-    "litigation.after_review.total",
-)
+from nianbao.vocabulary.dates import deciding_source
+from nianbao.vocabulary.figures import key_figures
 
 
 def _latest_ids() -> Select[tuple[int]]:
@@ -48,17 +39,6 @@ def _failed_cross_year(session: Session, version_ids: list[int]) -> dict[int, li
         for version_id in (row.earlier_version_id, row.later_version_id):
             failed.setdefault(version_id, []).extend(ids)
     return failed
-
-
-def _date_source(record: dict[str, Any]) -> str | None:
-    """The best-ranked evidence (``DATE_RANK``) that states the published date."""
-    from nianbao.parsers.metadata import DATE_RANK
-
-    published = record.get("published_date")
-    sources = [e.get("source") for e in record.get("date_evidence") or []
-               if published and e.get("value") == published]
-    ranked = [s for s in DATE_RANK if s in sources]
-    return (ranked or sources or [None])[0]
 
 
 def report_summaries(
@@ -98,12 +78,13 @@ def report_summaries(
             "url": version.url,
             "first_seen": first_seen,
             "published_date": version.published_date,
-            "date_source": _date_source(version.record),
+            "date_source": deciding_source(version.record.get("date_evidence") or [],
+                                           version.record.get("published_date")),
             "versions": count,
             "latest_version_id": version.id,
             "format": version.format,
             "failed_checks": list(dict.fromkeys(failed)),
-            "key_figures": {key: version.record["metrics"].get(key) for key in KEY_FIGURES},
+            "key_figures": key_figures(version.record["metrics"]),
             "warc": version.warc_pointer or {
                 "file": version.warc_file, "offset": version.warc_offset,
                 "length": version.warc_length, "record_id": version.warc_record_id,

@@ -296,7 +296,7 @@ def test_alerts_carry_issuer_year_changes_and_links(
     assert f"存档：http://localhost:8080/nianbao/20240302080000/{QUWO_URL}" in new
     assert "收到申请 22 件；予以公开率 59.1%（13/22）；复议纠错 0 件" in new
     revised = message(webhook, "【年报被修改】")
-    assert "本年新收申请（自然人）：19 → 20" in revised
+    assert "本年新收政府信息公开申请数量（自然人）：19 → 20" in revised
     assert "存在的主要问题及改进情况" in revised and "责任意识" in revised
     failed = message(webhook, "【年报数据未通过校验】")
     assert "requests.row_total.new" in failed

@@ -23,8 +23,8 @@ import yaml
 
 from nianbao.checks.compliance import Copy, judge, ranked_dates
 from nianbao.checks.deadlines import Deadline, DeadlineError, load_rules
-from nianbao.checks.kinds import issuer_kind, kind_from_name
 from nianbao.sites import IssuerEntry, Site
+from nianbao.vocabulary.issuers import issuer_kind, kind_from_name
 from tests.conftest import ROOT
 from tests.test_crawl import NIANBAO, replica_site_ids
 

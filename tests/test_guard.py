@@ -8,25 +8,26 @@ import pytest
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
+from nianbao.crawler import meta
 from nianbao.crawler.middlewares import GuardMiddleware, Refused
 from nianbao.crawler.spiders.reports import ReportsSpider
-from nianbao.sites import Site
 
-SITE = Site(id="s", name="S", domains=("s.gov.cn",), homepage="http://www.s.gov.cn/")
+SITES = "sites:\n  - {id: s, name: S, domains: [s.gov.cn], homepage: 'http://www.s.gov.cn/'}\n"
 
 
 @pytest.fixture
-def guard():
+def guard(tmp_path):
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(SITES, encoding="utf-8")
     crawler = get_crawler(ReportsSpider, {"NIANBAO_MAX_PAGES_PER_SITE": 30,
                                           "NIANBAO_MAX_QUERIES_PER_PATH": 5,
-                                          "NIANBAO_PROXY": "http://127.0.0.1:9"})
-    crawler.spider = ReportsSpider(sites=[SITE], store=None, archive=None, archive_dir=None,
-                                   run_id=0)
-    return GuardMiddleware(crawler)
+                                          "NIANBAO_PROXY": "http://127.0.0.1:9",
+                                          "NIANBAO_SITES_FILE": str(sites)})
+    return GuardMiddleware.from_crawler(crawler)
 
 
 def request(url: str) -> Request:
-    return Request(url, meta={"site_id": "s", "kind": "discover"})
+    return Request(url, meta={meta.SITE: "s", meta.ROLE: meta.Role.DISCOVER})
 
 
 def refusal(guard, url: str) -> str | None:

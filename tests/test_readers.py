@@ -27,10 +27,12 @@ from nianbao.parsers.document import Paragraph, Table
 from nianbao.parsers.errors import ParseError
 from nianbao.parsers.readers import legacy
 from nianbao.parsers.readers import pdf as pdf_reader
-from nianbao.parsers.readers.docx import collapse, read_docx
+from nianbao.parsers.readers.docx import read_docx
+from nianbao.parsers.readers.layout import Box, find_grids, group_lines, layout
 from nianbao.parsers.readers.legacy import convert_to_docx
-from nianbao.parsers.readers.ocr import Box, find_grids, group_lines, layout, read_image
+from nianbao.parsers.readers.ocr import read_image
 from nianbao.parsers.readers.pdf import read_pdf
+from nianbao.parsers.values import collapse
 from tests.conftest import require_tool
 
 LABEL = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"

@@ -9,7 +9,7 @@ What counts as a match:
 
 * **issuer** — the parsed issuer names the same body as the one printed (or one of the
   fixture's ``issuer_aliases``, other spellings the same text uses) under the rule the store
-  uses to attribute reports (``nianbao.storage.issuers``: normalised, and equal or differing
+  uses to attribute reports (``nianbao.vocabulary.issuers``: normalised, and equal or differing
   only by a leading place name). When the text names no issuer the expected value is ``null``
   and only ``null`` matches: a sentence fragment is never an issuer.
 * **report year** — equal (``null`` when the text states none).
@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from nianbao.parsers.pipeline import parse_bytes
-from nianbao.storage.issuers import normalize_issuer, same_body
+from nianbao.vocabulary.issuers import normalize_issuer, same_body
 from tests.conftest import metric_mismatches
 
 REAL = Path(__file__).parent / "fixtures" / "real"

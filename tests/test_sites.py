@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nianbao.crawler.links import normalize_url, title_kind, trs_pages
+from nianbao.crawler.links import normalize_url, trs_pages
 from nianbao.sites import SitesError, load_sites, select_sites
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,21 +60,6 @@ def test_unknown_site_id_is_an_error(tmp_path):
         select_sites(sites, ["b"])
 
 
-@pytest.mark.parametrize(("title", "kind"), [
-    ("晋城市城区人民政府2023年政府信息公开工作年度报告", "report"),
-    ("2022年度信息公开年报", "report"),
-    ("2023年政府网站工作年度报表", "lookalike"),
-    ("2023年法治政府建设年度报告", "lookalike"),
-    ("《2023年政府信息公开工作年度报告》解读", "lookalike"),
-    ("一图读懂2023年政府信息公开工作年度报告", "lookalike"),
-    ("2024年部门预算公开", "lookalike"),
-    ("政府信息公开年报", "other"),
-    ("首页", "other"),
-])
-def test_link_titles_tell_reports_from_lookalikes(title, kind):
-    assert title_kind(title) == kind
-
-
 def test_trs_pagination_and_session_ids():
     html = '<script>createPageHTML(3, 0, "index", "html");</script>'
     assert trs_pages(html, "http://x.gov.cn/col/") == [
@@ -82,3 +67,21 @@ def test_trs_pagination_and_session_ids():
     assert trs_pages(html.replace("3, 0", "3, 1"), "http://x.gov.cn/col/index_1.html") == []
     assert normalize_url("http://X.gov.cn/a;jsessionid=AB12?page=2&sid=9#top") == \
         "http://x.gov.cn/a?page=2"
+
+
+def test_every_list_family_in_the_sites_vocabulary_has_its_crawler_module():
+    from nianbao.crawler.families import FAMILIES
+    from nianbao.sites import LIST_FAMILIES, PAGINATIONS
+
+    assert set(FAMILIES) == set(PAGINATIONS) == {*LIST_FAMILIES, "none"}
+
+
+def test_cms_and_selectors_are_checked_against_what_the_crawler_reads(tmp_path):
+    head = "sites:\n  - id: a\n    name: A\n    domains: [a.gov.cn]\n    homepage: http://a.gov.cn/\n"
+    with pytest.raises(SitesError, match="'c-col' is not one of"):
+        load_sites(_write(tmp_path, head + "    cms: c-col\n"))
+    with pytest.raises(SitesError, match="unknown key"):
+        load_sites(_write(tmp_path, head + "    selectors: {content: '#zoom'}\n"))
+    (site,) = load_sites(_write(tmp_path, head + "    cms: js-list\n    encoding: gbk\n"
+                                "    selectors: {wait_for: '#list a'}\n"))
+    assert (site.cms, site.encoding, site.selectors["wait_for"]) == ("js-list", "gbk", "#list a")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nianbao.parsers.document import Document, Paragraph, Table
 from nianbao.parsers.record import build_record
-from nianbao.parsers.schema import APPLICANT_COLUMNS, REQUESTS_2019, REQUESTS_2021, REVIEW_KEYS
+from nianbao.vocabulary.metrics import APPLICANT_COLUMNS, REQUESTS_2019, REQUESTS_2021, REVIEW_KEYS
 
 HEAD = [Paragraph("某县交通运输局2020年政府信息公开工作年度报告"), Paragraph("一、总体情况"),
         Paragraph("本年度共收到申请 3 件。"), Paragraph("二、主动公开政府信息情况")]

@@ -21,6 +21,7 @@ from lxml import etree
 
 from nianbao.parsers.document import Block, DateEvidence, Document, Paragraph, Table
 from nianbao.parsers.errors import ParseError
+from nianbao.parsers.values import collapse
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
@@ -40,26 +41,6 @@ _BLOCK_CONTAINERS = {"sdt", "sdtContent", "customXml", "smartTag"}
 
 def _xml_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-
-
-def _is_wide(ch: str) -> bool:
-    """CJK and full-width characters, and the dashes and curly quotes Chinese text uses."""
-    code = ord(ch)
-    return code >= 0x2E80 or 0x2010 <= code <= 0x206F
-
-
-def collapse(text: str) -> str:
-    """Collapse whitespace the way a cell label is read: "结果\\n纠正" -> "结果纠正".
-
-    Whitespace between two Latin tokens becomes one space; whitespace touching a CJK character
-    (or full-width punctuation, curly quotes, dashes) is an artefact of wrapping and is dropped.
-    """
-    out = ""
-    for token in text.split():
-        if out and not _is_wide(out[-1]) and not _is_wide(token[0]):
-            out += " "
-        out += token
-    return out
 
 
 def check_zip(data: bytes) -> zipfile.ZipFile:

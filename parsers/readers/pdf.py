@@ -24,7 +24,7 @@ from PIL import Image
 
 from nianbao.parsers.document import Document
 from nianbao.parsers.errors import ParseError
-from nianbao.parsers.readers.ocr import (
+from nianbao.parsers.readers.layout import (
     BBox,
     Box,
     Item,
@@ -33,11 +33,9 @@ from nianbao.parsers.readers.ocr import (
     inside,
     layout_items,
     margins,
-    ocr_glyphs,
-    ocr_page,
     page_items,
-    score_note,
 )
+from nianbao.parsers.readers.ocr import ocr_glyphs, ocr_page, score_note
 
 OCR_DPI = 200
 CID_SHARE = 0.1  # share of a page's glyphs that are (cid:N) before pdfium is asked instead
@@ -85,7 +83,7 @@ def _area(b: BBox) -> float:
     return (b[2] - b[0]) * (b[3] - b[1])
 
 
-class _Reader:
+class _PageReader:
     """Reads page by page, remembering which fallbacks each page needed."""
 
     def __init__(self, pdfium_doc: pdfium.PdfDocument):
@@ -200,7 +198,7 @@ def read_pdf(data: bytes) -> Document:
         raise ParseError(
             "unreadable", "PDF is corrupt or truncated: pdfium cannot load it"
         ) from exc
-    reader = _Reader(pdfium_doc)
+    reader = _PageReader(pdfium_doc)
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for index, page in enumerate(pdf.pages):

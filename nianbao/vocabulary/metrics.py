@@ -1,9 +1,9 @@
-"""The canonical keys of ``nianbao.report/1`` (see docs/report-schema.md).
+"""The canonical metric keys of ``nianbao.report/1`` (docs/report-schema.md) and their labels.
 
 Each table of the two standard formats is described once here, with the label patterns that
-recognise its rows in any rendering. Everything downstream (the table reader, the identity
-checks, storage, exports) takes its keys from these lists, so a figure is named the same way
-everywhere.
+recognise its rows in any rendering and the Chinese labels a reader sees. Everything downstream
+(the table reader, the identity checks, storage, alerts, pages and exports) takes its keys and
+labels from here, so a figure is named the same way everywhere.
 """
 
 from __future__ import annotations
@@ -88,9 +88,8 @@ ACTIVE_HEADERS_2019 = (
     "采购总金额",
 )
 
-# Keys whose values may be negative (本年增/减) or decimal (万元 amounts).
+# Columns whose values may be negative (本年增/减).
 SIGNED_COLUMNS = {"change"}
-DECIMAL_KEYS = {"active.fees.amount", "active.procurement.amount"}
 
 # Table 三 — 收到和处理政府信息公开申请情况 ------------------------------------------------------
 
@@ -172,3 +171,81 @@ def request_keys(fmt: str) -> list[str]:
 def metric_keys(fmt: str) -> list[str]:
     """Every standard key of a format, in table order (200 for 2021, 198 for 2019)."""
     return active_keys(fmt) + request_keys(fmt) + REVIEW_KEYS
+
+
+# Chinese labels ------------------------------------------------------------------------------
+
+ACTIVE_COLUMN_LABELS = {
+    "issued": "本年制发件数", "repealed": "本年废止件数", "in_force": "现行有效件数",
+    "decisions": "本年处理决定数量", "amount": "本年收费金额（万元）",
+    "made": "本年新制作数量", "published": "本年新公开数量", "total_public": "对外公开总数量",
+    "prev_items": "上一年项目数量", "change": "本年增/减", "items": "采购项目数量",
+}
+REQUEST_GROUP_LABELS = {
+    "withheld": "（三）不予公开", "unavailable": "（四）无法提供",
+    "not_processed": "（五）不予处理", "other": "（六）其他处理",
+}
+REVIEW_GROUP_LABELS = {
+    "review": "行政复议", "litigation.direct": "行政诉讼（未经复议直接起诉）",
+    "litigation.after_review": "行政诉讼（复议后起诉）",
+}
+OUTCOME_LABELS = {"upheld": "结果维持", "corrected": "结果纠正", "other": "其他结果",
+                  "pending": "尚未审结", "total": "总计"}
+COLUMN_LABELS = dict(zip(APPLICANT_COLUMNS, APPLICANT_LABELS, strict=True))
+
+
+@dataclass(frozen=True)
+class MetricLabel:
+    """Where a metric stands in the printed report: its table, row and column, in Chinese."""
+
+    table: str  # 二, 三 or 四
+    row: str  # as printed, with its parent group: （三）不予公开 1.属于国家秘密
+    column: str
+
+    def __str__(self) -> str:
+        """For a reader: numbering dropped, group kept — 不予公开·属于国家秘密（自然人）."""
+        parts = [_ORDINAL.sub("", part) for part in self.row.split(" ")]
+        return f"{'·'.join(parts)}（{self.column}）"
+
+
+_ORDINAL = re.compile(r"^([一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d+[.．、])")
+
+
+def _row_spec(row_key: str, column: str) -> RowSpec | None:
+    """The row of either format with this key (and, in table 二, this column)."""
+    for spec in (*ACTIVE_2021, *ACTIVE_2019, *REQUESTS_2021, *REQUESTS_2019):
+        if spec.key == row_key and (not spec.columns or column in spec.columns):
+            return spec
+    return None
+
+
+def metric_label(key: str) -> MetricLabel | None:
+    """The printed table, row and column of a metric key, or None for a key of no table."""
+    row_key, _, column = key.rpartition(".")
+    if key.startswith("active.extra."):
+        return MetricLabel("二", row_key.removeprefix("active.extra."),
+                           ACTIVE_COLUMN_LABELS.get(column, column))
+    if key.startswith("active."):
+        spec = _row_spec(row_key, column)
+        if spec is None:
+            return None
+        label = "采购总金额" if key == "active.procurement.amount" else ACTIVE_COLUMN_LABELS[column]
+        return MetricLabel("二", spec.label, label)
+    if key.startswith("requests."):
+        spec = _row_spec(row_key, column)
+        if spec is None or column not in COLUMN_LABELS:
+            return None
+        group = (REQUEST_GROUP_LABELS.get(row_key.split(".")[1]) if row_key.count(".") == 2
+                 else "三、本年度办理结果" if row_key == "requests.handled_total" else None)
+        return MetricLabel("三", f"{group} {spec.label}" if group else spec.label,
+                           COLUMN_LABELS[column])
+    if row_key in REVIEW_GROUP_LABELS and column in OUTCOME_LABELS:
+        return MetricLabel("四", REVIEW_GROUP_LABELS[row_key], OUTCOME_LABELS[column])
+    return None
+
+
+def label(key: str) -> str:
+    """A metric's label for a reader (row and column), or the key itself when it has none."""
+    found = metric_label(key)
+    return str(found) if found else key
+

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from nianbao.parsers.schema import ORG_COLUMNS, REVIEW_GROUPS
+from nianbao.vocabulary.metrics import ORG_COLUMNS, REVIEW_GROUPS
 
 Metrics = dict[str, object]
 _GAP = r"[^。；;，,\d]{0,12}?"

@@ -1,0 +1,143 @@
+"""Whether a page is fetched again, and what stands for it when it is not: the one home of
+nianbao's incremental crawling.
+
+Every URL's last state (validators, list entry, outcome, archived copy) is in the store's
+resources. For a list, detail or attachment request the decision is:
+
+- a page with ETag / Last-Modified is asked for conditionally; a ``304`` is answered with the
+  archived copy of the last body (``Unchanged.CONFIRMED``);
+- a page without validators whose list entry (title and date) is unchanged and which was
+  checked less than ``NIANBAO_REVALIDATE_DAYS`` ago is not asked for at all and is answered
+  with its archived copy (``Unchanged.ASSUMED``);
+- anything else is fetched.
+
+Either way the spider sees an ordinary response and the pipeline an item marked unchanged,
+which keeps its stored version (only its last-seen time moves) instead of being parsed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse, Response
+
+from nianbao.crawler import meta
+from nianbao.crawler.items import FetchedDocument
+from nianbao.crawler.meta import Role, Unchanged
+from nianbao.crawler.responses import header
+from nianbao.crawler.services import CrawlServices, services
+
+ROLES = (Role.LIST, Role.DISCOVER, Role.DETAIL, Role.ATTACHMENT)
+
+
+class FreshnessMiddleware:
+    """Conditional requests, requests not sent at all, and answers from the archive."""
+
+    def __init__(self, crawler: Crawler, services: CrawlServices):
+        self.crawler = crawler
+        self.services = services
+        self.revalidate = timedelta(days=crawler.settings.getfloat("NIANBAO_REVALIDATE_DAYS"))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FreshnessMiddleware:
+        return cls(crawler, services(crawler))
+
+    def process_request(self, request: Request) -> Response | None:
+        if request.meta.get(meta.ROLE) not in ROLES or request.meta.get("playwright"):
+            return None
+        state = self.services.store.resource(request.url)
+        if state is None or not state.warc_pointer:
+            return None
+        request.meta[meta.PREVIOUS] = state
+        if self._assumed_unchanged(request, state):
+            self.crawler.stats.inc_value("nianbao/unchanged_assumed")
+            return self._from_archive(request, state, Unchanged.ASSUMED)
+        if state.etag:
+            request.headers.setdefault("If-None-Match", state.etag)
+        if state.last_modified:
+            request.headers.setdefault("If-Modified-Since", state.last_modified)
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        state = request.meta.get(meta.PREVIOUS)
+        if response.status != 304 or state is None or meta.UNCHANGED in request.meta:
+            return response
+        self.crawler.stats.inc_value("nianbao/not_modified")
+        return self._from_archive(request, state, Unchanged.CONFIRMED, response)
+
+    def _assumed_unchanged(self, request: Request, state) -> bool:
+        """A document the server gives no validators for, listed as before, seen lately."""
+        entry = request.meta.get(meta.LIST_ENTRY)
+        return bool(
+            request.meta.get(meta.ROLE) in (Role.DETAIL, Role.ATTACHMENT)
+            and entry is not None and state.list_entry == entry and state.outcome
+            and not state.etag and not state.last_modified and state.checked_at
+            and datetime.now(UTC) - state.checked_at < self.revalidate
+        )
+
+    def _from_archive(self, request: Request, state, why: Unchanged,
+                      fresh: Response | None = None) -> Response:
+        """The archived body of the URL's last fetch, with the newest validators."""
+        from nianbao.archive.pointer import WarcPointer
+        from nianbao.archive.reader import read_payload
+
+        body = read_payload(self.services.archive_dir, WarcPointer.from_dict(state.warc_pointer))
+        request.meta[meta.UNCHANGED] = why
+        request.meta[meta.WARC] = state.warc_pointer
+        headers = {"Content-Type": state.content_type} if state.content_type else {}
+        for name, value in (("ETag", state.etag), ("Last-Modified", state.last_modified)):
+            new = fresh.headers.get(name) if fresh is not None else None
+            if new or value:
+                headers[name] = new.decode("latin-1") if new else value
+        cls = HtmlResponse if (state.content_type or "").startswith("text/html") else Response
+        return cls(url=request.url, status=200, body=body, headers=headers, request=request)
+
+
+def remember_page(store, response: Response, role: Role, outcome: str) -> None:
+    """Validators and archived copy of a list or discovery page, for the next crawl."""
+    request_meta = response.meta
+    warc = request_meta.get(meta.WARC) or {}
+    if request_meta.get(meta.RENDERED) or not warc.get("file"):
+        return
+    store.remember_resource(
+        response.url, request_meta[meta.SITE], role.value, outcome=outcome,
+        etag=header(response, "ETag"), last_modified=header(response, "Last-Modified"),
+        status=response.status, warc_file=warc["file"], warc_offset=warc["offset"],
+        warc_pointer=warc, content_type=header(response, "Content-Type"),
+        fetched_at=request_meta.get(meta.FETCHED_AT), checked_at=datetime.now(UTC),
+    )
+
+
+def remember_document(store, item: FetchedDocument, outcome: str,
+                      version_id: int | None) -> None:
+    """A document's state once its version is stored (never before: a crash in between must
+    not make the next crawl think it has the document)."""
+    if item.rendered or not item.warc.get("file"):
+        return
+    store.remember_resource(
+        item.url, item.site_id, item.role, outcome=outcome, version_id=version_id,
+        etag=item.etag, last_modified=item.last_modified, status=item.status,
+        list_entry=item.list_entry, warc_file=item.warc["file"],
+        warc_offset=item.warc["offset"], warc_pointer=item.warc,
+        content_type=item.content_type,
+        payload_digest=hashlib.sha256(item.body).hexdigest(), fetched_at=item.fetched_at,
+        checked_at=item.fetched_at,
+    )
+
+
+def keep_unchanged(store, item: FetchedDocument) -> str | None:
+    """For a document answered from the archive: keep its stored version (its last-seen time
+    moves) and return its last outcome; None when the item must be parsed after all."""
+    if item.unchanged is None:
+        return None
+    previous = store.resource(item.url)
+    if previous is None or not previous.outcome:
+        return None
+    if previous.version_id is not None:
+        store.touch_version(previous.version_id, item.fetched_at)
+    if item.unchanged == Unchanged.CONFIRMED:
+        remember_document(store, item, previous.outcome, previous.version_id)
+    return previous.outcome

@@ -1,0 +1,191 @@
+"""Chromium where it is needed, handed back to Scrapy as an ordinary response.
+
+A page goes to the browser when its site says ``render: always``, when the spider asks for it
+(a list drawn by JavaScript), or when its host challenges plain clients. A challenge (412, 521,
+wzws…) on a site in ``auto`` or ``always`` mode is solved once per host in the browser; its
+cookies then go to Scrapy's cookie jar so the rest of the host is fetched plainly, as real
+bytes. If the host still challenges plain requests, its pages are taken from the browser from
+then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse, Response
+
+from nianbao.crawler import meta
+from nianbao.crawler.archiving import archive_response, browser_label
+from nianbao.crawler.browser import browser_rss_mb
+from nianbao.crawler.challenges import challenge_kind
+from nianbao.crawler.meta import Role
+from nianbao.crawler.middlewares import Refused
+from nianbao.crawler.responses import lower_headers
+from nianbao.crawler.services import CrawlServices, configured_sites, services
+
+logger = logging.getLogger(__name__)
+
+# What a SOLVE visit keeps of the request it is made for (so a failure is that request's).
+_CARRIED = (meta.SITE, meta.PLACE, meta.LIST_URL, meta.FAMILY, meta.LIST_PAGE)
+
+
+class RenderMiddleware:
+    """Send requests to Chromium when needed and turn its page into a plain response."""
+
+    def __init__(self, crawler: Crawler, services: CrawlServices):
+        conf = crawler.settings
+        self.crawler = crawler
+        self.sites = configured_sites(conf)
+        self.services = services
+        self.timeout = conf.getfloat("NIANBAO_RENDER_TIMEOUT")
+        self.memory_limit = conf.getint("NIANBAO_BROWSER_MEMORY_MB")
+        self.render_hosts: set[str] = set()
+        self.solving: set[str] = set()
+        self.solved_hosts: dict[str, set[str]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RenderMiddleware:
+        return cls(crawler, services(crawler))
+
+    def process_request(self, request: Request) -> None:
+        site = self.sites.get(request.meta.get(meta.SITE, ""))
+        if request.meta.get("playwright"):
+            return
+        if site is None or request.meta.get(meta.ROLE) in (Role.ATTACHMENT, Role.FEED):
+            return
+        host = urlsplit(request.url).hostname
+        if site.render == "always" or request.meta.get(meta.RENDER) or host in self.render_hosts:
+            to_browser(request)
+
+    async def process_response(self, request: Request, response: Response):
+        page = request.meta.get("playwright_page")
+        if page is not None:
+            return await self._from_browser(request, response, page)
+        site = self.sites.get(request.meta.get(meta.SITE, ""))
+        kind = challenge_kind(response.status, lower_headers(response), response.url,
+                              response.body)
+        if not kind or site is None:
+            return response
+        self.crawler.stats.inc_value(f"nianbao/challenge/{kind}")
+        request.meta[meta.CHALLENGE] = kind
+        host = urlsplit(request.url).hostname or ""
+        if site.render == "never":
+            return response
+        waited = request.meta.get(meta.CHALLENGE_WAITS, 0)
+        sent_cookie = (request.headers.get("Cookie") or b"").decode("latin-1")
+        cookie_names = self.solved_hosts.get(host, set())
+        if (host in self.solving or (host in self.solved_hosts and not any(
+                name in sent_cookie for name in cookie_names))) and waited < 5:
+            # Sent before the browser's cookies were in the jar: ask again with them.
+            await asyncio.sleep(1.0 if host in self.solving else 0)
+            retry = request.replace(dont_filter=True, priority=request.priority - 1)
+            retry.meta[meta.CHALLENGE_WAITS] = waited + 1
+            return retry
+        if host in self.solved_hosts:
+            # The browser's cookies were not enough: take this host's pages from Chromium.
+            if request.meta.get(meta.ROLE) == Role.ATTACHMENT:
+                return response
+            self.render_hosts.add(host)
+            retry = request.replace(dont_filter=True)
+            to_browser(retry)
+            return retry
+        redirected = request.meta.get("redirect_urls")
+        if redirected:  # challenged via a redirect (wzws): ask again for the page itself
+            request = request.replace(url=redirected[0])
+            for key in ("redirect_urls", "redirect_times", "redirect_ttl", "redirect_reasons"):
+                request.meta.pop(key, None)
+        parts = urlsplit(request.url)
+        carried = {key: request.meta[key] for key in _CARRIED if key in request.meta}
+        solve = Request(
+            f"{parts.scheme}://{parts.netloc}/", callback=request.callback,
+            errback=request.errback, dont_filter=True,
+            meta={**carried, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
+                  meta.BUDGET_COUNTED: True},
+        )
+        to_browser(solve)
+        self.solving.add(host)
+        return solve
+
+    async def _from_browser(self, request: Request, response: Response,
+                            page) -> Response | Request:
+        site = self.sites.get(request.meta.get(meta.SITE, ""))
+        wait_for = request.meta.get(meta.WAIT_FOR) or (site.selectors.get("wait_for")
+                                                       if site else None)
+        try:
+            html = await settled_content(page, self.timeout, wait_for)
+            status = await document_status(page)
+            cookies = await page.context.cookies()
+            url = page.url or request.url
+            if browser_rss_mb() > self.memory_limit:
+                logger.warning("browser over %s MB: closing its context", self.memory_limit)
+                self.crawler.stats.inc_value("nianbao/browser/context_restarts")
+                await page.context.close()
+        finally:
+            if not page.is_closed():
+                await page.close()
+        still = challenge_kind(200, {}, url, html.encode("utf-8"))
+        original = request.meta.get(meta.SOLVE_FOR)
+        if original is not None:
+            host = urlsplit(request.url).hostname or ""
+            self.solving.discard(host)
+            self.solved_hosts[host] = {c["name"] for c in cookies}
+            if still:
+                raise Refused("challenge", f"the browser did not pass the {still} challenge")
+            # With their domain and path, so the whole host (attachments too) gets them.
+            jar = [{key: c[key] for key in ("name", "value", "domain", "path", "secure")}
+                   for c in cookies]
+            return original.replace(dont_filter=True, cookies=jar)
+        rendered = HtmlResponse(
+            url=url, status=response.status if still else status or 200,
+            body=html.encode("utf-8"), encoding="utf-8", request=request,
+            headers={"Content-Type": "text/html; charset=utf-8"},
+        )
+        request.meta[meta.RENDERED] = True
+        archive_response(self.services.archive, request, rendered,
+                         rendered_by=browser_label(page))
+        self.crawler.stats.inc_value("nianbao/archive/records")
+        return rendered
+
+
+def to_browser(request: Request) -> None:
+    """Route ``request`` to Chromium. Validators go: a 304 is no page to render."""
+    for name in ("If-None-Match", "If-Modified-Since"):
+        request.headers.pop(name, None)
+    request.meta.pop(meta.PREVIOUS, None)
+    request.meta.update(playwright=True, playwright_include_page=True,
+                        playwright_context="render")
+
+
+async def settled_content(page, timeout: float, wait_for: str | None = None) -> str:
+    """The page's DOM once scripts have drawn it (and ``wait_for`` matches, when given) and
+    any challenge reload has happened."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    html = await page.content()
+    while loop.time() < deadline:
+        with contextlib.suppress(Exception):
+            await page.wait_for_load_state("networkidle", timeout=max(timeout / 4, 1) * 1000)
+        if wait_for:
+            with contextlib.suppress(Exception):
+                left = max(deadline - loop.time(), 0.1)
+                await page.wait_for_selector(wait_for, timeout=left * 1000)
+        html = await page.content()
+        if not challenge_kind(200, {}, page.url, html.encode("utf-8")):
+            return html
+        await asyncio.sleep(0.3)
+    return html
+
+
+async def document_status(page) -> int | None:
+    """The HTTP status of the document now shown (after any challenge reload): a page that
+    answers 404 must stay a 404 when Chromium renders it, not become a soft 404."""
+    with contextlib.suppress(Exception):
+        status = await page.evaluate(
+            "() => (performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0")
+        return int(status) or None
+    return None

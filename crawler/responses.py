@@ -1,0 +1,25 @@
+"""What nianbao reads off a Scrapy response besides its links: headers and visible text."""
+
+from __future__ import annotations
+
+from scrapy.http import Response, TextResponse
+
+
+def header(response: Response, name: str) -> str | None:
+    """One header's (first) value as text, or None."""
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def lower_headers(response: Response) -> dict[str, str]:
+    """Header names lower-cased, repeated values joined: what ``challenge_kind`` reads."""
+    return {
+        k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
+        for k, v in response.headers.items()
+    }
+
+
+def visible_text(response: TextResponse) -> str:
+    """The page's text outside scripts (its first 8,000 characters): enough to tell a soft
+    404 or a challenge from a page."""
+    return " ".join(response.xpath("//body//text()[not(ancestor::script)]").getall())[:8000]

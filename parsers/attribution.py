@@ -74,13 +74,17 @@ def squash(text: str) -> str:
     return re.sub(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", text).strip()
 
 
+_MENU_ITEM = re.compile(r"[•·▪►]\s*\S{1,10}")
+_ONLY_PIPES = re.compile(r"[|\s]+")
+
+
 def is_chrome(line: str) -> bool:
     """Navigation, site furniture and date/source lines printed around a report."""
     t = line.strip()
-    if re.fullmatch(r"[•·▪►]\s*\S{1,10}", t):  # a menu item
+    if _MENU_ITEM.fullmatch(t):
         return True
     t = t.lstrip("-•·* ")
-    return bool(_BREADCRUMB.search(t) or _CHROME.match(t) or re.fullmatch(r"[|\s]+", t))
+    return bool(_BREADCRUMB.search(t) or _CHROME.match(t) or _ONLY_PIPES.fullmatch(t))
 
 
 def box_fields(lines: list[str]) -> dict[str, str]:

@@ -52,6 +52,8 @@ def _title_like(line: str) -> bool:
 
 
 _SENTENCE_MARK = re.compile(r"[。；;]|[，,].*[，,]")
+# A title run into its first sentence: 某某局2024年…年度报告根据《条例》…
+_SENTENCE_AFTER_TITLE = re.compile(r"根据|依据|按照|由|是|本")
 
 
 def _title_candidates(
@@ -72,7 +74,7 @@ def _title_candidates(
     for i, line in enumerate(body):
         m = attribution.REPORT_NAME.search(line)
         if m and _title_like(line[: m.end()]) and (
-            _title_like(line) or re.match(r"(?:根据|依据|按照|由|是|本)", line[m.end():])
+            _title_like(line) or _SENTENCE_AFTER_TITLE.match(line, m.end())
         ):
             title = line if _title_like(line) else line[: m.end()]
             if attribution.issuer_in_title(title) is None and i > 0 and _names_organ(body[i - 1]):

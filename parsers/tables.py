@@ -469,13 +469,20 @@ def _split_label_and_numbers(cells: list[str]) -> list[str]:
     cell — when the label names a standard row; other text ending in a number stays text."""
     out: list[str] = []
     for cell in cells:
-        m = _LABEL_AND_NUMBERS.match(cell.strip())
-        if m and any(_names_row(t, _clean_label(m.group(1))) for t in ("二", "三")):
-            out.append(m.group(1))
-            out.extend(m.group(2).split())
+        text = cell.rstrip()
+        if text[-1:].isdigit() and (parts := _label_and_numbers(text)):
+            out.extend(parts)
         else:
             out.append(cell)
     return out
+
+
+@lru_cache(maxsize=8192)
+def _label_and_numbers(text: str) -> tuple[str, ...] | None:
+    m = _LABEL_AND_NUMBERS.match(text.strip())
+    if m and any(_names_row(t, _clean_label(m.group(1))) for t in ("二", "三")):
+        return (m.group(1), *m.group(2).split())
+    return None
 
 
 def read_tables(doc: Document) -> TableReading:

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from nianbao import __version__
 from nianbao.commands.summary import render_summary
 from nianbao.parsers.errors import ParseError
 from nianbao.settings import settings
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nianbao", description="Crawl, archive, parse and check 政府信息公开工作年度报告."
     )
+    parser.add_argument("--version", action="version", version=f"nianbao {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parse", help="parse report files or URLs into the canonical record")
     p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
@@ -95,11 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_arguments(k)
     k.set_defaults(func=cmd_check)
 
-    from nianbao.commands.demo import cmd_demo
+    from nianbao.commands.demo import add_demo_arguments, cmd_demo
 
-    d = sub.add_parser("demo", help="crawl the bundled replica portals offline into a fresh "
-                       "database and print the summary")
-    d.add_argument("--workdir", default="data/demo", help="where the demo database and WARCs go")
+    d = sub.add_parser("demo", help="crawl the bundled demo portal offline into a fresh "
+                       "database and show what nianbao makes of it")
+    add_demo_arguments(d)
     d.set_defaults(func=cmd_demo)
 
     from nianbao.commands.schedule import add_schedule_arguments, cmd_schedule

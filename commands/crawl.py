@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from nianbao.settings import PROJECT_ROOT, settings
 from nianbao.sites import SitesError, load_sites, select_sites
@@ -29,23 +31,75 @@ def add_crawl_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="Scrapy's INFO log on stderr")
 
 
-def summary_lines(run: dict, failures: list[dict]) -> list[str]:
-    """The final summary: per-site counts, then failures grouped by reason."""
-    from nianbao.crawler.progress import progress_lines
+SITE_COLUMNS = ("pages", "new", "revised", "another_copy", "unchanged")
+SHOWN_FAILURES = 20
 
-    stats = run.get("stats") or {}
-    lines = [f"crawl run {run['id']}: {run['status']}, {len(stats)} site(s), "
-             f"{run.get('bytes_received') or 0} bytes received"]
-    lines += progress_lines(stats)
-    reasons: dict[str, int] = {}
-    for failure in failures:
-        reasons[failure["reason"]] = reasons.get(failure["reason"], 0) + 1
-    if reasons:
-        lines.append("  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
+Planted = Callable[[dict], str | None]
+
+
+def nothing_planted(failure: dict) -> None:
+    """A real portal plants nothing: every failure is a real one."""
+    return None
+
+
+def site_lines(stats: dict[str, dict], failures: list[dict], planted: Planted) -> list[str]:
+    """One line per site: pages fetched, reports new / revised / copies / unchanged, and the
+    failures stored for it (saying how many were planted, when a portal plants some)."""
+    lines = []
+    for site_id in sorted(k for k in stats if not k.startswith("_")):
+        counts = stats[site_id]
+        cells = " ".join(f"{key}={counts.get(key, 0)}" for key in SITE_COLUMNS)
+        own = [f for f in failures if f["site_id"] == site_id]
+        expected = sum(1 for f in own if planted(f))
+        cells += f" failures={len(own)}" + (f" ({expected} planted)" if expected else "")
+        lines.append(f"  {site_id:<22} {cells}")
     return lines
 
 
-def crawl(args: argparse.Namespace, sites: list | None = None) -> int:
+def failure_lines(failures: list[dict], planted: Planted) -> list[str]:
+    """Failures by reason; when some were planted on purpose, those apart, each with what was
+    planted, and the real ones listed so that nobody has to guess which is which."""
+    expected = [(f, what) for f in failures if (what := planted(f))]
+    real = [f for f in failures if not planted(f)]
+    if not expected:
+        reasons: dict[str, int] = {}
+        for failure in failures:
+            reasons[failure["reason"]] = reasons.get(failure["reason"], 0) + 1
+        if not reasons:
+            return []
+        return ["  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))]
+    lines = [f"  failures planted on purpose (expected): {len(expected)}"]
+    lines += [f"    {f['site_id']} {f['reason']}: {what} — {f['url']}" for f, what in expected]
+    lines.append(f"  real failures: {len(real) or 'none'}")
+    lines += [f"    {f['site_id']} {f['reason']}: {f['url']} ({f['detail']})"
+              for f in real[:SHOWN_FAILURES]]
+    if len(real) > SHOWN_FAILURES:
+        lines.append(f"    … {len(real) - SHOWN_FAILURES} more")
+    return lines
+
+
+def summary_lines(run: dict, failures: list[dict], planted: Planted = nothing_planted
+                  ) -> list[str]:
+    """The final summary: per-site counts, then failures grouped by reason (``planted`` names
+    the failures a portal causes on purpose, as the demo's does)."""
+    stats = run.get("stats") or {}
+    lines = [f"crawl run {run['id']}: {run['status']}, {len(stats)} site(s), "
+             f"{run.get('bytes_received') or 0} bytes received"]
+    lines += site_lines(stats, failures, planted)
+    lines += failure_lines(failures, planted)
+    return lines
+
+
+class Outcome(NamedTuple):
+    code: int
+    failures: list[dict]
+
+
+def crawl(args: argparse.Namespace, sites: list | None = None,
+          planted: Planted = nothing_planted) -> Outcome:
+    """Crawl, then print the summary. The exit code is 0 when the run finished, however many
+    portals failed (each failure is an observation, stored with its reason); 1 when the run
+    was interrupted; 2 for an unusable sites file."""
     from nianbao.crawler.run import CrawlOptions, run_crawl
     from nianbao.storage.db import connect, database_url
     from nianbao.storage.store import Store
@@ -55,7 +109,7 @@ def crawl(args: argparse.Namespace, sites: list | None = None) -> int:
         chosen = sites if sites is not None else select_sites(load_sites(sites_file), args.site)
     except SitesError as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
-        return 2
+        return Outcome(2, [])
     storage = settings()["storage"]
     url = database_url(args.db)
     options = CrawlOptions(
@@ -68,13 +122,13 @@ def crawl(args: argparse.Namespace, sites: list | None = None) -> int:
     run_id = run_crawl(options)
     if run_id is None:
         print("nianbao: the crawl could not start (see the log above)", file=sys.stderr)
-        return 1
+        return Outcome(1, [])
     store = Store(connect(url))
     run = store.run_stats(run_id)
-    print("\n".join(summary_lines(run, store.failures(run_id))))
-    pages = sum((s or {}).get("pages", 0) for s in (run.get("stats") or {}).values())
-    return 0 if pages else 1
+    failures = store.failures(run_id)
+    print("\n".join(summary_lines(run, failures, planted)))
+    return Outcome(0 if run["status"] == "finished" else 1, failures)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    return crawl(args)
+    return crawl(args).code

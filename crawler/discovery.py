@@ -1,5 +1,6 @@
 """From a homepage to its 政府信息公开年报 column: which links lead there, and how the column
-page is recognised (its ``ColumnName`` meta, its title, or its URL slug)."""
+page is recognised (its ``ColumnName`` meta, its title, or its URL slug). The names and slugs
+are the report vocabulary's (``nianbao.vocabulary.titles``)."""
 
 from __future__ import annotations
 

@@ -1,19 +1,35 @@
-"""Why a request failed, as the reason code stored for it (``dns``, ``timeout``,
-``http-404``, ``challenge``, ``robots``…) and a short detail for people."""
+"""Why a request failed, as the reason code stored for it and a short detail for people.
+
+The codes are a fixed vocabulary that observations and verdicts rely on: ``dns``,
+``timeout``, ``connection``, ``tls``, ``http-<status>`` (``http-404``, ``http-503``…),
+``challenge`` (the detail names which), ``robots``, ``budget``, ``trap``,
+``forbidden-address``, ``out-of-scope``, ``soft-404``, ``not-html``…
+"""
 
 from __future__ import annotations
 
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
 )
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import ConnectError, ConnectionLost, DNSLookupError
+from twisted.internet.error import TimeoutError as TwistedTimeout
+from twisted.web.client import ResponseFailed
 
-from nianbao.crawler.challenges import challenge_kind
+from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.middlewares import Refused
 from nianbao.crawler.responses import lower_headers
+
+ROBOTS_MESSAGE = "Forbidden by robots.txt"  # what Scrapy's RobotsTxtMiddleware raises
+_DNS = (CannotResolveHostError, DNSLookupError)
+_TIMEOUT = (DownloadTimeoutError, TwistedTimeout)
+_CONNECTION = (DownloadConnectionRefusedError, DownloadFailedError, ResponseDataLossError,
+               ConnectError, ConnectionLost, ResponseFailed)
 
 
 def failure_reason(failure) -> tuple[str, str]:
@@ -26,20 +42,43 @@ def failure_reason(failure) -> tuple[str, str]:
         challenge = challenge_kind(response.status, lower_headers(response), response.url,
                                    response.body)
         if challenge:
-            return "challenge", f"HTTP {response.status}: {challenge} challenge not passed"
+            return "challenge", f"HTTP {response.status}: {NAMES[challenge]} challenge not passed"
         return f"http-{response.status}", f"HTTP {response.status}"
-    if isinstance(exc, DNSLookupError):
-        return "dns", str(exc)
-    if isinstance(exc, TimeoutError | TCPTimedOutError):
-        return "timeout", str(exc) or "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection-refused", str(exc)
-    message = str(exc)
-    if "robots.txt" in message:
-        return "robots", message
-    return type(exc).__name__.lower(), message[:500]
+    if isinstance(exc, IgnoreRequest) and ROBOTS_MESSAGE in str(exc):
+        return "robots", "the site's robots.txt forbids this URL"
+    causes = _causes(exc)
+    detail = _describe(causes)
+    if any(isinstance(c, _DNS) for c in causes):
+        return "dns", detail
+    if any(isinstance(c, _TIMEOUT) or type(c).__name__ == "TimeoutError" for c in causes):
+        return "timeout", detail  # Twisted's, Scrapy's, or Playwright's navigation timeout
+    if any("SSL" in type(c).__name__ or "ssl" in type(c).__module__.lower() for c in causes):
+        return "tls", detail
+    if any(isinstance(c, _CONNECTION) for c in causes):
+        return "connection", detail
+    return type(exc).__name__.lower(), detail
 
 
 def http_status(failure) -> int | None:
     """The HTTP status of a failure that is an error response, else None."""
     return failure.value.response.status if isinstance(failure.value, HttpError) else None
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception, what it was raised from, and the failures a Twisted response failure
+    wraps (a TLS error hides there)."""
+    found: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(found) < 20:
+        current = todo.pop(0)
+        found.append(current)
+        if current.__cause__ is not None:
+            todo.append(current.__cause__)
+        todo += [getattr(r, "value", r) for r in getattr(current, "reasons", None) or []]
+    return found
+
+
+def _describe(causes: list[BaseException]) -> str:
+    innermost = next((c for c in reversed(causes) if str(c).strip()), causes[0])
+    text = str(innermost).strip() or type(innermost).__name__
+    return text.splitlines()[0][:500]

@@ -48,6 +48,9 @@ UNCHANGED = "unchanged"  # Unchanged.CONFIRMED or Unchanged.ASSUMED: answered fr
 WARC = "warc"  # where the response's payload sits in the archive (a WarcPointer dict)
 FETCHED_AT = "fetched_at"  # when it was archived
 
+# -- set by the progress ledger (crawler/progress.py) ------------------------------------------
+WORK = "work"  # (site id, token) of the open work a request belongs to; retries carry it on
+
 
 class Unchanged(StrEnum):
     """Why a response was answered from the archive instead of the wire."""

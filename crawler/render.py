@@ -22,7 +22,7 @@ from scrapy.http import HtmlResponse, Response
 from nianbao.crawler import meta
 from nianbao.crawler.archiving import archive_response, browser_label
 from nianbao.crawler.browser import browser_rss_mb
-from nianbao.crawler.challenges import challenge_kind
+from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.meta import Role
 from nianbao.crawler.middlewares import Refused
 from nianbao.crawler.responses import lower_headers
@@ -30,8 +30,8 @@ from nianbao.crawler.services import CrawlServices, configured_sites, services
 
 logger = logging.getLogger(__name__)
 
-# What a SOLVE visit keeps of the request it is made for (so a failure is that request's).
-_CARRIED = (meta.SITE, meta.PLACE, meta.LIST_URL, meta.FAMILY, meta.LIST_PAGE)
+# What a SOLVE visit keeps of the request it is made for: its site, and its open work (progress).
+_CARRIED = (meta.SITE, meta.WORK)
 
 
 class RenderMiddleware:
@@ -75,7 +75,8 @@ class RenderMiddleware:
         request.meta[meta.CHALLENGE] = kind
         host = urlsplit(request.url).hostname or ""
         if site.render == "never":
-            return response
+            raise Refused("challenge", f"{NAMES[kind]} challenge; the site is set to "
+                          "render: never")
         waited = request.meta.get(meta.CHALLENGE_WAITS, 0)
         sent_cookie = (request.headers.get("Cookie") or b"").decode("latin-1")
         cookie_names = self.solved_hosts.get(host, set())
@@ -89,7 +90,8 @@ class RenderMiddleware:
         if host in self.solved_hosts:
             # The browser's cookies were not enough: take this host's pages from Chromium.
             if request.meta.get(meta.ROLE) == Role.ATTACHMENT:
-                return response
+                raise Refused("challenge", f"{NAMES[kind]} challenge again after the browser "
+                              "passed it; attachments are not rendered")
             self.render_hosts.add(host)
             retry = request.replace(dont_filter=True)
             to_browser(retry)
@@ -100,11 +102,11 @@ class RenderMiddleware:
             for key in ("redirect_urls", "redirect_times", "redirect_ttl", "redirect_reasons"):
                 request.meta.pop(key, None)
         parts = urlsplit(request.url)
-        carried = {key: request.meta[key] for key in _CARRIED if key in request.meta}
         solve = Request(
             f"{parts.scheme}://{parts.netloc}/", callback=request.callback,
             errback=request.errback, dont_filter=True,
-            meta={**carried, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
+            meta={**{key: request.meta[key] for key in _CARRIED if key in request.meta},
+                  meta.SITE: site.id, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
                   meta.BUDGET_COUNTED: True},
         )
         to_browser(solve)
@@ -128,27 +130,27 @@ class RenderMiddleware:
         finally:
             if not page.is_closed():
                 await page.close()
-        still = challenge_kind(200, {}, url, html.encode("utf-8"))
-        original = request.meta.get(meta.SOLVE_FOR)
-        if original is not None:
-            host = urlsplit(request.url).hostname or ""
-            self.solving.discard(host)
-            self.solved_hosts[host] = {c["name"] for c in cookies}
-            if still:
-                raise Refused("challenge", f"the browser did not pass the {still} challenge")
-            # With their domain and path, so the whole host (attachments too) gets them.
-            jar = [{key: c[key] for key in ("name", "value", "domain", "path", "secure")}
-                   for c in cookies]
-            return original.replace(dont_filter=True, cookies=jar)
         rendered = HtmlResponse(
-            url=url, status=response.status if still else status or 200,
-            body=html.encode("utf-8"), encoding="utf-8", request=request,
-            headers={"Content-Type": "text/html; charset=utf-8"},
+            url=url, status=status or 200, body=html.encode("utf-8"), encoding="utf-8",
+            request=request, headers={"Content-Type": "text/html; charset=utf-8"},
         )
         request.meta[meta.RENDERED] = True
         archive_response(self.services.archive, request, rendered,
                          rendered_by=browser_label(page))
         self.crawler.stats.inc_value("nianbao/archive/records")
+        still = challenge_kind(rendered.status, {}, url, rendered.body)
+        original = request.meta.get(meta.SOLVE_FOR)
+        if original is not None:
+            host = urlsplit(request.url).hostname or ""
+            self.solving.discard(host)
+            self.solved_hosts[host] = {c["name"] for c in cookies}
+        if still:
+            raise Refused("challenge", f"the browser did not pass the {NAMES[still]} challenge")
+        if original is not None:
+            # With their domain and path, so the whole host (attachments too) gets them.
+            jar = [{key: c[key] for key in ("name", "value", "domain", "path", "secure")}
+                   for c in cookies]
+            return original.replace(dont_filter=True, cookies=jar)
         return rendered
 
 

@@ -31,7 +31,9 @@ DOWNLOAD_DELAY = _fetch["delay_seconds"]
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = max(_fetch["delay_seconds"], 0.1)
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
-DEPTH_LIMIT = _crawl["max_depth"]
+# Lists are bounded by NIANBAO_MAX_LIST_PAGES and discovery by NIANBAO_MAX_DISCOVERY_HOPS;
+# Scrapy's depth limit would silently cut long ``?page=N`` lists (page N is N links deep).
+DEPTH_LIMIT = 0
 CLOSESPIDER_TIMEOUT = int(_crawl["max_run_minutes"]) * 60
 DOWNLOAD_MAXSIZE = int(_conf["parse"]["max_file_mb"]) * 2**20
 COOKIES_ENABLED = True
@@ -43,12 +45,16 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 ADDONS = {"nianbao.crawler.addon.NianbaoAddon": 0}
 DOWNLOADER_MIDDLEWARES = {
+    "nianbao.crawler.progress.LedgerDownloaderMiddleware": 1,
     "nianbao.crawler.middlewares.GuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "nianbao.crawler.robots.RobotsMiddleware": 100,
     "nianbao.crawler.middlewares.EncodingMiddleware": 820,
     "nianbao.crawler.render.RenderMiddleware": 830,
     "nianbao.crawler.freshness.FreshnessMiddleware": 840,
     "nianbao.crawler.middlewares.ArchiveMiddleware": 970,
 }
+SPIDER_MIDDLEWARES = {"nianbao.crawler.progress.LedgerSpiderMiddleware": 1}
 ITEM_PIPELINES = {"nianbao.crawler.pipelines.StorePipeline": 300}
 # The services first: the recorder and the progress display read them.
 EXTENSIONS = {
@@ -84,6 +90,8 @@ NIANBAO_WARC_MAX_MB = _storage["warc_max_mb"]
 
 NIANBAO_MAX_PAGES_PER_SITE = _crawl["max_pages_per_site"]
 NIANBAO_MAX_LIST_PAGES = _crawl["max_list_pages"]
+NIANBAO_MAX_DISCOVERY_HOPS = _crawl["max_depth"]
+NIANBAO_VANTAGE = _crawl.get("vantage")
 NIANBAO_REVALIDATE_DAYS = _crawl["revalidate_days"]
 NIANBAO_RENDER_TIMEOUT = _crawl["render_timeout_seconds"]
 NIANBAO_BROWSER_MEMORY_MB = _crawl["browser_memory_mb"]

@@ -5,22 +5,17 @@ arguments, so every job here is a module-level function taking plain data (ids, 
 a stored job must still resolve after a restart and an upgrade.
 
 A crawl always runs as a ``nianbao crawl`` subprocess: Scrapy's reactor cannot be restarted in
-one process, and a crawl that hangs or leaks memory must not take the scheduler with it.
-
-The later stages (compliance, events, alerts) live in modules built separately. Each is
-imported when it is needed; while one is missing the job says so in the log and goes on,
-so crawling is scheduled before the rest exists.
+one process, and a crawl that hangs or leaks memory must not take the scheduler with it. The
+later stages (compliance, events, alerts) run in the scheduler's own process.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
+from nianbao.checks import compliance
+from nianbao.notify import alerts, events
 from nianbao.settings import PROJECT_ROOT, settings
 from nianbao.storage.db import connect
 from nianbao.storage.models import CrawlRun
@@ -42,42 +39,18 @@ _children_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Stage:
-    """What one stage did: ``result`` is None when its module is not available."""
+    """What one stage of the main job did, for its summary line and the log."""
 
     name: str
-    result: Any = None
-    missing: str | None = None
+    result: Any
 
     def line(self) -> str:
-        if self.missing:
-            return f"{self.name}: not available ({self.missing})"
         return f"{self.name}: {self.result}"
 
 
-def _stage_function(module: str, name: str) -> Callable | str:
-    """The function ``module.name``, or why it is not available (a missing module or name).
-
-    Only the absence of that very module counts: an ImportError raised *inside* it is a bug
-    and propagates.
-    """
-    try:
-        found = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name not in (module, module.rpartition(".")[0]):
-            raise
-        return f"{module} is not installed"
-    function = getattr(found, name, None)
-    return function if callable(function) else f"{module}.{name} does not exist"
-
-
-def _run_stage(label: str, module: str, name: str, *args: Any) -> Stage:
-    function = _stage_function(module, name)
-    if isinstance(function, str):
-        log.warning("%s: stage not available: %s", label, function)
-        return Stage(label, missing=function)
-    result = function(*args)
-    log.info("%s: %s", label, result)
-    return Stage(label, result)
+def _stage(name: str, result: Any) -> Stage:
+    log.info("%s: %s", name, result)
+    return Stage(name, result)
 
 
 def schedule_timezone() -> ZoneInfo:
@@ -122,30 +95,42 @@ def crawl_command(db_url: str, site_ids: list[str] | None = None, sites_file: st
 
 
 def run_crawl_subprocess(command: list[str], timeout: float | None = None,
-                         capture: bool = True) -> tuple[int, str]:
-    """Run a crawl to its end: (exit code, its output). Past ``timeout`` it gets SIGTERM (Scrapy
-    stops gracefully and the run is recorded), then SIGKILL after the configured grace."""
+                         capture: bool = True, label: str = "crawl") -> int:
+    """Run a crawl to its end and return its exit code. Captured output goes to the log line
+    by line as the crawl writes it (its progress heartbeats included), not only at the end.
+    Past ``timeout`` it gets SIGTERM (Scrapy stops gracefully and the run is recorded), then
+    SIGKILL after the configured grace."""
     conf = settings()["schedule"]
     pipe = subprocess.PIPE if capture else None
     child = subprocess.Popen(command, stdout=pipe, stderr=subprocess.STDOUT if capture else None,
                              text=True, encoding="utf-8", errors="replace")
+    reader = threading.Thread(target=_log_lines, args=(child, label), daemon=True)
+    if capture:
+        reader.start()
     with _children_lock:
         _children.add(child)
     try:
         try:
-            output, _ = child.communicate(timeout=timeout)
+            child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             log.error("crawl timed out after %ss: stopping it: %s", timeout, " ".join(command))
             child.send_signal(signal.SIGTERM)
             try:
-                output, _ = child.communicate(timeout=float(conf["crawl_stop_grace_seconds"]))
+                child.wait(timeout=float(conf["crawl_stop_grace_seconds"]))
             except subprocess.TimeoutExpired:
                 child.kill()
-                output, _ = child.communicate()
+                child.wait()
     finally:
         with _children_lock:
             _children.discard(child)
-    return child.returncode, output or ""
+    if capture:
+        reader.join()
+    return child.returncode
+
+
+def _log_lines(child: subprocess.Popen, label: str) -> None:
+    for line in child.stdout:
+        log.info("%s: %s", label, line.rstrip())
 
 
 def terminate_crawls() -> int:
@@ -161,26 +146,19 @@ def terminate_crawls() -> int:
 def record_run_events(engine: Engine, run_id: int | None) -> Stage:
     if run_id is None:
         return Stage("events", "no crawl run was recorded")
-    return _run_stage("events", "nianbao.notify.events", "record_run_events", engine, run_id)
+    return _stage("events", events.record_run_events(engine, run_id))
 
 
 def deliver(engine: Engine) -> Stage:
-    return _run_stage("deliveries", "nianbao.notify.alerts", "deliver_pending", engine,
-                      datetime.now(UTC))
+    return _stage("deliveries", alerts.deliver_pending(engine, datetime.now(UTC)))
 
 
 def evaluate(engine: Engine, sites: list, as_of: date,
              site_ids: list[str] | None = None) -> tuple[Stage, Stage]:
     """Compliance verdicts as of ``as_of``, then their events: (verdicts, verdict events)."""
-    function = _stage_function("nianbao.checks.compliance", "evaluate")
-    if isinstance(function, str):
-        log.warning("compliance: stage not available: %s", function)
-        return Stage("compliance", missing=function), Stage("verdict events", missing=function)
-    verdicts = function(engine, sites, as_of, site_ids=site_ids)
-    log.info("compliance: %d verdicts as of %s", len(verdicts), as_of)
-    recorded = _run_stage("verdict events", "nianbao.notify.events", "record_verdict_events",
-                          engine, verdicts)
-    return Stage("compliance", f"{len(verdicts)} verdicts as of {as_of}"), recorded
+    verdicts = compliance.evaluate(engine, sites, as_of, site_ids=site_ids)
+    judged = _stage("compliance", f"{len(verdicts)} verdicts as of {as_of}")
+    return judged, _stage("verdict events", events.record_verdict_events(engine, verdicts))
 
 
 # --- the jobs -------------------------------------------------------------------------------
@@ -193,9 +171,10 @@ def crawl_site(site_id: str, db_url: str, archive_dir: str | None = None,
     try:
         before = max_run_id(engine)
         timeout = float(settings()["schedule"]["crawl_timeout_seconds"])
-        code, output = run_crawl_subprocess(
-            crawl_command(db_url, [site_id], sites_file, archive_dir), timeout)
-        log.info("crawl %s exited %s:\n%s", site_id, code, output.rstrip())
+        code = run_crawl_subprocess(
+            crawl_command(db_url, [site_id], sites_file, archive_dir), timeout,
+            label=f"crawl {site_id}")
+        log.info("crawl %s exited %s", site_id, code)
         record_run_events(engine, latest_run_id(engine, site_id, after=before))
         deliver(engine)
     finally:
@@ -221,8 +200,7 @@ def send_digests(db_url: str) -> None:
         day -= timedelta(days=1)
     engine = connect(db_url)
     try:
-        _run_stage("digests", "nianbao.notify.alerts", "send_digests", engine, day,
-                   datetime.now(UTC))
+        _stage("digests", alerts.send_digests(engine, day, datetime.now(UTC)))
     finally:
         engine.dispose()
 

@@ -20,4 +20,4 @@ PYTHON=${PYTHON:-python3}
 # pip 23.2 (bundled) mis-resolves trafilatura's lxml extra: upgrade first.
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
-echo "nianbao installed: $(.venv/bin/nianbao --help | head -n 1)"
+echo "installed $(.venv/bin/nianbao --version) in .venv (try: .venv/bin/nianbao demo)"

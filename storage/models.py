@@ -272,6 +272,8 @@ class Observation(Base):
     items: Mapped[int] = mapped_column(default=0)  # entries the list held (reports or not)
     vantage: Mapped[str | None]  # which vantage point made the observation (settings label)
     detail: Mapped[str | None] = mapped_column(Text)
+    # the first entries ({url, title}) the list held, in list order: the next run compares
+    entries: Mapped[list[dict[str, str]] | None] = mapped_column(JSONType, nullable=True)
 
 
 class VerdictRow(Base):

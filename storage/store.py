@@ -393,8 +393,11 @@ class Store:
         observed_at: datetime, reached: bool, complete: bool, moved: bool = False,
         reason: str | None = None, list_pages: int = 0, items: int = 0,
         vantage: str | None = None, detail: str | None = None,
+        entries: list[dict[str, str]] | None = None,
     ) -> int:
-        """Record what a run saw of one column (or of discovery from a homepage); its id."""
+        """Record what a run saw of one column (or of discovery from a homepage); its id.
+        ``entries``: the first entries (``url``, ``title``) the list held, for the next run to
+        compare with."""
         if complete and not reached:
             raise ValueError("a column that was not reached cannot have been read completely")
         with self._sessions.begin() as session:
@@ -404,9 +407,23 @@ class Store:
                 moved=moved, reason=reason, list_pages=list_pages, items=items, vantage=vantage,
                 detail=detail,
             )
+            if entries is not None:
+                row.entries = list(entries)
             session.add(row)
             session.flush()
             return row.id
+
+    def previous_entries(self, site_id: str, column_url: str) -> list[dict[str, str]] | None:
+        """The entries the place's list held when it was last read (None: never read)."""
+        query = (
+            select(Observation.entries)
+            .where(Observation.site_id == site_id, Observation.column_url == column_url,
+                   Observation.reached.is_(True))
+            .order_by(Observation.observed_at.desc(), Observation.id.desc()).limit(1)
+        )
+        with self._sessions() as session:
+            entries = session.scalar(query)
+        return entries if isinstance(entries, list) else None
 
     def observations(self, site_id: str | None = None,
                      run_id: int | None = None) -> list[dict[str, Any]]:

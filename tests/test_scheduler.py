@@ -200,11 +200,24 @@ def test_sigterm_stops_the_scheduler_gracefully_and_releases_the_lock(db_url, tm
     engine.dispose()
 
 
-def test_a_stage_whose_module_is_missing_is_reported_not_raised(caplog):
-    from nianbao.schedule.jobs import _run_stage
+def test_a_scheduled_crawls_output_reaches_the_log_as_it_is_written(caplog):
+    """Its heartbeat lines show the crawl is alive while it runs, not after it has ended."""
+    from nianbao.schedule.jobs import run_crawl_subprocess
 
-    with caplog.at_level("WARNING", logger="nianbao.schedule"):
-        stage = _run_stage("digests", "monitor.no_such_stage", "send_digests")
-    assert stage.missing == "monitor.no_such_stage is not installed"
-    assert stage.line() == "digests: not available (monitor.no_such_stage is not installed)"
-    assert "stage not available" in caplog.text
+    script = "import time; print('first', flush=True); time.sleep(2); print('second')"
+    with caplog.at_level("INFO", logger="nianbao.schedule"):
+        code = run_crawl_subprocess([sys.executable, "-c", script], timeout=60, label="crawl x")
+        ended = time.time()
+    assert code == 0
+    first, second = (r for r in caplog.records if r.getMessage().startswith("crawl x: "))
+    assert (first.getMessage(), second.getMessage()) == ("crawl x: first", "crawl x: second")
+    assert first.created < ended - 1.5
+
+
+def test_a_crawl_past_its_timeout_is_stopped():
+    from nianbao.schedule.jobs import run_crawl_subprocess
+
+    script = "import time; print('started', flush=True); time.sleep(60)"
+    started = time.monotonic()
+    code = run_crawl_subprocess([sys.executable, "-c", script], timeout=1, label="crawl y")
+    assert code == -signal.SIGTERM and time.monotonic() - started < 30

@@ -15,17 +15,33 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 
 from nianbao.crawler import meta
-from nianbao.crawler.links import Link, page_links
+from nianbao.crawler.links import Link, is_attachment, page_links
+from nianbao.vocabulary.titles import title_kind
 
 
 @dataclass
 class ListPage:
     """One page of a list: its entries (every link the list shows), the requests for further
-    pages, and whether the list has more pages than the page budget lets nianbao read."""
+    pages, and whether the list has more pages than the page budget lets nianbao read.
+
+    ``feed`` marks entries that come one per record from a list's data endpoint; on an HTML
+    page the list's own entries are told from the page's other links by ``items``."""
 
     entries: list[Link] = field(default_factory=list)
     more: list[Request] = field(default_factory=list)
     truncated: bool = False
+    feed: bool = False
+
+    @property
+    def items(self) -> list[Link]:
+        """The entries the list holds (reports or not), without navigation links: on an HTML
+        page the links shown with a date — a list entry nearly always is — else those titled
+        like a report or a look-alike, or pointing at a document."""
+        if self.feed:
+            return self.entries
+        dated = [link for link in self.entries if link.date]
+        return dated or [link for link in self.entries
+                         if title_kind(link.text) != "other" or is_attachment(link.url)]
 
 
 class ListError(Exception):

@@ -34,7 +34,7 @@ class Gkmlpt(Family):
         except ValueError:
             raise ListError("bad-json", "the gkmlpt API did not return JSON") from None
         articles = data.get("articles") or []
-        page = ListPage()
+        page = ListPage(feed=True)
         for article in articles:
             href = article.get("url") or article.get("post_url")
             if href:

@@ -37,7 +37,7 @@ class Hanweb(Family):
         params, start = state["params"], state["start"]
         records = _RECORD.findall(text)
         page = ListPage([link for html in records
-                         for link in page_links(Selector(text=html), reading.column)])
+                         for link in page_links(Selector(text=html), reading.column)], feed=True)
         total = _TOTAL.search(text)
         end = self.end(params, start)
         if total and end < int(total[1]) and records:

@@ -1,7 +1,12 @@
 """Lists paged by a query parameter (``column?page=N``, ``pageNo=``, ``cur_page=``…) with a
-下一页 link or numbered links on the same path, as JSP and ASP.NET portals draw them."""
+下一页 link or numbered links on the same path, as JSP and ASP.NET portals draw them.
+
+Only pages after the current one are followed: 首页 and 上一页 lead back to pages already
+read (``column`` and ``column?page=1`` are the same page under two addresses)."""
 
 from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
 
 from scrapy import Request
 from scrapy.http import Response, TextResponse
@@ -10,6 +15,16 @@ from nianbao.crawler import meta
 from nianbao.crawler.families.base import Family, ListPage, Reading, html_links, page_number
 from nianbao.crawler.links import next_page_links, page_links
 from nianbao.crawler.meta import Role
+
+PAGE_KEYS = ("page", "pageno", "cur_page", "pagenum", "p")
+
+
+def page_value(url: str) -> int | None:
+    """The page number a ``?page=N``-style URL asks for (None: the URL names none)."""
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key.lower() in PAGE_KEYS and value.isdigit():
+            return int(value)
+    return None
 
 
 class PageParam(Family):
@@ -23,12 +38,13 @@ class PageParam(Family):
         if not isinstance(response, TextResponse):
             return page
         number = page_number(response)
-        following = [url for url in next_page_links(page_links(response.selector, response.url),
-                                                    response.url) if url != response.url]
-        if number + 1 >= reading.max_pages:
-            page.truncated = bool(following)
-            return page
-        page.more = [self.request(url, number + 1) for url in following]
+        current = page_value(response.url) or number + 1
+        links = next_page_links(page_links(response.selector, response.url), response.url)
+        targets = {url: page_value(url) or current + 1 for url in links if url != response.url}
+        forward = {url: n for url, n in targets.items() if n > current}
+        page.more = [self.request(url, n - 1) for url, n in forward.items()
+                     if n <= reading.max_pages]
+        page.truncated = len(page.more) < len(forward)
         return page
 
     def request(self, url: str, number: int) -> Request:

@@ -5,6 +5,11 @@ the column) → read the list and its pagination as the column's CMS family does
 (``crawler/families``) → detail page → attachments. Each detail page and attachment becomes a
 :class:`FetchedDocument` for the pipeline, which parses and stores it.
 
+Each column (or homepage) is a place the run observes (``crawler/recorder.py``): its list
+pages are counted until every one is read or has failed. A column that answers 404, says it
+does not exist, redirects elsewhere or no longer lists any entry it listed before has moved:
+before the spider closes, it is looked for again from the site's homepage.
+
 Everything the spider uses — sites, store, the run's record — comes from the crawler's
 settings (``crawler/services.py``, ``crawler/recorder.py``), so ``scrapy crawl reports -a
 site=jccq`` works as well as ``nianbao crawl``.
@@ -14,13 +19,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 
 from nianbao.crawler import families, meta
 from nianbao.crawler.addresses import forbidden_address
-from nianbao.crawler.challenges import is_soft_404
+from nianbao.crawler.challenges import NAMES, is_soft_404
 from nianbao.crawler.discovery import is_report_column, leads_to_column, leads_to_portal
 from nianbao.crawler.failures import failure_reason, http_status
 from nianbao.crawler.freshness import remember_page
@@ -52,6 +59,7 @@ class ReportsSpider(Spider):
         if spider.site_ids:
             crawler.settings.set("NIANBAO_SITES", spider.site_ids, priority="spider")
         crawler.signals.connect(spider.callback_failed, signal=signals.spider_error)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         return spider
 
     @property
@@ -66,16 +74,18 @@ class ReportsSpider(Spider):
         """A bug in a callback must not pass silently: it is a failure of that URL."""
         site = self.sites.get(response.meta.get(meta.SITE, ""))
         if site is not None:
-            self.run.fail(site.id, response.url, "internal-error",
-                          f"{type(failure.value).__name__}: {failure.value}"[:500])
+            self.page_failed(site, response.request, "internal-error",
+                             f"{type(failure.value).__name__}: {failure.value}"[:500])
 
     # -- start ----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
         for site in self.sites.values():
             for column in site.columns:
+                self.run.open_place(site.id, column.url, discovery=False)
                 yield self.list_request(site, column.url, column.pagination or site.cms)
             if not site.columns and site.homepage:
+                self.run.open_place(site.id, site.homepage, discovery=True)
                 yield self.discovery_request(site, site.homepage, place=site.homepage, hops=0)
 
     def list_request(self, site: Site, url: str, family: str | None) -> Request:
@@ -86,38 +96,45 @@ class ReportsSpider(Spider):
             request_meta[meta.FAMILY] = family
             if family == families.JS_LIST.name:
                 request_meta[meta.RENDER] = True
-        return Request(url, callback=self.parse, errback=self.failed, meta=request_meta)
+        return self.run.requested(
+            Request(url, callback=self.parse, errback=self.failed, meta=request_meta))
 
     # -- discovery ------------------------------------------------------------------------
 
     def discovery_request(self, site: Site, url: str, place: str, hops: int,
                           priority: int = 0) -> Request:
-        return Request(url, callback=self.discover, errback=self.failed, priority=priority,
-                       meta={meta.SITE: site.id, meta.ROLE: Role.DISCOVER, meta.PLACE: place,
-                             meta.HOPS: hops})
+        # The homepage may have been fetched already (a moved column redirecting to it).
+        return self.run.requested(Request(
+            url, callback=self.discover, errback=self.failed, priority=priority,
+            dont_filter=hops == 0,
+            meta={meta.SITE: site.id, meta.ROLE: Role.DISCOVER, meta.PLACE: place,
+                  meta.HOPS: hops}))
 
     def discover(self, response: Response) -> Iterator[Request]:
         """From a homepage towards the 年报 column: follow 公开 links until a page is the
         column (then read it as a list); reports met on the way are taken too."""
         site = self.site_of(response)
         self.run.count(site.id, "pages")
+        if isinstance(response, TextResponse) and is_report_column(response):
+            self.run.count(site.id, "columns_discovered")
+            remember_page(self.store, response, Role.DISCOVER, "list")
+            yield from self.parse(response)
+            return
+        self.run.passed(response.request)
         if not isinstance(response, TextResponse):
             return
         remember_page(self.store, response, Role.DISCOVER, "discover")
-        if is_report_column(response):
-            self.run.count(site.id, "columns_discovered")
-            yield from self.parse(response)
-            return
         hops = response.meta.get(meta.HOPS, 0)
         place = response.meta[meta.PLACE]
+        deeper = hops + 1 <= self.settings.getint("NIANBAO_MAX_DISCOVERY_HOPS")
         for link in page_links(response.selector, response.url):
             if not site.in_scope(link.url):
                 continue
             if title_kind(link.text) == "report":
                 yield self.document_request(site, link)
-            elif leads_to_column(link):
+            elif deeper and leads_to_column(link):
                 yield self.discovery_request(site, link.url, place, hops + 1, priority=5)
-            elif leads_to_portal(link, hops):
+            elif deeper and leads_to_portal(link, hops):
                 yield self.discovery_request(site, link.url, place, hops + 1)
 
     # -- lists ----------------------------------------------------------------------------
@@ -125,16 +142,28 @@ class ReportsSpider(Spider):
     def parse(self, response: Response) -> Iterator[Request]:
         """One page of a list (or a list's data feed), read by the column's family."""
         site = self.site_of(response)
+        request = response.request
         role = response.meta.get(meta.ROLE)
         if role != Role.DISCOVER:
             self.run.count(site.id, "pages")
         if role == Role.LIST:
             remember_page(self.store, response, Role.LIST, "list")
         if role != Role.FEED and not isinstance(response, TextResponse):
-            self.run.fail(site.id, response.url, "not-html", "list page is not text")
+            self.page_failed(site, request, "not-html", "list page is not text")
             return
-        if role != Role.FEED and is_soft_404(response.status, visible_text(response)):
+        soft_404 = role != Role.FEED and is_soft_404(response.status, visible_text(response))
+        if soft_404:
             self.run.fail(site.id, response.url, "soft-404", "list page says it does not exist")
+        if self.is_column_page(request):
+            redirected = response.meta.get("redirect_urls")
+            if soft_404:
+                self.run.column_moved(request, "its page says it does not exist")
+                return
+            if redirected and off_column(request.meta[meta.LIST_URL], response.url):
+                self.run.column_moved(request, f"it redirects to {response.url}")
+                return
+        if soft_404:
+            self.run.page_failed(request, "soft-404", "list page says it does not exist")
             return
         family = self.family_of(response)
         reading = families.Reading(response.meta.get(meta.LIST_URL) or response.url,
@@ -142,13 +171,15 @@ class ReportsSpider(Spider):
                                    self.settings.getint("NIANBAO_MAX_LIST_PAGES"))
         try:
             page = family.read(response, reading)
-            if self.drawn_by_script(site, response, page):
+            drawn_later = self.drawn_by_script(site, response, page)
+            if drawn_later:
                 family = families.JS_LIST
                 self.run.count(site.id, "rendered_lists")
                 page = family.read(response, reading)
         except families.ListError as exc:
-            self.run.fail(site.id, response.url, exc.reason, exc.detail)
+            self.page_failed(site, request, exc.reason, exc.detail)
             return
+        self.run.read(response, page, drawn_later=drawn_later)
         yield from self.documents(site, page.entries)
         for request in page.more:
             yield self.follow_list(response, request, family)
@@ -173,8 +204,8 @@ class ReportsSpider(Spider):
         carried = {key: response.meta[key] for key in _PLACE_KEYS if key in response.meta}
         carried.setdefault(meta.LIST_URL, response.url)
         carried[meta.FAMILY] = family.name
-        return request.replace(callback=self.parse, errback=self.failed,
-                               meta={**carried, **request.meta})
+        return self.run.requested(request.replace(callback=self.parse, errback=self.failed,
+                                                  meta={**carried, **request.meta}))
 
     def documents(self, site: Site, links: list[Link]) -> Iterator[Request]:
         """Requests for a list's reports and attachments; look-alikes are skipped by title."""
@@ -249,22 +280,73 @@ class ReportsSpider(Spider):
             page_dates=list(request_meta.get(meta.PAGE_DATES) or []),
         )
 
+    # -- a moved column -------------------------------------------------------------------
+
+    def idle(self) -> None:
+        """Before the spider closes: a configured column that moved is looked for again from
+        its site's homepage, in the same run."""
+        scheduled = False
+        for place in list(self.run.places.values()):
+            site = self.sites[place.site_id]
+            if not place.discovery and not place.rediscovering and not place.moved:
+                self.check_entries(place)
+            if place.moved and not place.rediscovering and site.homepage:
+                self.run.start_rediscovery(place)
+                self.crawler.engine.crawl(self.discovery_request(
+                    site, site.homepage, place=place.column_url, hops=0))
+                scheduled = True
+        if scheduled:
+            raise DontCloseSpider
+
+    def check_entries(self, place) -> None:
+        """A column read completely that lists none of the entries it listed when last read
+        — neither their addresses nor their titles — is no longer the 年报 list (a CMS rebuilt
+        it elsewhere)."""
+        if not place.reached or place.troubles or place.truncated or place.outstanding > 0:
+            return
+        before = self.store.previous_entries(place.site_id, place.column_url) or []
+        urls = {entry.get("url") for entry in before}
+        titles = {entry.get("title") for entry in before} - {"", None}
+        if before and not (urls & set(place.entries) or titles & set(place.entries.values())):
+            place.moved = f"it lists none of the {len(before)} entries it listed when last read"
+
     # -- failures -------------------------------------------------------------------------
 
     def failed(self, failure) -> None:
-        """Any request that did not end in a page: recorded with its reason."""
+        """Any request that did not end in a page: recorded with its reason; a configured
+        column that answers 404 or 410 has moved."""
         request = failure.request
         site = self.sites.get(request.meta.get(meta.SITE, ""))
         if site is None:
             return
+        reason, detail = failure_reason(failure)
+        if meta.SOLVE_FOR in request.meta:  # the browser visit that was to pass a challenge
+            request = request.meta[meta.SOLVE_FOR]
+            if reason != "challenge":
+                kind = NAMES.get(request.meta.get(meta.CHALLENGE, ""), "anti-bot")
+                detail = f"the browser did not pass the {kind} challenge ({reason}: {detail})"
+                reason = "challenge"
         family = families.FAMILIES.get(request.meta.get(meta.FAMILY, ""))
         status = http_status(failure)
         if family is not None and status is not None and family.list_ended(request, status):
+            self.run.passed(request)
             return
-        reason, detail = failure_reason(failure)
-        original = request.meta.get(meta.SOLVE_FOR)
-        self.run.fail(site.id, original.url if original is not None else request.url,
-                      reason, detail)
+        self.run.fail(site.id, request.url, reason, detail)
+        if status in (404, 410) and self.is_column_page(request):
+            self.run.column_moved(request, f"it answers HTTP {status}")
+        else:
+            self.run.page_failed(request, reason, detail)
+
+    def page_failed(self, site: Site, request: Request, reason: str, detail: str) -> None:
+        """A page that arrived but cannot be used: a failure of its URL and of its place."""
+        self.run.fail(site.id, request.url, reason, detail)
+        self.run.page_failed(request, reason, detail)
+
+    def is_column_page(self, request: Request) -> bool:
+        """The first page of a configured column (not of a list found by discovery)."""
+        place = self.run.place_of(request)
+        return (place is not None and request.meta.get(meta.ROLE) == Role.LIST
+                and self.run.is_first_page(place, request))
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -274,6 +356,20 @@ class ReportsSpider(Spider):
 
     def site_of(self, response: Response) -> Site:
         return self.sites[response.meta[meta.SITE]]
+
+
+def off_column(column: str, url: str) -> bool:
+    """A redirect that leaves the column: to another host (``www.`` aside) or to a path
+    outside the column's folder."""
+    before, after = urlsplit(column), urlsplit(url)
+
+    def host(parts) -> str:
+        return (parts.hostname or "").lower().removeprefix("www.")
+
+    if host(before) != host(after):
+        return True
+    folder = before.path if before.path.endswith("/") else before.path.rsplit("/", 1)[0] + "/"
+    return not (after.path.startswith(folder) or after.path.rstrip("/") == before.path.rstrip("/"))
 
 
 def is_document(link: Link) -> bool:

@@ -1,5 +1,6 @@
 """Local replicas of real government portals, served by hostname through an HTTP proxy, so
-that nianbao's crawler can be tested (and demonstrated) offline against its real site entries.
+that nianbao's crawler can be tested offline against its real site entries (``nianbao demo``
+has a small portal of its own, ``commands/demo/``).
 
 ``ReplicaServer`` (replicas/proxy.py) is the entry point; the portals are described in
 ``portals.yaml``; the seed reports are rendered by ``replicas/render.py``, which draws the

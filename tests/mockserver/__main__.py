@@ -1,5 +1,5 @@
-"""``python -m replicas [--port N]``: run the replica server in the foreground (for manual use
-and ``nianbao demo``), printing its proxy URL first; ``--manifest`` prints the answer key."""
+"""``python -m tests.mockserver [--port N]``: run the replica server in the foreground (for
+manual use), printing its proxy URL first; ``--manifest`` prints the answer key."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Anti-bot challenges in the manner of 瑞数 (HTTP 412), 加速乐 (HTTP 521) and 360 WZWS (302 to
-a challenge page): the server hands out a nonce, a script computes an answer from it and stores
-it in a cookie, and the page reloads. A browser passes; a plain HTTP client never does (it
-keeps getting the challenge). The real products obfuscate heavily; here the answer is a small
-hash (``answer``) so that tests can compute what the script computes.
+"""Anti-bot challenges in the manner of 瑞数 (HTTP 412), 加速乐 (HTTP 521), 360 WZWS (302 to
+a challenge page) and Tencent EdgeOne (a 200 script page): the server hands out a nonce, a
+script computes an answer from it and stores it in a cookie, and the page reloads. A browser
+passes; a plain HTTP client never does (it keeps getting the challenge). The real products
+obfuscate heavily; here the answer is a small hash (``answer``) so that tests can compute what
+the script computes. The HTTP 468 WAF and an ``Unpassable`` challenge let no client through.
 
 Every challenge is stateless: whatever proves the answer travels in the client's cookies.
 """
@@ -13,6 +14,8 @@ import base64
 import json
 import secrets
 import time
+from dataclasses import replace
+from email.message import Message
 
 from tests.mockserver.http import Request, Response
 
@@ -151,4 +154,64 @@ document.cookie="{self.cookie}="+c+_$a(c)+"; path=/";location.replace({back_js})
         return challenge_page(script, 200, ())
 
 
-CHALLENGES = {"ruishu": Ruishu, "jiasule": Jiasule, "wzws": Wzws}
+class EdgeOne:
+    """Tencent EdgeOne's JS challenge: HTTP 200 with a script page (it carries the marker
+    ``WTKkN``) that sets ``__tst_status`` from the ``EO_Bot_Ssid`` nonce the server handed out,
+    then reloads."""
+
+    kind, status = "edgeone", 200
+    nonce_cookie, answer_cookie = "EO_Bot_Ssid", "__tst_status"
+
+    def cookie_names(self, scheme: str) -> tuple[str, ...]:
+        return (self.nonce_cookie, self.answer_cookie)
+
+    def check(self, request: Request) -> Response | None:
+        cookies = request.cookies
+        nonce = cookies.get(self.nonce_cookie, "")
+        if nonce and cookies.get(self.answer_cookie) == answer(nonce) + "#":
+            return None
+        nonce = secrets.token_hex(8)
+        script = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title></title></head><body>
+<script type="text/javascript">var WTKkN="{secrets.token_hex(12)}";{JS_ANSWER}
+document.cookie="{self.answer_cookie}="+_$a("{nonce}")+"#; path=/";location.reload();</script>
+</body></html>"""
+        cookie = f"{self.nonce_cookie}={nonce}; Path=/"
+        return challenge_page(script, self.status, (("Set-Cookie", cookie),))
+
+
+class Http468:
+    """The unidentified WAF seen in front of 广元 portals: HTTP 468 and a short page to every
+    client, browsers included (no cookie gets past it here)."""
+
+    kind, status = "http468", 468
+
+    def cookie_names(self, scheme: str) -> tuple[str, ...]:
+        return ()
+
+    def check(self, request: Request) -> Response | None:
+        page = "<html><body><p>访问受限，请稍后再试。</p></body></html>"
+        return challenge_page(page, self.status, ())
+
+
+class Unpassable:
+    """A challenge no client passes (some portals answer 412 even to a real browser): the
+    wrapped challenge, whatever cookies the client sends."""
+
+    def __init__(self, challenge) -> None:
+        self.challenge = challenge
+        self.kind, self.status = challenge.kind, challenge.status
+
+    def cookie_names(self, scheme: str) -> tuple[str, ...]:
+        return self.challenge.cookie_names(scheme)
+
+    def check(self, request: Request) -> Response | None:
+        headers = Message()
+        for name, value in request.headers.items():
+            if name.lower() != "cookie":
+                headers[name] = value
+        return self.challenge.check(replace(request, headers=headers))
+
+
+CHALLENGES = {"ruishu": Ruishu, "jiasule": Jiasule, "wzws": Wzws, "edgeone": EdgeOne,
+              "http468": Http468}

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from tests.mockserver import traps
 from tests.mockserver.challenges import CHALLENGES
 from tests.mockserver.content import BAD_LINKS
-from tests.mockserver.site import ROBOTS, Site
+from tests.mockserver.site import Site
 
 
-def disallowed() -> list[str]:
-    return [line.split(":", 1)[1].strip() for line in ROBOTS.decode().splitlines()
+def disallowed(site: Site) -> list[str]:
+    return [line.split(":", 1)[1].strip() for line in site.robots.decode().splitlines()
             if line.startswith("Disallow:")]
 
 
@@ -38,9 +38,10 @@ def portal_entry(site: Site) -> dict:
         "encoding": portal.encoding,
         "declares_charset": portal.declare_charset,
         "challenge": portal.challenge,
+        "challenge_passable": portal.challenge_passable,
         "delay_seconds": site.delay,
         "traps": list(portal.traps),
-        "robots_disallow": disallowed(),
+        "robots_disallow": disallowed(site),
     }
 
 

@@ -18,7 +18,7 @@ from tests.mockserver import content, render
 
 PORTALS_FILE = Path(__file__).with_name("portals.yaml")
 FAMILIES = ("trs", "page-param", "js-list", "hanweb", "gkmlpt")
-CHALLENGES = ("ruishu", "jiasule", "wzws")
+CHALLENGES = ("ruishu", "jiasule", "wzws", "edgeone", "http468")
 HOLDERS = ("html", "docx", "pdf", "doc")
 
 
@@ -61,6 +61,9 @@ class Portal:
     encoding: str = "utf-8"
     declare_charset: bool = True
     challenge: str | None = None
+    challenge_passable: bool = True
+    robots: str | None = None  # the robots.txt served (None: the replicas' default)
+    redirects: dict = field(default_factory=dict)  # path -> Location of a 302
     delay_seconds: float = 0.0
     traps: tuple[str, ...] = ()
     items: tuple[Item, ...] = ()

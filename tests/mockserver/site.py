@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from tests.mockserver import chrome, traps
-from tests.mockserver.challenges import CHALLENGES
+from tests.mockserver.challenges import CHALLENGES, Unpassable
 from tests.mockserver.content import LOOKALIKES, NOT_FOUND, SOFT_404, STUBS
 from tests.mockserver.documents import FILE_KINDS, DocumentStore
 from tests.mockserver.families import FAMILIES
@@ -38,6 +38,9 @@ class Site:
         self.documents = documents
         self.delay = portal.delay_seconds if delay is None else delay
         self.challenge = CHALLENGES[portal.challenge]() if portal.challenge else None
+        if self.challenge and not portal.challenge_passable:
+            self.challenge = Unpassable(self.challenge)
+        self.robots = ROBOTS if portal.robots is None else portal.robots.encode()
         self.routes = self._routes()
         self.front_routes = self._front_routes() if portal.front_host else {}
 
@@ -68,9 +71,11 @@ class Site:
             return answer
         request = replace(request, target=traps.strip_session(request.target))
         path = request.path
+        if location := self.portal.redirects.get(path):
+            return Response(302, b"", "text/html", (("Location", location),))
         if path == "/robots.txt":
             plain = "text/plain; charset=utf-8" if self.portal.declare_charset else "text/plain"
-            return Response(200, ROBOTS, plain, last_modified=newest(self.portal))
+            return Response(200, self.robots, plain, last_modified=newest(self.portal))
         front = request.host == self.portal.front_host
         routes = self.front_routes if front else self.routes
         if not front and (dynamic := self._dynamic(request)):

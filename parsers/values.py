@@ -69,6 +69,20 @@ def read_cell(raw: str) -> CellValue:
     return CellValue(raw, "ZERO" if n == 0 else "NUMERIC", n)
 
 
+# A number with a doubled or mixed sign ("--253", "+-3"): a value cell that cannot be read.
+_MALFORMED_NUMBER = re.compile(r"^[+\-\u2212－—]{2,}\d[\d,]*(?:\.\d+)?$")
+
+
+def is_value_text(raw: str) -> bool:
+    """True for text that belongs in a value cell (a number, a dash, blank) rather than a label.
+
+    A malformed number such as ``--253`` is not a label either: it holds a value's place in
+    its row (so the row keeps its columns) while staying ``TEXT`` with no value.
+    """
+    cell = read_cell(raw)
+    return cell.semantic != "TEXT" or bool(_MALFORMED_NUMBER.match(normalise_text(raw)))
+
+
 def _is_wide(ch: str) -> bool:
     """CJK and full-width characters, and the dashes and curly quotes Chinese text uses."""
     code = ord(ch)

@@ -19,6 +19,10 @@ time. What the per-document child gave is kept:
 - **no slow growth**: a worker is replaced after ``max_documents`` documents, or as soon as its
   peak RSS passes ``recycle_mb`` (heaps fragment, caches grow).
 
+The forkserver imports the main module of the program that starts it once (as every
+multiprocessing program but a fork-only one does): a script that uses the pool keeps its work
+under ``if __name__ == "__main__":``.
+
 ``concurrent.futures.ProcessPoolExecutor`` cannot stop one hung task (a dead worker breaks the
 whole executor), and the libraries that can (pebble, loky) neither apply a memory limit per
 worker nor recycle by memory: the pool is small enough to own.

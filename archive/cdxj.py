@@ -107,8 +107,10 @@ class CdxjIndex:
                 found.setdefault(entry.digest, (entry.filename, entry.offset))
         return found
 
-    def append(self, entries: Iterable[CdxjEntry]) -> None:
-        """Append whole lines durably; repair a torn last line first so ours stay parseable."""
+    def append(self, entries: Iterable[CdxjEntry], sync: bool = True) -> None:
+        """Append whole lines durably (``sync=False``: for lines of records written without an
+        fsync, which recovery re-derives); repair a torn last line first so ours stay
+        parseable."""
         data = "".join(entry.to_line() for entry in entries).encode("utf-8")
         if not data:
             return
@@ -119,7 +121,8 @@ class CdxjIndex:
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     data = b"\n" + data
                 write_all(fd, data)
-                os.fsync(fd)
+                if sync:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
 

@@ -27,6 +27,7 @@ class WarcFile:
         self.name = name
         self._fd = fd
         self.size = os.fstat(fd).st_size
+        self._unsynced = False
 
     @classmethod
     def create(cls, directory: Path, seq: int, info: dict[str, str]) -> tuple[WarcFile, int]:
@@ -52,25 +53,31 @@ class WarcFile:
         fsync_dir(directory)
         return warc, seq
 
-    def append(self, blob: bytes) -> int:
+    def append(self, blob: bytes, sync: bool = True) -> int:
         """Write ``blob`` at the end and fsync; return the offset it starts at.
 
+        ``sync=False`` leaves the fsync to the next synced append or the close: for records no
+        stored row points to (a 304), which a power cut may take back without harm.
         If the write or fsync fails (disk full…), the file is cut back to where it was, so
         the caller may go on and later offsets stay right.
         """
         offset = self.size
         try:
             write_all(self._fd, blob)
-            os.fsync(self._fd)
+            if sync:
+                os.fsync(self._fd)
         except OSError:
             os.ftruncate(self._fd, offset)
             os.lseek(self._fd, offset, os.SEEK_SET)
             raise
         self.size += len(blob)
+        self._unsynced = not sync
         return offset
 
     def close(self) -> None:
         """Rename to the final name (still holding the lock), then release the file."""
+        if self._unsynced:
+            os.fsync(self._fd)
         os.rename(self.directory / (self.name + OPEN_SUFFIX), self.directory / self.name)
         fsync_dir(self.directory)
         os.close(self._fd)

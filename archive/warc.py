@@ -94,12 +94,15 @@ class WarcArchive:
         protocol: str = "HTTP/1.1",
         rendered_by: str | None = None,
         ip: str | None = None,
+        sync: bool = True,
     ) -> WarcPointer:
         """Archive one request/response exchange and return where its response lives.
 
         ``body`` is the decoded payload (see :mod:`nianbao.archive.headers`). ``rendered_by`` marks
         a browser-rendered DOM: written in full, flagged in the response record itself and
-        described by a ``metadata`` record, never turned into a revisit.
+        described by a ``metadata`` record, never turned into a revisit. ``sync=False`` for an
+        exchange no stored row will point to (a 304): it is made durable by the next synced
+        write or the close, not by an fsync of its own.
         """
         url = url if url.isascii() else safe_url_string(url)
         date = records.warc_date(fetched_at)
@@ -131,10 +134,11 @@ class WarcArchive:
             ]
             if rendered_by:
                 exchange.append(records.metadata(url, date, main_id, _rendered_fields(rendered_by)))
-            return self._append(exchange, body, original)
+            return self._append(exchange, body, original, sync)
 
     def _append(
-        self, exchange: list[ArcWarcRecord], body: bytes, original: records.Original | None
+        self, exchange: list[ArcWarcRecord], body: bytes, original: records.Original | None,
+        sync: bool = True,
     ) -> WarcPointer:
         blob, spans = records.serialize(exchange)
         if self._file and self._file_has_exchanges and self._file.size + len(blob) > self.max_bytes:
@@ -143,13 +147,13 @@ class WarcArchive:
             self._file, self._seq = WarcFile.create(self.directory, self._seq, self._info)
             self._seq += 1
             self._file_has_exchanges = False
-        base = self._file.append(blob)
+        base = self._file.append(blob, sync)
         self._file_has_exchanges = True
         main = exchange[0]
         offset, length = base + spans[0][0], spans[0][1]
         entry = records.index_entry(main, offset, length, self._file.name)
         if entry:
-            self._index.append([entry])
+            self._index.append([entry], sync)
             if entry.is_original:
                 self._originals.setdefault(entry.digest, (self._file.name, offset))
         return WarcPointer(

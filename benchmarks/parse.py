@@ -1,18 +1,24 @@
-"""Parsing speed per input kind on the five seed reports and their renderings.
+"""Parsing speed per input kind on the five seed reports and their renderings, in process and
+through the command line.
 
-Prints reports/second (one core, in-process, no subprocess sandbox) for plain text, HTML
-(three CMS styles), DOCX and text-layer PDF, and — as the named baseline measured in the same
-run — how fast lxml alone parses the same HTML pages. The ratio says what our whole pipeline
+In process (one core, no worker pool): reports/second for plain text, HTML (three CMS styles
+and an undeclared GBK page), DOCX and text-layer PDF. The named baseline, measured in the same
+run, is lxml's own parse of the *same* HTML pages: the ratio says what the whole pipeline
 (decode, DOM tables, trafilatura main text, table reading, repair, checks) costs over a bare
 HTML parse.
 
-    .venv/bin/python benchmarks/parse.py [--seconds 3]
+Command line: ``nianbao parse`` of 50 HTML reports in one call (start-up, the worker pool's
+start and the summaries included), against the in-process rate of the same 50 files.
+
+    .venv/bin/python benchmarks/parse.py [--seconds 3] [--cli-runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +33,8 @@ import lxml.html  # noqa: E402
 from nianbao.parsers.pipeline import parse_bytes  # noqa: E402
 from tests.mockserver import render  # noqa: E402
 
+CLI_FILES = 50
+
 
 def rate(docs: list[bytes], work: Callable[[bytes], object], seconds: float) -> float:
     """Documents per second, cycling over ``docs`` for at least ``seconds``."""
@@ -39,9 +47,30 @@ def rate(docs: list[bytes], work: Callable[[bytes], object], seconds: float) -> 
     return n / elapsed
 
 
+def cli_rate(folder: Path, pages: list[bytes], runs: int) -> tuple[float, float]:
+    """(median wall seconds, reports/s) of ``nianbao parse`` over ``pages`` written as files."""
+    files = []
+    for n, page in enumerate(pages):
+        path = folder / f"report-{n:02d}.html"
+        path.write_bytes(page)
+        files.append(str(path))
+    command = [str(Path(sys.executable).with_name("nianbao")), "parse", *files]
+    walls = []
+    for run in range(runs + 1):
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=folder)
+        if done.returncode != 0:
+            raise SystemExit(f"nianbao parse failed: {done.stderr[-2000:]}")
+        if run:  # the first run warms the file cache
+            walls.append(time.perf_counter() - started)
+    wall = statistics.median(walls)
+    return wall, len(pages) / wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--cli-runs", type=int, default=5, help="runs of the command line")
     args = parser.parse_args()
     ids = render.seed_ids()
     inputs: dict[str, list[bytes]] = {
@@ -63,12 +92,24 @@ def main() -> None:
                 pdfs.append((Path(tmp) / f"{i}.pdf").read_bytes())
             inputs["pdf (text layer)"] = pdfs
 
-    baseline = rate(inputs["html (trs)"], lxml.html.document_fromstring, args.seconds)
-    print(f"{'input kind':26} {'reports/s':>10} {'ms/report':>10} {'× lxml-only time':>17}")
-    print(f"{'baseline: lxml parse only':26} {baseline:10.1f} {1000 / baseline:10.2f} {1:17.1f}")
+    print(f"{'input kind':24} {'reports/s':>10} {'ms/report':>10} {'lxml-only/s':>12} "
+          f"{'× lxml time':>12}")
     for kind, docs in inputs.items():
         r = rate(docs, lambda d: parse_bytes(d, "benchmark"), args.seconds)
-        print(f"{kind:26} {r:10.1f} {1000 / r:10.2f} {baseline / r:17.1f}")
+        if kind.startswith("html"):
+            baseline = rate(docs, lxml.html.document_fromstring, args.seconds)
+            print(f"{kind:24} {r:10.1f} {1000 / r:10.2f} {baseline:12.1f} {baseline / r:12.1f}")
+        else:
+            print(f"{kind:24} {r:10.1f} {1000 / r:10.2f}")
+
+    html = [page for kind, docs in inputs.items() if kind.startswith("html") for page in docs]
+    pages = [html[n % len(html)] for n in range(CLI_FILES)]
+    in_process = rate(pages, lambda d: parse_bytes(d, "benchmark"), args.seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        wall, per_second = cli_rate(Path(tmp), pages, args.cli_runs)
+    print(f"\nnianbao parse of {CLI_FILES} HTML reports in one call: {wall:.2f} s median of "
+          f"{args.cli_runs}, {per_second:.1f} reports/s; in process (baseline, one core): "
+          f"{in_process:.1f} reports/s; ratio {per_second / in_process:.2f}")
 
 
 if __name__ == "__main__":

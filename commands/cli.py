@@ -6,57 +6,72 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nianbao import __version__
 from nianbao.commands.summary import render_summary
 from nianbao.parsers.errors import ParseError
 from nianbao.settings import settings
 
+if TYPE_CHECKING:
+    from nianbao.parsers.pool import ParsePool
 
-def _parse_one(target: str, conf: dict) -> dict:
+
+def _read_input(target: str, conf: dict) -> tuple[bytes, str | None, list]:
+    """The bytes to parse, their Content-Type and the date evidence known from fetching."""
     from nianbao.parsers.pipeline import read_file
-    from nianbao.parsers.sandbox import parse_isolated
 
-    limits = conf["parse"]
-    max_bytes = int(limits["max_file_mb"]) * 2**20
-    dates = []
-    content_type = None
+    max_bytes = int(conf["parse"]["max_file_mb"]) * 2**20
     if target.startswith(("http://", "https://")):
         from nianbao.crawler.single_fetch import fetch_once
 
         fetched = fetch_once(target, conf["fetch"], max_bytes)
-        data, content_type, dates = fetched.body, fetched.content_type, fetched.dates
-    else:
-        data = read_file(Path(target), max_bytes)
-    return parse_isolated(
-        data, target, timeout=float(limits["timeout_seconds"]), memory_mb=int(limits["memory_mb"]),
-        content_type=content_type, dates=dates,
-    )
+        return fetched.body, fetched.content_type, fetched.dates
+    return read_file(Path(target), max_bytes), None, []
+
+
+def _parse_input(pool: ParsePool, target: str, conf: dict) -> dict:
+    data, content_type, dates = _read_input(target, conf)
+    return pool.parse(data, target, content_type, dates)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    """Parse every input in the worker pool (inputs read and parsed ``workers`` at a time),
+    printing results in input order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nianbao.parsers.pool import ParsePool
+
     conf = settings()
     if args.timeout:
         conf = {**conf, "parse": {**conf["parse"], "timeout_seconds": args.timeout}}
     if args.allow_host:
         hosts = [*(conf["fetch"].get("allowed_private_hosts") or []), *args.allow_host]
         conf = {**conf, "fetch": {**conf["fetch"], "allowed_private_hosts": hosts}}
+    pool = ParsePool.from_settings(conf["parse"])
+    threads = ThreadPoolExecutor(pool.limits.workers, "nianbao-input")
+
     bad = 0
-    for target in args.inputs:
-        try:
-            record = _parse_one(target, conf)
-        except ParseError as exc:
-            print(f"nianbao: {target}: {exc}", file=sys.stderr)
-            bad += 1
-            continue
-        if record["format"] == "unknown":
-            print(f"nianbao: {target}: not-a-report: {record.get('reason')}", file=sys.stderr)
-            bad += 1
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False))
-        else:
-            print(render_summary(record))
-        sys.stdout.flush()
+    try:
+        futures = [threads.submit(_parse_input, pool, target, conf) for target in args.inputs]
+        for target, future in zip(args.inputs, futures, strict=True):
+            try:
+                record = future.result()
+            except ParseError as exc:
+                print(f"nianbao: {target}: {exc}", file=sys.stderr)
+                bad += 1
+                continue
+            if record["format"] == "unknown":
+                print(f"nianbao: {target}: not-a-report: {record.get('reason')}", file=sys.stderr)
+                bad += 1
+            if args.json:
+                print(json.dumps(record, ensure_ascii=False))
+            else:
+                print(render_summary(record))
+            sys.stdout.flush()
+    finally:
+        threads.shutdown(wait=False, cancel_futures=True)
+        pool.close()
     return 2 if bad else 0
 
 

@@ -9,7 +9,6 @@ and exits 0, so a service manager can restart or replace it safely.
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
@@ -63,6 +62,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         print("\n".join(job_lines(scheduler)))
         scheduler.shutdown(wait=False)
         return 0
+
+    import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     lock = SchedulerLock(url)

@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-
 from nianbao.commands.crawl import add_storage_arguments
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -108,7 +110,7 @@ def _moment(text: str) -> datetime:
 
 
 def add_subscribe_parser(sub: argparse._SubParsersAction) -> None:
-    from nianbao.notify.events import EVENT_KINDS
+    from nianbao.notify.event_kinds import EVENT_KINDS
 
     s = sub.add_parser("subscribe", help="manage alert subscriptions (Apprise URLs)")
     actions = s.add_subparsers(dest="action", required=True)

@@ -1,8 +1,8 @@
 """Settings that follow from other settings, derived once every override is in (a Scrapy
 add-on runs after ``-s`` options and the spider's ``-a site=`` have been applied).
 
-- ``DOWNLOAD_SLOTS`` from each site's ``politeness`` (``concurrency``, ``delay_seconds``), so a
-  fragile county portal can get one request every few seconds;
+- ``DOWNLOAD_SLOTS`` from each site's ``politeness`` (``concurrency``, ``delay_seconds``,
+  ``autothrottle``), so a fragile county portal can get one request every few seconds;
 - ``NIANBAO_PROXY`` for Chromium as well as for Scrapy;
 - the filter of what Chromium may request (``PLAYWRIGHT_ABORT_REQUEST``).
 """
@@ -43,16 +43,20 @@ def _derive(settings: BaseSettings, name: str, value) -> None:
 
 
 def politeness_slots(sites: list[Site], settings: BaseSettings) -> dict[str, dict]:
-    """Per-host download slots from each site's ``politeness`` override."""
+    """Per-host download slots from each site's ``politeness`` override: its concurrency, its
+    delay (also AutoThrottle's floor there) and whether AutoThrottle adapts it
+    (``crawler/throttle.py``)."""
     slots: dict[str, dict] = {}
     for site in sites:
         polite = site.politeness
-        if not polite.get("concurrency") and polite.get("delay_seconds") is None:
+        if not polite.keys() & {"concurrency", "delay_seconds", "autothrottle"}:
             continue
         slot = {"concurrency": int(polite.get("concurrency") or
                                    settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")),
                 "delay": float(polite.get("delay_seconds",
                                           settings.getfloat("DOWNLOAD_DELAY")))}
+        if "autothrottle" in polite:
+            slot["autothrottle"] = bool(polite["autothrottle"])
         for url in [*site.start_urls, *(f"http://{d}/" for d in site.domains)]:
             host = urlsplit(url).hostname
             if host:

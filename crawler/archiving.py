@@ -59,6 +59,7 @@ def archive_response(
         fetched_at=fetched_at,
         rendered_by=rendered_by,
         ip=str(response.ip_address) if response.ip_address else None,
+        sync=response.status != 304,  # stored rows point to the archived 200, never the 304
     ).as_dict()
     request.meta[meta.WARC] = pointer
     return pointer

@@ -1,18 +1,20 @@
-"""Parse each fetched document in a sandbox and store it as a version (or say why not).
+"""Parse each fetched document in the parse worker pool and store it as a version (or say why
+not).
 
-Parsing runs in a forked child with time and memory limits (``parsers/sandbox.py``), off the
-crawl's event loop, so one hostile attachment can neither stall nor crash the crawl.
+Parsing runs in the pool's worker processes (``parsers/pool.py``), with a time and memory limit
+per document and at most ``parse.workers`` documents at once, off the crawl's event loop: one
+hostile attachment can neither stall nor crash the crawl, and many cannot exhaust the memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from email.utils import parsedate_to_datetime
 
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.threads import deferToThread
 
 from nianbao.crawler.freshness import keep_unchanged, remember_document
 from nianbao.crawler.items import FetchedDocument
@@ -20,6 +22,7 @@ from nianbao.crawler.recorder import CrawlRecorder, recorder
 from nianbao.crawler.services import services
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
+from nianbao.parsers.pool import ParsePool
 from nianbao.settings import settings
 
 CONTENT_KEYS = ("title", "issuer", "report_year", "format", "metrics", "cells", "sections")
@@ -48,18 +51,6 @@ def external_dates(item: FetchedDocument, first_seen: bool) -> list[DateEvidence
     return dates
 
 
-def parse_document(item: FetchedDocument, dates: list[DateEvidence]) -> dict:
-    from nianbao.parsers.sandbox import parse_isolated
-
-    limits = settings()["parse"]
-    if len(item.body) > int(limits["max_file_mb"]) * 2**20:
-        raise ParseError("too-large", f"{len(item.body)} bytes is over the parse limit")
-    return parse_isolated(
-        item.body, item.url, timeout=float(limits["timeout_seconds"]),
-        memory_mb=int(limits["memory_mb"]), content_type=declared_type(item), dates=dates,
-    )
-
-
 def declared_type(item: FetchedDocument) -> str | None:
     """The content type the parser decodes by: the site's ``encoding`` override, where the
     site entry has one, replaces whatever charset the server declared."""
@@ -70,15 +61,30 @@ def declared_type(item: FetchedDocument) -> str | None:
 
 
 class StorePipeline:
-    """Parses each fetched document and stores it as a version, or records why not."""
+    """Parses each fetched document (in the parse worker pool) and stores it as a version, or
+    records why not."""
 
-    def __init__(self, store, recorder: CrawlRecorder):
+    def __init__(self, crawler: Crawler, store, recorder: CrawlRecorder, parse: dict):
+        self.crawler = crawler
         self.store = store
         self.recorder = recorder
+        self.max_bytes = int(parse["max_file_mb"]) * 2**20
+        self.pool = ParsePool.from_settings(parse)
+        crawler.signals.connect(self.close_pool, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(services(crawler).store, recorder(crawler))
+        return cls(crawler, services(crawler).store, recorder(crawler), settings()["parse"])
+
+    def close_pool(self) -> None:
+        self.crawler.stats.set_value("nianbao/parse/workers_started", self.pool.workers_started)
+        self.pool.close()
+
+    async def parse(self, item: FetchedDocument, dates: list[DateEvidence]) -> dict:
+        if len(item.body) > self.max_bytes:
+            raise ParseError("too-large", f"{len(item.body)} bytes is over the parse limit")
+        return await asyncio.wrap_future(
+            self.pool.submit(item.body, item.url, declared_type(item), dates))
 
     async def process_item(self, item: FetchedDocument) -> FetchedDocument:
         store, run = self.store, self.recorder
@@ -88,7 +94,7 @@ class StorePipeline:
         previous = store.resource(item.url)
         dates = external_dates(item, first_seen=previous is None)
         try:
-            record = await maybe_deferred_to_future(deferToThread(parse_document, item, dates))
+            record = await self.parse(item, dates)
         except ParseError as exc:
             run.fail(item.site_id, item.url, f"parse-{exc.reason}", str(exc))
             remember_document(store, item, f"parse-{exc.reason}", None)

@@ -42,6 +42,7 @@ class RenderMiddleware:
         self.crawler = crawler
         self.sites = configured_sites(conf)
         self.services = services
+        self.context = conf.getdict("NIANBAO_BROWSER_CONTEXT")
         self.timeout = conf.getfloat("NIANBAO_RENDER_TIMEOUT")
         self.memory_limit = conf.getint("NIANBAO_BROWSER_MEMORY_MB")
         self.render_hosts: set[str] = set()
@@ -60,7 +61,7 @@ class RenderMiddleware:
             return
         host = urlsplit(request.url).hostname
         if site.render == "always" or request.meta.get(meta.RENDER) or host in self.render_hosts:
-            to_browser(request)
+            to_browser(request, self.context)
 
     async def process_response(self, request: Request, response: Response):
         page = request.meta.get("playwright_page")
@@ -94,7 +95,7 @@ class RenderMiddleware:
                               "passed it; attachments are not rendered")
             self.render_hosts.add(host)
             retry = request.replace(dont_filter=True)
-            to_browser(retry)
+            to_browser(retry, self.context)
             return retry
         redirected = request.meta.get("redirect_urls")
         if redirected:  # challenged via a redirect (wzws): ask again for the page itself
@@ -109,7 +110,7 @@ class RenderMiddleware:
                   meta.SITE: site.id, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
                   meta.BUDGET_COUNTED: True},
         )
-        to_browser(solve)
+        to_browser(solve, self.context)
         self.solving.add(host)
         return solve
 
@@ -154,13 +155,15 @@ class RenderMiddleware:
         return rendered
 
 
-def to_browser(request: Request) -> None:
-    """Route ``request`` to Chromium. Validators go: a 304 is no page to render."""
+def to_browser(request: Request, context: dict) -> None:
+    """Route ``request`` to Chromium. Validators go: a 304 is no page to render. The browser
+    context's options travel with the request: Chromium starts with the first page to render
+    (none for most crawls), and a context closed for memory comes back with the same options."""
     for name in ("If-None-Match", "If-Modified-Since"):
         request.headers.pop(name, None)
     request.meta.pop(meta.PREVIOUS, None)
     request.meta.update(playwright=True, playwright_include_page=True,
-                        playwright_context="render")
+                        playwright_context="render", playwright_context_kwargs=context)
 
 
 async def settled_content(page, timeout: float, wait_for: str | None = None) -> str:

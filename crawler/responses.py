@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from lxml import etree
 from scrapy.http import Response, TextResponse
+
+# Compiled, returning plain strings: parsel would wrap each of a Word page's thousands of text
+# nodes in a Selector of its own.
+_VISIBLE_TEXT = etree.XPath("//body//text()[not(ancestor::script)]", smart_strings=False)
 
 
 def header(response: Response, name: str) -> str | None:
@@ -22,4 +27,4 @@ def lower_headers(response: Response) -> dict[str, str]:
 def visible_text(response: TextResponse) -> str:
     """The page's text outside scripts (its first 8,000 characters): enough to tell a soft
     404 or a challenge from a page."""
-    return " ".join(response.xpath("//body//text()[not(ancestor::script)]").getall())[:8000]
+    return " ".join(_VISIBLE_TEXT(response.selector.root))[:8000]

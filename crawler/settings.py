@@ -26,11 +26,14 @@ USER_AGENT = _fetch["user_agent"]
 ROBOTSTXT_OBEY = _fetch["obey_robots_txt"]
 DOWNLOAD_TIMEOUT = _fetch["timeout_seconds"]
 RETRY_TIMES = _fetch["retries"]
+CONCURRENT_REQUESTS = _fetch["concurrency_total"]
 CONCURRENT_REQUESTS_PER_DOMAIN = _fetch["concurrency_per_host"]
 DOWNLOAD_DELAY = _fetch["delay_seconds"]
-AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = max(_fetch["delay_seconds"], 0.1)
-AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Read by nianbao's SiteThrottle (crawler/throttle.py), which replaces Scrapy's AutoThrottle.
+AUTOTHROTTLE_ENABLED = _fetch["autothrottle"]
+AUTOTHROTTLE_START_DELAY = _fetch["autothrottle_start_delay_seconds"]
+AUTOTHROTTLE_TARGET_CONCURRENCY = _fetch["autothrottle_target_concurrency"]
+AUTOTHROTTLE_MAX_DELAY = _fetch["autothrottle_max_delay_seconds"]
 # Lists are bounded by NIANBAO_MAX_LIST_PAGES and discovery by NIANBAO_MAX_DISCOVERY_HOPS;
 # Scrapy's depth limit would silently cut long ``?page=N`` lists (page N is N links deep).
 DEPTH_LIMIT = 0
@@ -56,8 +59,11 @@ DOWNLOADER_MIDDLEWARES = {
 }
 SPIDER_MIDDLEWARES = {"nianbao.crawler.progress.LedgerSpiderMiddleware": 1}
 ITEM_PIPELINES = {"nianbao.crawler.pipelines.StorePipeline": 300}
-# The services first: the recorder and the progress display read them.
+# The services first: the recorder and the progress display read them. nianbao's SiteThrottle
+# takes the place of Scrapy's AutoThrottle (crawler/throttle.py).
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "nianbao.crawler.throttle.SiteThrottle": 0,
     "nianbao.crawler.services.CrawlServices": 100,
     "nianbao.crawler.recorder.CrawlRecorder": 200,
     "nianbao.crawler.progress.Progress": 500,
@@ -76,7 +82,10 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
     "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run"],
 }
-PLAYWRIGHT_CONTEXTS = {"render": {"ignore_https_errors": True, "user_agent": USER_AGENT}}
+# Not PLAYWRIGHT_CONTEXTS: a startup context launches Chromium (one per download handler, http
+# and https) before the first request, even for a crawl that renders nothing. RenderMiddleware
+# sends these options with each browser request instead.
+NIANBAO_BROWSER_CONTEXT = {"ignore_https_errors": True, "user_agent": USER_AGENT}
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = _crawl["browser_max_pages"]
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = _crawl["render_timeout_seconds"] * 1000

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import yaml
+if TYPE_CHECKING:  # PyYAML is imported when a sites file is read, not by every command
+    import yaml
 
 from nianbao.vocabulary.issuers import ISSUER_KINDS
 
@@ -77,7 +79,8 @@ _FIELDS = {
     "selectors", "politeness", "issuers", "allow_private", "seen_at", "verified", "note",
     "deadline_rules",
 }
-_POLITENESS = {"obey_robots_txt", "concurrency", "delay_seconds", "timeout_seconds"}
+_POLITENESS = {"obey_robots_txt", "autothrottle", "concurrency", "delay_seconds",
+               "timeout_seconds"}
 _SELECTORS = {"list_links", "wait_for"}
 
 
@@ -85,13 +88,11 @@ def _mark(node: yaml.Node) -> str:
     return f"line {node.start_mark.line + 1}"
 
 
-# libyaml's parser when PyYAML has it (thousands of entries load in a fraction of a second).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _construct(node: yaml.Node) -> object:
     """The plain data of one node (safe types only), without re-parsing any text."""
-    return yaml.constructor.SafeConstructor().construct_document(node)
+    from yaml.constructor import SafeConstructor
+
+    return SafeConstructor().construct_document(node)
 
 
 def _mapping(node: yaml.Node) -> dict[str, yaml.Node]:
@@ -151,6 +152,23 @@ class _SiteNode:
         unknown = set(value) - allowed
         if unknown:
             raise self.fail(key, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        return value
+
+    def politeness(self) -> dict:
+        """The site's own politeness, each value of the type the crawler needs."""
+        value = self.keyed("politeness", _POLITENESS)
+        for name, given in value.items():
+            if name in ("obey_robots_txt", "autothrottle"):
+                ok, want = isinstance(given, bool), "true or false"
+            elif name == "concurrency":
+                ok = isinstance(given, int) and not isinstance(given, bool) and given >= 1
+                want = "a whole number of requests, at least 1"
+            else:
+                ok = isinstance(given, int | float) and not isinstance(given, bool) and (
+                    given > 0 if name == "timeout_seconds" else given >= 0)
+                want = "a number of seconds" + (" above 0" if name == "timeout_seconds" else "")
+            if not ok:
+                raise self.fail("politeness", f"{name}: {given!r} is not {want}")
         return value
 
     def columns(self) -> tuple[Column, ...]:
@@ -220,7 +238,7 @@ class _SiteNode:
             render=self.choice("render", RENDER_MODES, "auto"),
             encoding=self.text("encoding"),
             selectors=self.keyed("selectors", _SELECTORS),
-            politeness=self.keyed("politeness", _POLITENESS),
+            politeness=self.politeness(),
             issuers=self.issuers(),
             allow_private=self.string_list("allow_private"),
             deadline_rules=self.keyed("deadline_rules", {"departments", "government", "office",
@@ -235,12 +253,16 @@ class _SiteNode:
 
 def load_sites(path: Path) -> list[Site]:
     """Read and validate a sites file; raise SitesError naming the line and field at fault."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SitesError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        # libyaml's parser when PyYAML has it (thousands of entries load in a fraction of a
+        # second).
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise SitesError(f"{path}: not valid YAML: {exc}") from None
     if root is None or not isinstance(root, yaml.MappingNode) or "sites" not in _mapping(root):

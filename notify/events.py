@@ -34,10 +34,6 @@ from nianbao.storage.events import insert_events
 from nianbao.storage.models import CrawlRun, Event, Observation
 from nianbao.storage.types import utcnow
 
-EVENT_KINDS = (
-    "new_report", "revised_report", "late_report", "missing_report", "failed_checks",
-    "site_unreachable", "site_blocked", "column_moved",
-)
 # Observation reasons that mean the site refused nianbao rather than failed to answer.
 BLOCKED_REASONS = frozenset({"robots", "challenge", "http-403", "http-412", "http-468",
                              "http-521"})

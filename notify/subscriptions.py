@@ -14,7 +14,7 @@ import apprise
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from nianbao.notify.events import EVENT_KINDS
+from nianbao.notify.event_kinds import EVENT_KINDS
 from nianbao.storage.models import Delivery, Site, Subscription
 
 MODES = ("immediate", "daily")

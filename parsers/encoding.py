@@ -20,11 +20,16 @@ _BELOW_CJK = re.compile(rb"\xe4[\x80-\xb7]")  # U+4000..U+4DFF: an E4 lead, but 
 def _cjk_share(text: str) -> float:
     """Share of Chinese characters (U+4E00..U+9FFF) among the non-ASCII, non-space ones.
 
-    Mojibake has few. Counted on the UTF-8 bytes, where each non-ASCII character has exactly one
-    lead byte, by byte deletion and ``str.split`` (which drops exactly the Unicode spaces):
-    a regex match per character costs milliseconds on a Word page's 40,000 characters.
+    Mojibake has few. Counted on the UTF-8 bytes (see ``_cjk_share_utf8``).
     """
-    data = text.encode("utf-8", "surrogatepass")
+    return _cjk_share_utf8(text.encode("utf-8", "surrogatepass"))
+
+
+def _cjk_share_utf8(data: bytes) -> float:
+    """``_cjk_share`` of the text whose UTF-8 bytes are ``data``. Each non-ASCII character has
+    exactly one lead byte, so the count is done by byte deletion and ``str.split`` (which drops
+    exactly the Unicode spaces): a regex match per character costs milliseconds on a Word
+    page's 40,000 characters."""
     non_ascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
     letters = len("".join(non_ascii.split()))
     cjk = len(data) - len(data.translate(None, _CJK_LEADS)) - len(_BELOW_CJK.findall(data))
@@ -55,10 +60,16 @@ def decode_page(data: bytes, content_type: str | None = None) -> tuple[str, str]
         enc = "gb18030" if enc.lower() in {"gbk", "gb2312", "gb_2312-80", "x-gbk"} else enc
         if enc not in candidates:
             candidates.append(enc)
-    decoded = [(enc, text) for enc in candidates if (text := _strict(data, enc)) is not None]
-    for enc, text in decoded:
-        if _cjk_share(text) >= 0.5:
+    first = None
+    for enc in candidates:  # in order, each decoded only if the ones before did not do
+        text = _strict(data, enc)
+        if text is None:
+            continue
+        # A strict UTF-8 decode's bytes are the page's own: no need to encode it again.
+        share = _cjk_share_utf8(data) if enc == "utf-8" else _cjk_share(text)
+        if share >= 0.5:
             return text, enc
-    if decoded:
-        return decoded[0][1], decoded[0][0]
+        first = first or (text, enc)
+    if first:
+        return first
     return data.decode("gb18030", errors="replace"), "gb18030 (with replacements)"

@@ -8,7 +8,8 @@ class ParseError(Exception):
 
     Reasons: ``missing`` (no such file), ``unreadable`` (corrupt, truncated, wrong type),
     ``too-large``, ``converter-missing`` (LibreOffice or OCR engine absent), ``timeout``,
-    ``memory``, ``fetch`` (URL could not be fetched).
+    ``memory``, ``fetch`` (URL could not be fetched), ``worker`` (no parse worker could be
+    started, or the pool was closed while the document waited).
     """
 
     def __init__(self, reason: str, message: str):

@@ -1,9 +1,9 @@
 """Who wrote the report, for which year, when it was published, and its six sections.
 
-Titles come in many shapes (issuer and year on one line or two, the year first, no title at
-all), so the issuer is taken from the strongest evidence available, in order: the title, the
-signature at the end, the portal the report names as its own (“X”门户网站), and the contact
-sentence. The report year is the year the report covers, never the publication year.
+The title and the issuer come from :mod:`nianbao.parsers.attribution` (the evidence and its
+ranking are described there); this module finds the title among the page's first lines, keeps
+every date with its source, and splits the text into its six sections. The report year is the
+year the report covers, never the publication year.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from nianbao.parsers.document import DateEvidence, Document
+from nianbao.parsers import attribution
+from nianbao.parsers.document import DateEvidence, Document, Paragraph
 from nianbao.parsers.values import normalise_text
 from nianbao.vocabulary import dates, sections
-from nianbao.vocabulary.issuers import ORGAN_END
-from nianbao.vocabulary.titles import REPORT_NAME, lookalike_reason, names_report
+from nianbao.vocabulary.titles import lookalike_reason
 
-_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年(?:度)?")
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
 
 
@@ -40,61 +39,131 @@ def iso_date(y: str | int, m: str | int, d: str | int) -> str | None:
     return f"{y:04d}-{m:02d}-{d:02d}"
 
 
-def _title(doc: Document) -> str | None:
-    if doc.title_hint and names_report(normalise_text(doc.title_hint)):
-        return normalise_text(doc.title_hint)
-    paras = [normalise_text(p) for p in doc.paragraphs[:12]]
-    paras = [p for p in paras if p]
-    for i, p in enumerate(paras[:8]):
-        if names_report(p) and len(p) <= 60 and not p.startswith(("本", "根据", "按照")):
-            # "曲沃县人民政府" / "2023年政府信息公开工作年度报告" on two lines
-            if re.match(r"^(19|20)\d{2}", p) and i > 0 and len(paras[i - 1]) <= 30:
-                prev = paras[i - 1]
-                if re.search(ORGAN_END + "$", prev):
-                    return prev + p
-            return p
-    if doc.title_hint:
-        return normalise_text(doc.title_hint)
-    first = next((p for p in paras if len(p) <= 60), None)
-    return first if first and re.search(r"报告|报表|年报|解读|图解|预算|决算", first) else None
+_BOX_LINE = re.compile(
+    r"^(?:索引号|发布机构|组配分类|主题分类|生成日期|成文日期|公开方式|文号|发文字号|发文机关|"
+    r"信息类别|信息索取号|效力属性|标题|名称|信息名称|关键字|关键词|所属机构|发文日期|分类)"
+)
 
 
-def _issuer_from_title(title: str) -> str | None:
-    t = re.sub(r"[《》〈〉“”\"]", "", title)
-    t = re.sub(r"^关于", "", t)
-    m = REPORT_NAME.search(t)
-    head = t[: m.start()] if m else t
-    head = _YEAR_IN_TITLE.sub("", head).strip("的 ")
-    head = re.sub(r"(本级)$", "", head)
-    return head if re.search(r"[\u4e00-\u9fff]{2}", head) else None
+def _title_like(line: str) -> bool:
+    return bool(line) and len(line) <= 70 and not _SENTENCE_MARK.search(line) and not (
+        attribution.NOT_TITLE_START.match(line) or _BOX_LINE.match(line)
+    )
 
 
-def _issuer_fallbacks(text_lines: list[str]) -> tuple[str, str] | None:
-    tail = [ln for ln in text_lines[-6:] if ln]
-    for i, ln in enumerate(tail):
-        if re.fullmatch(r".{2,30}" + ORGAN_END, ln) and any(_DATE.search(x) for x in tail[i:]):
-            return ln, "signature"
-    body = "".join(text_lines)
-    m = re.search(r"[“\"]([^”\"]{2,30}?人民政府)[”\"]\s*(?:门户)?网站", body)
-    if m:
-        return m.group(1), "portal named in the text"
-    m = re.search(r"请与(.{2,30}?" + ORGAN_END + r")联系", body)
-    if m:
-        return m.group(1), "contact sentence"
-    return None
+_SENTENCE_MARK = re.compile(r"[。；;]|[，,].*[，,]")
+# A title run into its first sentence: 某某局2024年…年度报告根据《条例》…
+_SENTENCE_AFTER_TITLE = re.compile(r"根据|依据|按照|由|是|本")
 
 
-def _report_year(title: str | None, text: str) -> tuple[int | None, str | None]:
-    if title:
-        m = _YEAR_IN_TITLE.search(title)
-        if m:
-            return int(m.group(1)), "title"
-    m = re.search(r"((?:19|20)\d{2})年1月1日(?:起)?至(?:(?:19|20)\d{2}年)?12月31日", text)
-    if m:
-        return int(m.group(1)), "statistics period"
-    m = re.search(r"((?:19|20)\d{2})年(?:度)?政府信息公开(?:工作)?(?:年度)?报告", text)
-    if m:
-        return int(m.group(1)), "report named in the text"
+def _title_candidates(
+    doc: Document, lines: list[str], box: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(title, where it was read) for every line or pair of lines that reads as the report's
+    title, in page order, chrome skipped: a title split over two or three lines, a title run
+    into the first sentence, a line naming only the issuer above the report's name."""
+    found: list[tuple[str, str]] = []
+    hint = normalise_text(doc.title_hint or "")
+    if hint and attribution.REPORT_NAME.search(hint) and not attribution.is_chrome(hint):
+        found.append((hint, "page title"))
+    for key in ("标题", "名称", "信息名称", "关键字", "关键词"):
+        value = normalise_text(box.get(key, ""))
+        if attribution.REPORT_NAME.search(value):
+            found.append((value, f"box:{key}"))
+    body = [ln.strip("|") for ln in lines[:20] if ln and not attribution.is_chrome(ln)]
+    for i, line in enumerate(body):
+        m = attribution.REPORT_NAME.search(line)
+        if m and _title_like(line[: m.end()]) and (
+            _title_like(line) or _SENTENCE_AFTER_TITLE.match(line, m.end())
+        ):
+            title = line if _title_like(line) else line[: m.end()]
+            if attribution.issuer_in_title(title) is None and i > 0 and _names_organ(body[i - 1]):
+                found.append((body[i - 1] + title, "title"))
+            found.append((title, "title"))
+        elif _title_like(line) and len(line) <= 40:
+            for k in (1, 2):
+                joined = "".join(body[i : i + k + 1])
+                jm = attribution.REPORT_NAME.search(joined)
+                if jm and jm.start() < len(line) < jm.end() and len(joined) - jm.end() <= 8 and all(
+                    _title_like(x) and len(x) <= 40 for x in body[i : i + k + 1]
+                ):
+                    found.append((joined, "title over lines"))
+                    break
+    return found
+
+
+def _names_organ(line: str) -> bool:
+    return _title_like(line) and len(line) <= 30 and attribution.as_issuer(line) is not None
+
+
+def _title(doc: Document, lines: list[str], box: dict[str, str]) -> tuple[str | None, list]:
+    candidates = _title_candidates(doc, lines, box)
+    if candidates:
+        return candidates[0][0], candidates
+    if doc.title_hint:  # e.g. a page title naming a look-alike (解读, 预算)
+        return normalise_text(doc.title_hint), []
+    first = next((ln for ln in lines[:12] if ln and _title_like(ln) and
+                  not attribution.is_chrome(ln)), None)
+    if first and re.search(r"报告|报表|年报|解读|图解|预算|决算", first):
+        return first, []
+    return None, []
+
+
+def _issuer(doc: Document, lines: list[str], box: dict[str, str],
+            candidates: list[tuple[str, str]]) -> tuple[str | None, str | None, str | None]:
+    """(issuer, evidence, the title it came from) by the ranking in the module docstring."""
+    for title, where in candidates:
+        if name := attribution.issuer_in_title(title):
+            return name, where, title
+    opening = _opening_sentences(lines)
+    for sentence in opening:
+        if name := attribution.issuer_in_sentence(sentence):
+            return name, "opening sentence", None
+    if name := attribution.as_issuer(normalise_text(box.get("发文机关", ""))):
+        return name, "box:发文机关", None
+    if name := attribution.signature(lines):
+        return name, "signature", None
+    for sentence in _sentences(lines[:40]):
+        if name := attribution.subject_of(sentence):
+            return name, "subject of a sentence", None
+    text = "\n".join(lines)
+    for find, where in ((attribution.portal_of_government, "portal the report names"),
+                        (attribution.contact, "contact sentence")):
+        if name := find(text):
+            return name, where, None
+    for key in ("来源", "信息来源"):
+        if name := attribution.as_issuer(normalise_text(box.get(key, ""))):
+            return name, f"box:{key}", None
+    if name := attribution.as_issuer(normalise_text(doc.meta.get("ContentSource", ""))):
+        return name, "meta:ContentSource", None
+    return None, None, None
+
+
+def _sentences(lines: list[str]) -> list[str]:
+    return [x for line in lines if not attribution.is_chrome(line)
+            for x in re.split(r"(?<=[。；;])", line) if x]
+
+
+def _opening_sentences(lines: list[str]) -> list[str]:
+    """Sentences of the report's first paragraphs, before table 二 (where narrative stops)."""
+    out: list[str] = []
+    for line in lines[:30]:
+        if re.match(r"^[二2][、.．]", line) and "主动公开" in line:
+            break
+        if line and not attribution.is_chrome(line):
+            out.extend(x for x in re.split(r"(?<=[。；;])", line) if x)
+    return out[:25]
+
+
+def _report_year(title: str | None, lines: list[str]) -> tuple[int | None, str | None]:
+    if title and (year := attribution.year_in_title(title)):
+        return year, "title"
+    found = attribution.report_year_in_text([ln for ln in lines if not attribution.is_chrome(ln)])
+    if found:
+        return found
+    standalone = [int(ln) for ln in lines[:5] if re.fullmatch(r"(19|20)\d{2}", ln)]
+    if standalone:
+        return standalone[0], "year printed above the text"
     return None, None
 
 
@@ -140,22 +209,32 @@ def url_dates(url: str) -> list[DateEvidence]:
     return []
 
 
+def _head_lines(doc: Document) -> list[str]:
+    """The first lines of the page in reading order, table rows included: converters turn a
+    box, or a title followed by a stray pipe, into table rows."""
+    out: list[str] = []
+    for block in doc.blocks:
+        if isinstance(block, Paragraph):
+            if re.match(r"^[一二三四五六七八九十][、.．]", block.text.strip()) and out:
+                break
+            out.append(block.text.strip())
+        else:
+            out.extend(" | ".join(c.strip() for c in row).strip(" |") for row in block.rows[:12])
+        if len(out) >= 30:
+            break
+    return out
+
+
 def read_metadata(doc: Document, source: str) -> Metadata:
+    head = _head_lines(doc)
     lines = [normalise_text(p) for p in doc.paragraphs]
-    text = "".join(lines)
-    meta = Metadata(title=_title(doc))
-    if meta.title:
-        meta.issuer = _issuer_from_title(meta.title)
-        meta.issuer_source = "title"
-    if not meta.issuer:
-        found = _issuer_fallbacks(lines)
-        if found:
-            meta.issuer, meta.issuer_source = found
-    meta.report_year, meta.year_source = _report_year(meta.title, text)
-    if meta.report_year is None:
-        standalone = [int(ln) for ln in lines[:5] if re.fullmatch(r"(19|20)\d{2}", ln)]
-        if standalone:
-            meta.report_year, meta.year_source = standalone[0], "year printed above the text"
+    box = attribution.box_fields(head)
+    title, candidates = _title(doc, [normalise_text(x) for x in head] + lines, box)
+    meta = Metadata(title=title)
+    meta.issuer, meta.issuer_source, issuer_title = _issuer(doc, lines, box, candidates)
+    if issuer_title:
+        meta.title = issuer_title
+    meta.report_year, meta.year_source = _report_year(meta.title, lines)
     meta.dates = list(doc.dates)
     if sig := _signature_date(lines):
         meta.dates.append(sig)

@@ -22,7 +22,8 @@ def read_document(data: bytes, source: str = "", content_type: str | None = None
     if kind == "html":
         from nianbao.parsers.readers.html import read_html
 
-        return read_html(decode_page(data, content_type)[0])
+        text, encoding = decode_page(data, content_type)
+        return read_html(text, utf8=data if encoding == "utf-8" else None)
     if kind == "text":
         return read_text(decode_page(data)[0])
     if kind == "docx":

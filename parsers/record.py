@@ -80,6 +80,12 @@ def _structure_checks(record: dict, reading: TableReading, fmt: str) -> list[dic
             "detail": f"table 二 is in the {reading.active_format} format, "
                       f"table 三 in the {reading.requests_format} format",
         })
+    if fmt == "2021" and reading.one_other_row:
+        checks.append({
+            "id": "format.other_in_one_row", "severity": "warning", "ok": False,
+            "detail": "table 三 prints （六）其他处理 as one row (requests.other_handling.*): "
+                      "its three 2021 rows cannot be told apart",
+        })
     for problem in reading.problems:
         checks.append({"id": "parse.table", "severity": "warning", "ok": False,
                        "detail": problem})
@@ -92,16 +98,19 @@ def build_record(doc: Document, source: str) -> dict:
     if meta.lookalike:
         return _unknown(record, f"not an annual report: the title says it is {meta.lookalike}")
     reading = read_tables(doc)
-    if "三" not in reading.found and "二" not in reading.found:
-        return _unknown(record, "no standard tables (二 主动公开 / 三 依申请) in the document")
+    if not reading.found:
+        return _unknown(record, "no standard tables (二 主动公开 / 三 依申请 / 四 复议诉讼) "
+                                "in the document")
     fmt, record["evidence"]["format"] = _format(reading, meta.report_year)
     record["format"] = fmt
     keys = metric_keys(fmt)
     extras = [k for k in reading.cells if k.startswith("active.extra.")]
+    if fmt == "2021" and reading.one_other_row:
+        extras += [k for k in reading.cells if k.startswith("requests.other_handling.")]
     metrics = {k: reading.cells[k].value if k in reading.cells else None for k in keys + extras}
 
     placed, repairs, reasons = place_lost_cells(
-        reading.lost_rows, dict(metrics), identities(fmt)
+        reading.lost_rows, dict(metrics), identities(fmt, reading.one_other_row)
     )
     metrics.update(placed)
     if not placed:  # no unique placement: rows printed with blank cells are read as printed

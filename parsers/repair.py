@@ -11,6 +11,7 @@ rule. Otherwise the row stays ``null`` and the checks fail: never a guess.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nianbao.parsers.tables import LostRow
@@ -35,7 +36,7 @@ class Candidate:
     lost_slots: dict[str, list[str]]  # row key -> slots that had no number
 
 
-def _row_options(row: LostRow, identities: list[Identity]) -> list[_Option]:
+def _row_options(row: LostRow, identities: Sequence[Identity]) -> list[_Option]:
     """Each distinct way of completing the row on its own (its total decides the lost cell).
 
     Placements that read the same once completed (a row of zeros) collapse into one option,
@@ -56,7 +57,7 @@ def _row_options(row: LostRow, identities: list[Identity]) -> list[_Option]:
     return list(options.values())
 
 
-def _solve(grid: Grid, unknown: set[str], identities: list[Identity]) -> str:
+def _solve(grid: Grid, unknown: set[str], identities: Sequence[Identity]) -> str:
     """Fill unknowns from identities with one unknown each.
 
     Returns ``solved``, ``contradiction`` or ``open`` (consistent so far, unknowns left).
@@ -85,7 +86,7 @@ def _solve(grid: Grid, unknown: set[str], identities: list[Identity]) -> str:
 
 
 def place_lost_cells(
-    lost_rows: list[LostRow], grid: Grid, identities: list[Identity]
+    lost_rows: list[LostRow], grid: Grid, identities: Sequence[Identity]
 ) -> tuple[dict[str, float | int], list[dict], list[str]]:
     """Return (values placed, repairs, reasons it could not) for the lost rows."""
     if not lost_rows:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from nianbao.parsers.document import Document, Paragraph, Table
-from nianbao.parsers.values import MISSING, CellValue, clean_label, read_cell
+from nianbao.parsers.values import MISSING, CellValue, clean_label, is_value_text, read_cell
 from nianbao.vocabulary.metrics import (
     ACTIVE_HEADERS_2019,
     ACTIVE_HEADERS_2021,
@@ -47,7 +47,7 @@ _SECTION_CONTEXT = [
     (re.compile(r"^[二2][、.．]?.*主动公开"), "二"),
     (re.compile(r"^[三3][、.．]?.*(申请|依申请)"), "三"),
     (re.compile(r"^[四4][、.．]?.*(复议|诉讼)"), "四"),
-    (re.compile(r"^[五六56][、.．]"), None),
+    (re.compile(r"^[五六56][、.．].*(?:问题|改进|其他需要|其他事项|需要报告)"), None),
 ]
 _REQUESTS_START = re.compile(r"本年新收|上年结转")
 _ORDINAL = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]?")
@@ -59,6 +59,7 @@ _OTHER_HANDLING = re.compile(r"其他处理$")
 # Cell texts ("0", "", the standard labels) recur in every table and every report: read each once.
 _read_cell = lru_cache(maxsize=8192)(read_cell)
 _clean_label = lru_cache(maxsize=8192)(clean_label)
+_is_value_text = lru_cache(maxsize=8192)(is_value_text)
 
 
 @lru_cache(maxsize=4096)
@@ -76,6 +77,35 @@ def _spec_for(table: str, fmt: str, label: str) -> RowSpec | None:
 def _names_request_row(label: str) -> bool:
     """Whether ``label`` is a row of table 三 (either format): such a row moves the context."""
     return any(s.matches(label) for s in request_rows("2021") + request_rows("2019")[-3:])
+
+
+# Table 三's parent labels, which PDF text prints beside their rows in pieces of one to three
+# characters (本年 / 度办 / 理结 / 果, （五） / 不予处 / 理).
+_PARENT_LABELS = (
+    "三、本年度办理结果", "(三)不予公开", "(四)无法提供", "(五)不予处理", "(六)其他处理",
+)
+_BARE_ORDINAL = re.compile(r"^[（(]?[一二三四五六七八九十][）)]?[、.．]?$")
+
+
+@lru_cache(maxsize=4096)
+def _is_parent_piece(label: str) -> bool:
+    t = label.replace("（", "(").replace("）", ")")
+    return bool(_BARE_ORDINAL.match(t)) or (
+        len(t) <= 3 and any(t in parent for parent in _PARENT_LABELS)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _narrative(label: str) -> bool:
+    """A label counting something (全年共受理申请261件，其中予以公开) is narrative text: the
+    standard labels carry digits only as ordinals (（六）1.申请人…, 果1.属于国家秘密)."""
+    return bool(re.search(r"\d{2,}|\d\s*(?:件|条|个|次|万|元|人|%|余|多|年)", label))
+
+
+@lru_cache(maxsize=4096)
+def _names_row(table: str, label: str) -> bool:
+    """Whether ``label`` names a standard row of table 二 or 三 in either format."""
+    return any(_spec_for(table, fmt, label) is not None for fmt in ("2021", "2019"))
 
 
 @dataclass
@@ -111,12 +141,13 @@ class TableReading:
     cells: dict[str, CellValue] = field(default_factory=dict)
     lost_rows: list[LostRow] = field(default_factory=list)
     found: set[str] = field(default_factory=set)  # tables seen: 二, 三, 四
+    one_other_row: bool = False  # a 2021 table 三 printing （六）其他处理 as one row
     problems: list[str] = field(default_factory=list)
 
 
 def _row(cells: list[str], positional: bool) -> Row:
     read = [_read_cell(c) for c in cells]
-    last_label = max((i for i, v in enumerate(read) if v.semantic == "TEXT"), default=-1)
+    last_label = max((i for i, c in enumerate(cells) if not _is_value_text(c)), default=-1)
     labels = [label for c in cells[: last_label + 1] if (label := _clean_label(c))]
     values = read[last_label + 1 :]
     if not positional:  # empties from converters are artefacts, not blanks
@@ -125,10 +156,15 @@ def _row(cells: list[str], positional: bool) -> Row:
 
 
 def _fit(values: list[CellValue], n: int, positional: bool) -> list[CellValue] | None:
-    """The row's values for ``n`` columns, or None when cells were lost or are surplus."""
+    """The row's values for ``n`` columns, or None when cells were lost or are surplus.
+
+    Surplus empty cells at either end (a spacer cell between the label and the numbers, a
+    stray cell after them) are layout, not data."""
     vals = list(values)
     while len(vals) > n and vals[-1].semantic == "EMPTY":
         vals.pop()
+    while len(vals) > n and vals[0].semantic == "EMPTY":
+        vals.pop(0)
     if positional and len(vals) < n and all(v.semantic == "EMPTY" for v in vals):
         return vals + [CellValue("", "EMPTY", None)] * (n - len(vals))
     return vals if len(vals) == n else None
@@ -147,6 +183,7 @@ class _TableScan:
         self.request_pending: list[tuple[Row, bool]] = []
         self.review_values: list[CellValue] = []
         self.review_positional = True
+        self.fragment: str | None = None  # label of a value-less row just seen (a cut row?)
 
     # -- context ---------------------------------------------------------------------------
     def paragraph(self, text: str) -> None:
@@ -184,7 +221,16 @@ class _TableScan:
     def row(self, row: Row, positional: bool) -> None:
         self.header(row)
         if not row.values or all(v.semantic == "EMPTY" for v in row.values):
+            self._label_fragment(row)
             return
+        if self.fragment and not row.labels and self.context in ("二", "三"):
+            row.labels = [self.fragment]  # numbers on a line of their own under their label
+        elif self.fragment and row.labels and self._completes(self.fragment, row.label):
+            row.labels[-1] = self.fragment + row.label
+        self.fragment = None
+        if row.labels and _narrative(row.label):
+            return  # a sentence of the text ending in a number (…其中予以公开 162件)
+        self._tidy_labels(row)
         if self.context != "二" and _names_request_row(row.label):
             self.context = "三"
         if _REQUESTS_START.search(row.label):
@@ -197,6 +243,68 @@ class _TableScan:
             self.context = "四"
             self.review_values.extend(row.values)
             self.review_positional = self.review_positional and positional
+
+    # -- rows cut in two ----------------------------------------------------------------------
+    def _label_fragment(self, row: Row) -> None:
+        """A row of label text only, which may be half of a row cut in two.
+
+        A page break can cut a table row: the numbers and the start of the label stay on one
+        page (3.补正后申请内容仍 0 0 0 …) and the rest of the label goes to the next (不明确), or
+        the other way round. Converters break rows the same way. The two halves are one row
+        when neither label names a standard row and together they do.
+        """
+        self.fragment = None
+        if not row.labels:
+            return
+        pending = self._last_pending()
+        if pending is not None and self._completes(pending.label, row.label):
+            pending.labels[-1] = pending.label + row.label
+        else:
+            self.fragment = row.label
+
+    def _tidy_labels(self, row: Row) -> None:
+        """Labels as converters scatter them (PDF text, flattened tables), made whole again.
+
+        A stream gathers every label since the last numbers, so one row may carry the end of
+        the previous row's label (物 after 3.要求提供公开出版), pieces of the vertical parent
+        label printed beside it (（五）, 不予处, 理) and its own label broken over lines
+        (费通知要求缴纳费 / 用、行政机关不再处). The end of the previous label goes back to it; the
+        parent's pieces are dropped; the row's own pieces are joined until they name a row.
+        """
+        if self.context not in ("二", "三") or not row.labels:
+            return
+        pending = self._last_pending()
+        labels = list(row.labels)
+        if pending is not None and len(labels) > 1:
+            head = [x for x in labels[:-1] if not _is_parent_piece(x)][:2]
+            for k in range(1, len(head) + 1):
+                if self._completes(pending.label, "".join(head[:k])):
+                    pending.labels[-1] = pending.label + "".join(head[:k])
+                    for piece in head[:k]:
+                        labels.remove(piece)
+                    break
+        kept = [x for x in labels if not _is_parent_piece(x)] or labels
+        if not _names_row(self.context, kept[-1]):
+            for k in range(2, min(len(kept), 4) + 1):
+                joined = "".join(kept[-k:])
+                if _names_row(self.context, joined):
+                    kept = [*kept[:-k], joined]
+                    break
+        row.labels = kept
+
+    def _last_pending(self) -> Row | None:
+        if self.context == "二" and self.active_pending:
+            return self.active_pending[-1][0]
+        if self.context == "三" and self.request_pending:
+            return self.request_pending[-1][0]
+        return None
+
+    def _completes(self, head: str, tail: str) -> bool:
+        """Whether ``head + tail`` names a standard row of the current table and ``head``
+        alone does not."""
+        if self.context not in ("二", "三"):
+            return False
+        return not _names_row(self.context, head) and _names_row(self.context, head + tail)
 
     # -- table 二 ---------------------------------------------------------------------------
     def finish_active(self) -> None:
@@ -236,12 +344,17 @@ class _TableScan:
         if any(_FORMAT_2021_REQUESTS.search(lb) for lb in labels):
             fmt = "2021"
         elif any(_OTHER_HANDLING.search(r.label) and r.values for r, _ in self.request_pending):
-            fmt = "2019"
+            # （六）其他处理 as one row: the 2019 table 三 — or a 2021 one (its table 二 says
+            # so) that did not split （六） into its three rows.
+            fmt = self.out.active_format or "2019"
+            self.out.one_other_row = fmt == "2021"
         self.out.requests_format = fmt
-        for row, positional in self.request_pending:
+        for row, positional in _unstacked(self.request_pending, fmt or "2021"):
             if not row.values:
                 continue  # a parent label such as （三）不予公开
             spec = self._request_spec(fmt or "2021", row)
+            if spec is None and self.out.one_other_row and _OTHER_HANDLING.search(row.label):
+                spec = _spec_for("三", "2019", row.label)
             if spec is None:
                 self.out.problems.append(f"table 三: unrecognised row {row.text()!r}")
                 continue
@@ -310,9 +423,9 @@ def _stream_rows(cells: list[str]) -> list[Row]:
             printed.pop()
         rows.append(Row(labels, values, list(printed)))
 
-    for cell in cells:
+    for cell in _split_label_and_numbers(cells):
         value = _read_cell(cell)
-        if value.semantic == "TEXT":
+        if not _is_value_text(cell):
             if any(v.semantic != "EMPTY" for v in printed):
                 emit()
                 labels = []
@@ -325,6 +438,51 @@ def _stream_rows(cells: list[str]) -> list[Row]:
         emit()
         rows[-1].at_end = True
     return rows
+
+
+def _unstacked(pending: list[tuple[Row, bool]], fmt: str) -> list[tuple[Row, bool]]:
+    """Rows whose labels a converter printed one after another and whose numbers then came
+    together (1.属于国家秘密 / 2.其他法律行政法规禁止公开 / 14 numbers): one row per label, seven
+    numbers each, when every one of those labels names a row of table 三."""
+    out: list[tuple[Row, bool]] = []
+    width = len(APPLICANT_COLUMNS)
+    for row, positional in pending:
+        m = len(row.values) // width
+        if (
+            not positional and m >= 2 and len(row.values) == m * width and len(row.labels) >= m
+            and all(_spec_for("三", fmt, label) for label in row.labels[-m:])
+        ):
+            for i, label in enumerate(row.labels[-m:]):
+                out.append((Row([label], row.values[i * width : (i + 1) * width]), positional))
+        else:
+            out.append((row, positional))
+    return out
+
+
+_LABEL_AND_NUMBERS = re.compile(
+    r"^(.*?[^\d\s+\-,.])\s+((?:[+\-]?\d[\d,]*(?:\.\d+)?\s+)*[+\-]?\d[\d,]*(?:\.\d+)?)$"
+)
+
+
+def _split_label_and_numbers(cells: list[str]) -> list[str]:
+    """``行政许可  41485`` on one line (PDF text, a flattened table) is a label cell and a value
+    cell — when the label names a standard row; other text ending in a number stays text."""
+    out: list[str] = []
+    for cell in cells:
+        text = cell.rstrip()
+        if text[-1:].isdigit() and (parts := _label_and_numbers(text)):
+            out.extend(parts)
+        else:
+            out.append(cell)
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _label_and_numbers(text: str) -> tuple[str, ...] | None:
+    m = _LABEL_AND_NUMBERS.match(text.strip())
+    if m and any(_names_row(t, _clean_label(m.group(1))) for t in ("二", "三")):
+        return (m.group(1), *m.group(2).split())
+    return None
 
 
 def read_tables(doc: Document) -> TableReading:

@@ -19,8 +19,11 @@ _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 
 
 def normalise_text(text: str) -> str:
-    """NFKC (full-width digits and punctuation to ASCII) and whitespace removed."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    """NFKC (full-width digits and punctuation to ASCII) and whitespace removed. ASCII text,
+    most cells, is its own NFKC form."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _SPACES.sub("", text)
 
 
 def clean_label(text: str) -> str:
@@ -64,6 +67,20 @@ def read_cell(raw: str) -> CellValue:
     if n is None:
         return CellValue(raw, "TEXT", None)
     return CellValue(raw, "ZERO" if n == 0 else "NUMERIC", n)
+
+
+# A number with a doubled or mixed sign ("--253", "+-3"): a value cell that cannot be read.
+_MALFORMED_NUMBER = re.compile(r"^[+\-\u2212－—]{2,}\d[\d,]*(?:\.\d+)?$")
+
+
+def is_value_text(raw: str) -> bool:
+    """True for text that belongs in a value cell (a number, a dash, blank) rather than a label.
+
+    A malformed number such as ``--253`` is not a label either: it holds a value's place in
+    its row (so the row keeps its columns) while staying ``TEXT`` with no value.
+    """
+    cell = read_cell(raw)
+    return cell.semantic != "TEXT" or bool(_MALFORMED_NUMBER.match(normalise_text(raw)))
 
 
 def _is_wide(ch: str) -> bool:

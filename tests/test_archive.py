@@ -519,3 +519,28 @@ def test_surt_keys_match_pywb(url: str, key: str) -> None:
 def test_a_naive_fetch_time_is_refused(tmp_path: Path) -> None:
     with WarcArchive(tmp_path, 50_000_000) as archive, pytest.raises(ValueError, match="aware"):
         write(archive, "http://www.example.gov.cn/", HTML_UTF8, fetched_at=datetime(2026, 3, 1))
+
+
+def test_an_exchange_no_row_points_to_waits_for_the_next_fsync(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 304 (``sync=False``) costs no fsync of its own; the next synced record or the close
+    makes it durable, and it reads back like any other."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    archive = WarcArchive(tmp_path, 50_000_000)
+    write(archive, "http://www.example.gov.cn/a.html", HTML_UTF8)
+    before = len(synced)
+    not_modified = write(archive, "http://www.example.gov.cn/a.html", b"", status=304,
+                         reason="Not Modified", sync=False)
+    assert len(synced) == before
+    write(archive, "http://www.example.gov.cn/b.html", HTML_GBK)
+    assert len(synced) > before
+    last = write(archive, "http://www.example.gov.cn/b.html", b"", status=304,
+                 reason="Not Modified", sync=False)
+    before = len(synced)
+    archive.close()
+    assert len(synced) > before  # the close fsyncs what is still unsynced
+    for pointer in (not_modified, last):
+        assert read_payload(tmp_path, pointer) == b""
+    assert_archive_consistent(tmp_path)

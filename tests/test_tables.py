@@ -171,3 +171,136 @@ def test_non_report_comes_out_unknown_with_reason() -> None:
 def test_columns_order_matches_spec() -> None:
     assert APPLICANT_COLUMNS[-1] == "total"
     assert len(REQUESTS_2021) == 25 and len(REQUESTS_2019) == 23
+
+
+# --- rows as real reports print them ---------------------------------------------------------
+
+def _requests_table(rows: list[list[str]]) -> Document:
+    head = [["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "申请人情况"],
+            ["", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]]
+    return Document(blocks=[Paragraph("三、收到和处理政府信息公开申请情况"),
+                            Table(head + rows, positional=True)])
+
+
+def test_row_whose_label_a_page_break_cut_is_one_row_again() -> None:
+    """As LibreOffice exports 济源市's report (seed 001) when rows may break across pages:
+    the numbers stay with '3.补正后申请内容仍' and '不明确' opens the next page."""
+    record = build_record(_requests_table([
+        ["2.没有现成信息需要另行制作", "15", "0", "0", "0", "0", "0", "15"],
+        ["3.补正后申请内容仍", "0", "0", "1", "0", "0", "0", "1"],
+        ["不明确", "", "", "", "", "", "", ""],
+        ["（五）不予处理", "1.信访举报投诉类申请", "0", "0", "0", "0", "0", "0", "0"],
+    ]), "cut.pdf")
+    m = record["metrics"]
+    assert [m[f"requests.unavailable.unclear.{c}"] for c in APPLICANT_COLUMNS] == [
+        0, 0, 1, 0, 0, 0, 1]
+    assert not any("unrecognised row" in c["detail"] for c in record["checks"])
+
+
+def test_row_whose_numbers_follow_the_rest_of_its_label() -> None:
+    record = build_record(_requests_table([
+        ["1.属于国家", "", "", "", "", "", "", ""],
+        ["秘密", "2", "0", "0", "0", "0", "0", "2"],
+    ]), "cut.pdf")
+    assert record["metrics"]["requests.withheld.state_secret.total"] == 2
+
+
+def test_value_less_row_after_a_full_row_is_not_glued_to_it() -> None:
+    """A real row printed with blank cells stays a row of its own."""
+    record = build_record(_requests_table([
+        ["5.属于三类内部事务信息", "1", "0", "0", "0", "0", "0", "1"],
+        ["6.属于四类过程性信息", "", "", "", "", "", "", ""],
+    ]), "blank.html")
+    assert record["metrics"]["requests.withheld.internal_affairs.total"] == 1
+    assert record["metrics"]["requests.withheld.process_info.total"] is None
+
+
+def test_malformed_number_keeps_its_place_in_the_row() -> None:
+    """通州区 (2019): 行政处罚 | 253 | --253 | 0 — the doubled sign leaves 本年增/减 unread
+    (TEXT, null) without shifting 处理决定数量."""
+    record = build_record(Document(blocks=[
+        Paragraph("二、主动公开政府信息情况"),
+        Table([["第二十条第（六）项"], ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
+               ["行政处罚", "253", "--253", "0"], ["行政强制", "0", "0", "0"]], positional=False),
+    ]), "tz.txt")
+    m = record["metrics"]
+    assert (m["active.punishment.prev_items"], m["active.punishment.change"],
+            m["active.punishment.decisions"]) == (253, None, 0)
+    assert record["cells"]["active.punishment.change"] == {"raw": "--253", "semantic": "TEXT"}
+
+
+def test_a_page_holding_only_table_four_is_read() -> None:
+    """Page 8 of 文登区信访局's 2022 flip-book: only table 四, as the PDF's spaced text."""
+    from nianbao.parsers.readers.text import read_text
+
+    doc = read_text("威海市文登区信访局2022年政府信息公开工作年度报告\n"
+                    "四、因政府信息公开工作被申请行政复议提起行政诉讼情况\n"
+                    "行政复议 行政诉讼\n未经复议直接起诉 复议后起诉\n"
+                    "0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n五、政府信息公开工作存在的主要问题及改进情况\n")
+    record = build_record(doc, "p8.html")
+    assert record["format"] == "2021"
+    assert all(record["metrics"][k] == 0 for k in REVIEW_KEYS)
+
+
+def _gold_requests_rows(seed: str, fmt_rows) -> dict[str, list[str]]:
+    from tests.conftest import gold
+
+    metrics = gold(seed)["metrics"]
+    return {spec.key: [str(metrics[f"{spec.key}.{c}"]) for c in APPLICANT_COLUMNS]
+            for spec in fmt_rows if f"{spec.key}.total" in metrics}
+
+
+def test_2021_table_three_printing_other_handling_as_one_row() -> None:
+    """济源市's 2023 figures (seed 001) in a 2021 table 三 whose （六）其他处理 is one row, as
+    some localities print it: read in the 2021 format, with （六） kept whole and （七） kept."""
+    rows = _gold_requests_rows("001_452d5aba5030ea32", REQUESTS_2021)
+    other = [str(sum(int(rows[f"requests.other.{r}"][i]) for r in
+                     ("no_supplement", "unpaid_fee", "other"))) for i in range(7)]
+    specs = [s for s in REQUESTS_2021 if not s.key.startswith("requests.other.")]
+    table = _requests_rows(specs[:-2], rows) + [["（六）其他处理", *other]] + [
+        [s.label, *rows[s.key]] for s in specs[-2:]]
+    active = [["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "0", "0", "0"]]
+    record = build_record(_doc(active, table, ["0"] * 15), "one_other.html")
+    m = record["metrics"]
+    assert record["format"] == "2021"
+    assert [m[f"requests.other_handling.{c}"] for c in APPLICANT_COLUMNS] == [int(x) for x in other]
+    assert m["requests.handled_total.total"] == int(rows["requests.handled_total"][6])
+    assert m["requests.other.other.total"] is None
+    failed = {c["id"] for c in record["checks"] if not c["ok"]}
+    assert "format.mixed" not in failed and "format.other_in_one_row" in failed
+    assert not any(i.startswith("requests.") for i in failed)
+
+
+def test_stacked_rows_are_split_one_label_per_seven_numbers() -> None:
+    """Two labels printed one after the other and their fourteen numbers after them
+    (济源市 2023, rows （三）1 and 2)."""
+    from nianbao.parsers.readers.text import read_text
+
+    text = ("三、收到和处理政府信息公开申请情况\n"
+            "一、本年新收政府信息公开申请数量 261 5 0 0 69 0 335\n"
+            "（三）不予公开\n1.属于国家秘密\n2.其他法律行政法规禁止公开\n"
+            "2 0 0 0 1 0 3\n3 0 0 0 0 0 3\n3.危及“三安全一稳定” 0 0 0 0 0 0 0\n")
+    m = build_record(read_text(text), "stacked.txt")["metrics"]
+    assert m["requests.withheld.state_secret.total"] == 3
+    assert m["requests.withheld.prohibited.natural"] == 3
+    assert m["requests.withheld.security_stability.total"] == 0
+
+
+def test_spacer_cell_between_label_and_numbers_is_layout() -> None:
+    """海珠区官洲街道 (2023) rows, as a CMS table with an empty spacer cell after each label."""
+    from nianbao.parsers.readers.html import read_html
+
+    def tr(label: str, *values: str) -> str:
+        return "<tr><td>" + label + "</td><td></td>" + "".join(
+            f"<td>{v}</td>" for v in values) + "</tr>"
+
+    page = ("<html><body><h1>官洲街道办事处2023年政府信息公开工作年度报告</h1>"
+            "<p>三、收到和处理政府信息公开申请情况</p><table>"
+            "<tr><td>（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>"
+            "<td>申请人情况</td></tr>"
+            + tr("一、本年新收政府信息公开申请数量", "1", "0", "0", "0", "0", "0", "1")
+            + tr("二、上年结转政府信息公开申请数量", "0", "0", "0", "0", "0", "0", "0")
+            + "</table></body></html>")
+    m = build_record(read_html(page), "spacer.html")["metrics"]
+    assert [m[f"requests.new.{c}"] for c in APPLICANT_COLUMNS] == [1, 0, 0, 0, 0, 0, 1]
+    assert m["requests.carried_over.total"] == 0

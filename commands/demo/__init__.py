@@ -14,10 +14,6 @@ import shutil
 import sys
 from pathlib import Path
 
-from nianbao.commands.demo.plan import Plan
-from nianbao.commands.demo.portal import DemoPortal
-from nianbao.sites import load_sites
-
 SITES_TEMPLATE = Path(__file__).resolve().parent / "sites.yaml"
 
 
@@ -45,7 +41,11 @@ def run_command(*argv: str) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Here, not at the top: the command line imports this package for its arguments alone.
     from nianbao.commands.crawl import crawl
+    from nianbao.commands.demo.plan import Plan
+    from nianbao.commands.demo.portal import DemoPortal
+    from nianbao.sites import load_sites
     from nianbao.storage.db import connect
     from nianbao.storage.store import Store
 

@@ -380,7 +380,7 @@ def is_document(link: Link) -> bool:
 def page_dates(response: TextResponse) -> list[dict]:
     """The publication dates a detail page states (meta PubDate, visible 发布日期): they date
     the attachments it publishes, which rarely carry a date of their own. Only the page's own
-    dates are read here; the full parse of the page happens in the pipeline's sandbox."""
+    dates are read here; the full parse of the page happens in the pipeline's worker pool."""
     from nianbao.parsers.readers.html import page_dates as read_page_dates
 
     return [{"source": d.source, "value": d.value, "raw": f"{d.raw or d.value} on {response.url}"}

@@ -13,6 +13,8 @@ the format change).
 
 from __future__ import annotations
 
+from functools import cache
+
 from nianbao.vocabulary.metrics import (
     APPLICANT_COLUMNS,
     ORG_COLUMNS,
@@ -26,8 +28,16 @@ from nianbao.vocabulary.metrics import (
 Identity = tuple[str, list[str], list[str]]
 
 
-def request_identities(fmt: str) -> list[Identity]:
+def request_identities(fmt: str, one_other_row: bool = False) -> list[Identity]:
+    """``one_other_row``: a 2021 table 三 printing （六）其他处理 as one row (as the 2019 format
+    did) instead of its three sub-rows; that row then stands for the three in the sums."""
     rows = [r.key for r in request_rows(fmt)]
+    results = result_rows(fmt)
+    if one_other_row:
+        rows = [r for r in rows if not r.startswith("requests.other.")]
+        results = [r for r in results if not r.startswith("requests.other.")]
+        rows.append("requests.other_handling")
+        results.append("requests.other_handling")
     out: list[Identity] = []
     for col in APPLICANT_COLUMNS:
         out.append((
@@ -38,7 +48,7 @@ def request_identities(fmt: str) -> list[Identity]:
         out.append((
             f"requests.handled.{col}",
             [f"requests.handled_total.{col}"],
-            [f"{r}.{col}" for r in result_rows(fmt)],
+            [f"{r}.{col}" for r in results],
         ))
     for row in rows:
         short = row.removeprefix("requests.")
@@ -56,8 +66,11 @@ def review_identities() -> list[Identity]:
     ]
 
 
-def identities(fmt: str) -> list[Identity]:
-    return request_identities(fmt) + review_identities()
+@cache
+def identities(fmt: str, one_other_row: bool = False) -> tuple[Identity, ...]:
+    """Every identity of the format, built once per format and layout (every record is
+    checked)."""
+    return (*request_identities(fmt, one_other_row), *review_identities())
 
 
 def _fmt_num(v: float | int) -> str:
@@ -90,8 +103,13 @@ def non_negative(metrics: dict[str, object]) -> dict:
             "detail": "all counts ≥ 0" if not bad else "negative: " + ", ".join(bad[:5])}
 
 
+def one_other_row(fmt: str, metrics: dict[str, object]) -> bool:
+    """Whether a 2021 record carries table 三's （六）其他处理 as a single row."""
+    return fmt == "2021" and "requests.other_handling.total" in metrics
+
+
 def identity_checks(fmt: str, metrics: dict[str, object]) -> list[dict]:
-    checks = [run_identity(i, metrics) for i in identities(fmt)]
+    checks = [run_identity(i, metrics) for i in identities(fmt, one_other_row(fmt, metrics))]
     checks.append(non_negative(metrics))
     return checks
 

@@ -23,11 +23,24 @@ ISSUER_KINDS = ("government", "office", "department", "township", "other")
 PLACE_SUFFIXES = ("自治州", "省", "市", "区", "县", "盟", "旗")
 # A shorter name must say which body it is: 政府 or 某局 alone names none in particular.
 MIN_SUFFIX_NAME = 3
-# How the name of a publishing body ends (a regular expression), longest alternatives first.
+# How the name of a publishing body ends (a regular expression), longest alternatives first:
+# 某某县人民政府, 某某局, 某某街道办事处, 佳荣里街 (Tianjin), 巴音乌兰苏木, 某某管委会…
 ORGAN_END = (
-    r"(人民政府办公室|人民政府办公厅|人民政府|政府办公室|办公室|办公厅|委员会|管委会|管理委员会|"
-    r"局|委|厅|院|署|办|中心|所|站|队|处|街道办事处|街道|镇|乡|区|县|市|旗)"
+    r"(人民政府办公室|人民政府办公厅|人民政府|政府办公室|政府|办公室|办公厅|委员会|管委会|"
+    r"管理委员会|分局|局|委|厅|院|署|办|中心|所|处|街道办事处|街道|街|镇|乡|苏木|区|县|市|旗|盟|州)"
 )
+# An office inside a body, named where a report gives its contact or its compiler (某某局办公室,
+# 某某镇人民政府党政办公室): the body is the issuer. A government's own 办公室 is a body itself.
+INTERNAL_OFFICE = (
+    r"(政府信息公开领导小组办公室|信息公开领导小组办公室|政务公开工作领导小组办公室|"
+    r"政务公开办公室|党政综合办公室|党政办公室|行政办公室|综合信息指挥室|党政综合办|党政办|"
+    r"综合科|信息科|政务公开科|电子政务股|办公室)"
+)
+# Words that end like a body's name but name no body in particular.
+GENERIC_NAMES = frozenset({
+    "政府", "人民政府", "政府办公室", "管委会", "委员会", "办公室", "办事处", "区政府", "县政府",
+    "市政府", "镇政府", "乡政府", "街道", "本局", "该局",
+})
 
 OFFICE = re.compile(r"(政府办公室|政府办公厅|政府办|管委会办公室|管理委员会办公室)$")
 TOWNSHIP = re.compile(r"([镇乡]|苏木|街道|街道办|街道办事处)(人民政府|政府)?$")

@@ -15,10 +15,13 @@ from __future__ import annotations
 import re
 
 # The name of the report in its common variants: 政府信息公开工作年度报告, 政务信息公开工作开展年度
-# 报告, 信息公开工作2023年度报告, 年度信息公开工作报告, 2023年度报告 / 2023年报.
+# 报告, 信息公开工作2023年度报告, 政府信息公开年度工作报告, (年度)政府信息公开工作报告, 2023年度
+# 报告 / 2023年报. A match starts where the name starts (政府/政务 included): the parser reads the
+# issuer printed just before it.
 REPORT_NAME = re.compile(
-    r"(政府|政务)?信息公开.{0,12}?(年度报告|年报)|信息公开(工作)?报告|"
-    r"(19|20)\d{2}\s*年?度?\s*(年度报告|年报)"
+    r"(政府|政务)?信息公开.{0,12}?(年度报告|年报)"
+    r"|(政府|政务)?信息公开(工作)?(开展)?(年度)?(工作)?报告"
+    r"|(19|20)\d{2}\s*年?度?\s*(年度报告|年报)"
 )
 # A year, in digits or in Chinese numerals (二〇二三): a link to a report names its year.
 YEAR = re.compile(r"(19|20)\d\d|[〇零一二][〇零一二三四五六七八九]{3}")

@@ -71,11 +71,13 @@ def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 60) -> bytes:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
             raise ParseError(
                 "timeout", f"LibreOffice took longer than {timeout:g} s to convert .{suffix}"
             ) from exc
+        finally:  # a timeout, or the parse worker being stopped: soffice goes too
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
         output = outdir / "input.docx"
         detail = (stderr or stdout).decode("utf-8", "replace").strip().splitlines()
         why = f" ({detail[-1]})" if detail else ""

@@ -717,8 +717,11 @@ def add_run(paragraph: Paragraph, text: str, font: str, size_pt: float, bold: bo
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 
-def docx_table(doc: Document, table: Table) -> DocxTable:
-    """The table with Word's own merged cells (``gridSpan``/``vMerge`` via ``cell.merge``)."""
+def docx_table(doc: Document, table: Table, *, keep_rows_whole: bool = True) -> DocxTable:
+    """The table with Word's own merged cells (``gridSpan``/``vMerge`` via ``cell.merge``).
+
+    ``keep_rows_whole=False`` lets a row break across pages, as Word allows by default: a
+    page break may then cut a row's label from its numbers."""
     n_cols = len(table.widths_cm)
     out = doc.add_table(rows=table.n_rows, cols=n_cols)
     out.style = "Table Grid"
@@ -734,7 +737,8 @@ def docx_table(doc: Document, table: Table) -> DocxTable:
     for row in out.rows:
         # Keep each row on one page (Word: untick "allow row to break across pages"), so a
         # page break splits the table between rows, not through a row's label and numbers.
-        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        if keep_rows_whole:
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
         for col, cell in enumerate(row.cells):
             cell.width = widths[col]
     for c in table.cells:
@@ -756,8 +760,9 @@ def render_docx(seed_id: str, path: str | Path) -> Path:
     return write_docx(load_report(seed_id), path)
 
 
-def write_docx(report: Report, path: str | Path) -> Path:
-    """``report`` as the Word document described in ``render_docx``."""
+def write_docx(report: Report, path: str | Path, *, keep_rows_whole: bool = True) -> Path:
+    """``report`` as the Word document described in ``render_docx`` (``keep_rows_whole``: see
+    :func:`docx_table`)."""
     doc = Document()
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
@@ -782,7 +787,7 @@ def write_docx(report: Report, path: str | Path) -> Path:
 
     for block in report.blocks:
         if block.table is not None:
-            docx_table(doc, block.table)
+            docx_table(doc, block.table, keep_rows_whole=keep_rows_whole)
             continue
         para = doc.add_paragraph()
         fmt = para.paragraph_format
@@ -875,6 +880,15 @@ def rasterise_pdf(src: Path, dest: Path) -> Path:
         if any(page.chars for page in check.pages):
             raise RuntimeError(f"{dest} still has a text layer")
     return dest
+
+
+def render_pdf_rows_split(seed_id: str, path: str | Path) -> Path:
+    """The text PDF with rows allowed to break across pages (Word's default), so that a
+    page break can leave a row's numbers on one page and the rest of its label on the next."""
+    with tempfile.TemporaryDirectory(prefix="nianbao-fx-") as tmp:
+        docx_path = write_docx(load_report(seed_id), Path(tmp, f"{seed_id}.docx"),
+                               keep_rows_whole=False)
+        return soffice_convert(docx_path, "pdf", Path(path))
 
 
 def render_image_pdf(seed_id: str, path: str | Path) -> Path:

@@ -1,0 +1,134 @@
+"""Crawl speed on a generated local portal, against Scrapy itself in the same run.
+
+The portal (``tests/mockserver/generated.py``): ``--reports`` report pages in a TRS-style
+column, HTML in three CMS styles, every 10th a DOCX attachment and every 100th a PDF (when
+LibreOffice can render one), all static with ETag / Last-Modified. Politeness is off (no delay,
+no AutoThrottle, no robots.txt, 8 requests per host, 16 in all) for every crawler alike.
+
+Measured, whole processes (start-up included), in turns for ``--rounds`` rounds:
+
+- ``scrapy bench``: Scrapy's own benchmark on its own server (a reference for the machine);
+- the baseline: a bare Scrapy spider fetching the same pages (``benchmarks/bare_spider.py``);
+- ``nianbao crawl`` into a fresh database and archive: fetch, WARC, parse, store;
+- ``nianbao crawl`` again, the portal unchanged: conditional requests, all 304.
+
+    .venv/bin/python benchmarks/crawl.py [--reports 500] [--rounds 3]
+
+Prints pages/min and the ratio to the bare spider, and the recrawl's time and bytes against
+the first crawl's (medians over the rounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from tests.mockserver.generated import GeneratedPortal  # noqa: E402
+
+SCRAPY = str(Path(sys.executable).with_name("scrapy"))
+POLITENESS_OFF = {"delay_seconds": 0, "concurrency_per_host": 8, "concurrency_total": 16,
+                  "autothrottle": False, "obey_robots_txt": False, "retries": 0}
+
+
+def settings_file(folder: Path) -> Path:
+    conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
+    conf["fetch"].update(POLITENESS_OFF)
+    conf["crawl"]["max_pages_per_site"] = 100_000  # the portal is one site of many pages
+    path = folder / "settings.yaml"
+    path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    wall = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr[-3000:]}")
+    return wall, done
+
+
+def scrapy_bench(folder: Path) -> float:
+    """Pages/min of ``scrapy bench`` (its own server and spider, 10 s)."""
+    _, done = timed([SCRAPY, "bench", "-s", "LOG_LEVEL=INFO"], cwd=folder)
+    pages = int(re.search(r"'response_received_count': (\d+)", done.stderr)[1])
+    elapsed = float(re.search(r"'elapsed_time_seconds': ([\d.]+)", done.stderr)[1])
+    return pages / elapsed * 60
+
+
+def served(portal: GeneratedPortal, before: dict[str, int]) -> dict[str, int]:
+    now = portal.counters()
+    return {key: now[key] - before[key] for key in now}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reports", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    pdf_every = 100 if shutil.which("soffice") else 0
+    rows: dict[str, list[tuple[float, int, int]]] = {
+        "bare": [], "first": [], "again": []}  # (seconds, pages, bytes)
+    bench = []
+    with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp, \
+            GeneratedPortal(args.reports, pdf_every=pdf_every) as portal:
+        work = Path(tmp)
+        env = {**os.environ, "NIANBAO_SETTINGS": str(settings_file(work))}
+        sites = portal.write_sites(work / "sites.yaml")
+        bare = [SCRAPY, "runspider", str(ROOT / "benchmarks" / "bare_spider.py"),
+                "-a", f"start={portal.column_url}", "-s", "LOG_LEVEL=WARNING",
+                "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+                "-s", "ROBOTSTXT_OBEY=False", "-s", "TELNETCONSOLE_ENABLED=False"]
+        for n in range(args.rounds):
+            round_dir = work / f"round{n}"
+            round_dir.mkdir()
+            nianbao = [sys.executable, "-m", "nianbao.commands.cli", "crawl", "--sites",
+                       str(sites), "--db", f"sqlite:///{round_dir / 'crawl.sqlite'}",
+                       "--archive", str(round_dir / "warc")]
+            for name, command, folder in (("bare", bare, work), ("first", nianbao, round_dir),
+                                          ("again", nianbao, round_dir)):
+                before = portal.counters()
+                wall, _ = timed(command, cwd=folder, env=env)
+                got = served(portal, before)
+                rows[name].append((wall, got["requests"], got["bytes_sent"]))
+            bench.append(scrapy_bench(work))
+
+    def median(name: str, index: int) -> float:
+        return statistics.median(r[index] for r in rows[name])
+
+    def per_minute(name: str) -> float:
+        return statistics.median(r[1] / r[0] * 60 for r in rows[name])
+
+    base = per_minute("bare")
+    print(f"portal: {args.reports} reports, {median('first', 1):.0f} responses a crawl; "
+          f"medians of {args.rounds} rounds")
+    print(f"{'crawler':38} {'seconds':>8} {'pages':>6} {'pages/min':>10} {'× bare':>7}")
+    print(f"{'scrapy bench (own server)':38} {'':>8} {'':>6} {statistics.median(bench):10.0f} "
+          f"{statistics.median(bench) / base:7.2f}")
+    for name, label in (("bare", "baseline: bare Scrapy spider"),
+                        ("first", "nianbao crawl (fetch+WARC+parse+store)"),
+                        ("again", "nianbao recrawl, unchanged (304s)")):
+        print(f"{label:38} {median(name, 0):8.1f} {median(name, 1):6.0f} "
+              f"{per_minute(name):10.0f} {per_minute(name) / base:7.2f}")
+    time_ratio = statistics.median(a[0] / f[0] for a, f in zip(rows["again"], rows["first"],
+                                                                  strict=True))
+    byte_ratio = statistics.median(a[2] / f[2] for a, f in zip(rows["again"], rows["first"],
+                                                                 strict=True))
+    print(f"unchanged recrawl / first crawl: time {time_ratio:.2f}, bytes {byte_ratio:.2%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The command line starts fast because each command imports its heavy modules itself: building
+the parser (all that ``nianbao --help`` does) imports none of them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("yaml", "sqlalchemy", "scrapy", "twisted", "lxml", "trafilatura", "apscheduler",
+         "apprise", "warcio", "playwright", "pdfplumber", "docx", "numpy")
+
+
+def test_help_imports_no_heavy_module() -> None:
+    code = (
+        "import json, sys\n"
+        "from nianbao.commands.cli import build_parser\n"
+        "build_parser()\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    loaded = set(json.loads(done.stdout))
+    assert "nianbao" in loaded  # the probe did import the command line
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_help_still_lists_every_command() -> None:
+    done = subprocess.run([sys.executable, "-m", "nianbao.commands.cli", "--help"],
+                          capture_output=True, text=True, check=True)
+    for command in ("parse", "crawl", "reports", "check", "demo", "schedule", "run",
+                    "subscribe", "feed"):
+        assert command in done.stdout

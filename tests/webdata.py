@@ -86,6 +86,10 @@ def build(replica, directory: Path) -> WebData:
                      {"t": HOSTILE + "人民政府", "i": hostile[1]})
         conn.execute(text("UPDATE verdicts SET issuer = :t WHERE issuer_id = :i"),
                      {"t": HOSTILE + "人民政府", "i": hostile[1]})
+        conn.execute(text("UPDATE events SET payload = json_set(payload, '$.issuer', :i, "
+                          "'$.title', :t) WHERE issuer_id = :id AND json_type(payload, "
+                          "'$.issuer') IS NOT NULL"),
+                     {"i": HOSTILE + "人民政府", "t": HOSTILE + "年度报告", "id": hostile[1]})
     engine.dispose()
     assert len(revised) == 1, revised
     return WebData(db, archive, settings, revised[0], hostile[0], before, REVISED[2])

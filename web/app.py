@@ -43,6 +43,37 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+PAGE_CSP = ("default-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; "
+            "frame-ancestors 'self'; base-uri 'none'; object-src 'none'")
+
+
+class SecurityHeaders:
+    """Every response of ours refuses scripts of anyone (the app has none), framing by others
+    and MIME sniffing; a response that set its own policy (the archived bytes) keeps it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                for name, value in ((b"content-security-policy", PAGE_CSP.encode()),
+                                    (b"x-content-type-options", b"nosniff"),
+                                    (b"referrer-policy", b"same-origin")):
+                    if name not in names:
+                        headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def external_href(url: object) -> str:
     """A link to the outside only when it is http(s): a stored URL is untrusted, and
     autoescaping does not stop a ``javascript:`` link."""
@@ -80,9 +111,12 @@ def create_app(engine: Engine, archive_dir: Path, conf: dict[str, Any]) -> Starl
     """The app over ``engine`` and the WARC archive in ``archive_dir``; ``conf`` is the
     ``web`` section of the settings."""
     secret = os.environ.get(conf.get("secret_env") or "", "") or secrets.token_urlsafe(32)
-    middleware = [Middleware(SessionMiddleware, secret_key=secret, session_cookie="nianbao",
-                             same_site="strict", https_only=bool(conf.get("secure_cookies")),
-                             max_age=int(conf.get("session_hours", 12)) * 3600)]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=secret, session_cookie="nianbao",
+                   same_site="strict", https_only=bool(conf.get("secure_cookies")),
+                   max_age=int(conf.get("session_hours", 12)) * 3600),
+    ]
     routes = [
         *pages.routes(),
         *api.routes(),

@@ -369,6 +369,28 @@ def test_the_database_is_readable_in_datasette_with_labels_and_utf8_json(data):
         assert found[query][0] == 200, (query, found[query])
 
 
+def test_the_long_export_loads_in_datasette(tmp_path, data):
+    import sqlite3
+
+    import pandas
+    from datasette.app import Datasette
+
+    env = {"NIANBAO_SETTINGS": str(data.settings), "PATH": "/usr/bin:/bin"}
+    subprocess.run([*NIANBAO, "export", "long", "--to", "csv", "-o", str(tmp_path / "l.csv"),
+                    "--db", data.db], env=env, check=True, timeout=300, cwd=ROOT)
+    with sqlite3.connect(tmp_path / "long.db") as conn:
+        pandas.read_csv(tmp_path / "l.csv").to_sql("long", conn, index=False)
+
+    async def count() -> int:
+        ds = Datasette([str(tmp_path / "long.db")])
+        answer = await ds.client.get("/long.json?sql=select+count(*)+as+n+from+long"
+                                     "&_shape=array")
+        return answer.json()[0]["n"]
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, count()).result() == _expected_long_rows(data)
+
+
 def test_nianbao_help_stays_fast_with_the_web_commands():
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "nianbao.commands.cli",
                            "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT)

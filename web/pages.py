@@ -162,7 +162,9 @@ def report_page(request: Request) -> Response:
         issuer, rep = found["issuer"], found["report"]
         cross = queries.cross_year(session, shown.id)
         verdict = queries.verdict_of(session, issuer.site_id, issuer.name, rep.report_year)
-        marks = triage.history(session, issuer.site_id or "", normalize_issuer(issuer.name),
+        # marks name the verdict's issuer (the configured name), not the stored spelling
+        mark_issuer = verdict.issuer if verdict else issuer.name
+        marks = triage.history(session, issuer.site_id or "", normalize_issuer(mark_issuer),
                                rep.report_year)
     metrics = record.get("metrics") or {}
     current = {(m.check_id): m for m in marks}
@@ -175,6 +177,7 @@ def report_page(request: Request) -> Response:
         "repairs": record.get("repairs") or [], "cross": [
             (c, failed_checks(c.checks)) for c in cross],
         "verdict": verdict, "marks": marks, "current_marks": current,
+        "mark_issuer": mark_issuer,
         "mark_statuses": triage.STATUSES})
 
 

@@ -75,3 +75,34 @@ def test_pages_api_view_and_exports_on_both_backends(db_url: str, tmp_path: Path
     assert len(rows) == len(metric_keys("2021"))
     assert {r["metric"]: r["value"] for r in rows}["requests.new.total"] == "51"
     engine.dispose()
+
+
+def test_the_csv_of_all_rows_streams_the_same_rows_as_the_pages(db_url: str,
+                                                                tmp_path: Path) -> None:
+    from nianbao.web import queries
+    from nianbao.web.filters import Filters, Page
+
+    engine = connect(db_url)
+    migrate(engine)
+    with Session(engine) as session, session.begin():
+        for site in ("b", "a"):
+            session.add(Site(id=site, name=f"站点{site}", region="140502", config={}))
+        session.flush()
+        for n in range(11):
+            session.add(VerdictRow(site_id="ab"[n % 2], issuer=f"机关{n}", issuer_key=f"k{n}",
+                                   kind="department", report_year=2023 + n % 2,
+                                   status="missing" if n % 3 else "late", position=n // 2,
+                                   deadline=date(2024, 3, 31), evidence="no-report",
+                                   as_of=date(2026, 3, 1)))
+    with Session(engine) as session:
+        for filters in (Filters(), Filters(status="missing"), Filters(year=2024, region="140502")):
+            streamed = [r["id"] for r in queries.iter_verdicts(session, filters, chunk=3)]
+            paged = [r["id"] for page in (1, 2, 3, 4) for r in queries.verdicts(
+                session, filters, Page(page, 3))]
+            assert streamed == paged == [r["id"] for r in queries.verdicts(session, filters,
+                                                                           None)]
+            assert len(streamed) == queries.count_verdicts(session, filters) > 0
+    client = TestClient(create_app(engine, tmp_path, {}))
+    everything = client.get("/compliance?all=1&download=csv").text
+    assert len(everything.splitlines()) == 12  # header + 11
+    engine.dispose()

@@ -106,3 +106,46 @@ def test_the_csv_of_all_rows_streams_the_same_rows_as_the_pages(db_url: str,
     everything = client.get("/compliance?all=1&download=csv").text
     assert len(everything.splitlines()) == 12  # header + 11
     engine.dispose()
+
+
+def test_nianbao_serve_starts_the_app_and_refuses_a_missing_database(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import ROOT
+
+    db = f"sqlite:///{tmp_path / 'n.sqlite'}"
+    engine = connect(db)
+    migrate(engine)
+    _fill(engine)
+    engine.dispose()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli = [sys.executable, "-m", "nianbao.commands.cli", "serve"]
+    missing = subprocess.run([*cli, "--db", f"sqlite:///{tmp_path / 'none.sqlite'}"],
+                             capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert missing.returncode == 2 and "no database" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    server = subprocess.Popen([*cli, "--db", db, "--archive", str(tmp_path), "--port",
+                               str(port)], cwd=ROOT, env=os.environ.copy(),
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/compliance",
+                                            timeout=5) as answer:
+                    body = answer.read().decode("utf-8")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "no server"
+                time.sleep(0.2)
+        assert "晋城市城区人民政府" in body
+    finally:
+        server.terminate()
+        server.wait(20)

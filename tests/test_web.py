@@ -277,6 +277,39 @@ def test_a_triage_mark_needs_sign_in_and_csrf_and_survives_recomputation(page, b
     assert "excused" in exported and "已与该机关核实" in exported
 
 
+def _sign_in(page, base_url: str, next_path: str) -> None:
+    page.goto(base_url + "/login?next=" + next_path)
+    page.fill("input[name=user]", "auditor")
+    page.fill("input[name=token]", TOKEN)
+    page.click("main button")
+    page.wait_for_url("**" + next_path)
+
+
+def test_a_subscription_is_added_signed_in_and_its_feed_is_served(page, base_url, data):
+    page.goto(base_url + "/subscriptions")
+    assert page.locator("input[name=url]").count() == 0
+    _sign_in(page, base_url, "/subscriptions")
+    [(site,)] = _query(data, "SELECT site_id FROM events GROUP BY site_id ORDER BY count(*) "
+                             "DESC LIMIT 1")
+    secret = "json://127.0.0.1:9/hook?token=s3cret-not-shown"
+    page.fill("input[name=name]", "报社")
+    page.fill("input[name=url]", "not a url s3cret")
+    page.click("form[action='/subscriptions'] button")
+    assert "s3cret" not in page.content() and "（该网址）" in page.locator(".error").inner_text()
+    page.fill("input[name=name]", "报社")
+    page.fill("input[name=url]", secret)
+    page.fill("input[name=sites]", site)
+    page.click("form[action='/subscriptions'] button")
+    page.wait_for_url("**/subscriptions")
+    assert "报社" in page.locator("#subscriptions").inner_text()
+    assert "s3cret" not in page.content()
+    page.click("#subscriptions a:text('Atom')")
+    feed = page.request.get(page.url).text()
+    assert "<feed" in feed and "s3cret" not in feed
+    events = _query(data, "SELECT count(*) FROM events WHERE site_id = :s", s=site)[0][0]
+    assert feed.count("<entry>") == min(events, 200) > 0
+
+
 # API -------------------------------------------------------------------------------------
 
 def test_the_openapi_document_validates_and_every_route_answers(page, base_url, data):

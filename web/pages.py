@@ -434,15 +434,19 @@ async def subscription_submit(request: Request) -> Response:
     def listed(name: str) -> list[str]:
         return [v.strip() for v in str(form.get(name) or "").split(",") if v.strip()]
 
+    url = str(form.get("url") or "").strip()
     try:
         add_subscription(_engine(request), str(form.get("name") or "").strip(),
-                         str(form.get("url") or "").strip(), sites=listed("sites"),
+                         url, sites=listed("sites"),
                          regions=listed("regions"), kinds=listed("kinds"),
                          keyword=str(form.get("keyword") or "").strip() or None,
                          mode=str(form.get("mode") or "immediate"))
     except (ValueError, KeyError) as exc:
+        # an Apprise URL carries the channel's secret: never echo it back
+        message = str(exc).replace(repr(url), "（该网址）").replace(url, "（该网址）") if url \
+            else str(exc)
         return _render(request, "subscriptions.html", {
-            "subs": list_subscriptions(_engine(request)), "error": str(exc),
+            "subs": list_subscriptions(_engine(request)), "error": message,
             "event_kinds": EVENT_KIND}, status=400)
     return RedirectResponse("/subscriptions", status_code=303)
 

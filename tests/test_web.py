@@ -285,6 +285,26 @@ def _sign_in(page, base_url: str, next_path: str) -> None:
     page.wait_for_url("**" + next_path)
 
 
+def test_a_failed_check_shows_its_numbers_and_takes_a_triage_mark(page, base_url, data):
+    [(failed,)] = _query(data, "SELECT failed_checks FROM versions WHERE report_id = :r "
+                               "ORDER BY id DESC LIMIT 1", r=data.revised_report_id)
+    failed = json.loads(failed)
+    assert failed  # the revision (51 → 52) breaks the balance of table 三
+    _sign_in(page, base_url, f"/reports/{data.revised_report_id}")
+    row = page.locator("#failed tr", has_text=failed[0]).first
+    assert str(data.after) in row.inner_text()  # the numbers that break it
+    row.locator("select[name=status]").select_option("dismissed")
+    row.locator("input[name=note]").fill("修订所致")
+    row.locator("button").click()
+    page.wait_for_url(f"**/reports/{data.revised_report_id}")
+    row = page.locator("#failed tr", has_text=failed[0]).first
+    assert "已驳回" in row.inner_text() and "修订所致" in row.inner_text()
+    exported = page.request.get(base_url + "/triage?download=csv").text()
+    marks = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert {(m["target"], m["check_id"], m["status"]) for m in marks} >= {
+        ("check", failed[0], "dismissed")}
+
+
 def test_a_subscription_is_added_signed_in_and_its_feed_is_served(page, base_url, data):
     page.goto(base_url + "/subscriptions")
     assert page.locator("input[name=url]").count() == 0

@@ -4,8 +4,10 @@ Each line is ``<SURT urlkey> <14-digit timestamp> <JSON>`` with the JSON fields 
 indexer writes (url, mime, status, digest, length, offset, filename; numbers as strings,
 digest without the ``sha1:`` prefix, ``warc/revisit`` as the mime of revisits, which have no
 status). Only response and revisit records are indexed, as pywb does by default. Lines are
-appended in fetch order, not sorted: pywb needs a sorted copy (``LC_ALL=C sort index.cdxj``)
-or its own reindex.
+appended in fetch order while a crawl writes; closing the archive (and recovery) rewrites the
+file sorted the way pywb's own indexer sorts it (by line, in code-point order, which for these
+ASCII lines is ``LC_ALL=C sort``): pywb binary-searches the index, so an unsorted line is a
+capture it cannot find.
 
 Several runs may share the directory: appends and rewrites happen under the directory lock
 (:func:`nianbao.archive.fsio.directory_lock`), appends use ``O_APPEND`` and whole lines, and a
@@ -101,11 +103,43 @@ class CdxjIndex:
 
     def originals(self) -> dict[str, tuple[str, int]]:
         """Digest (base32, no prefix) -> (file, offset) of the first response holding it."""
+        return self.scan()[0]
+
+    def scan(self) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]]]:
+        """``originals()``, and URL -> (file, offset) of the latest response that holds a body
+        (what a later 304 for that URL refers to)."""
         found: dict[str, tuple[str, int]] = {}
+        latest: dict[str, tuple[str, str, int]] = {}
         for entry in self.entries():
             if entry.is_original:
                 found.setdefault(entry.digest, (entry.filename, entry.offset))
-        return found
+                if entry.timestamp >= latest.get(entry.url, ("",))[0]:
+                    latest[entry.url] = (entry.timestamp, entry.filename, entry.offset)
+        return found, {url: (name, offset) for url, (_, name, offset) in latest.items()}
+
+    def sort(self) -> None:
+        """Rewrite the index sorted (see the module docstring); a no-op when it already is."""
+        with directory_lock(self.directory):
+            try:
+                lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines(True)
+            except FileNotFoundError:
+                return
+            kept = [line for line in lines if line.endswith("\n") and CdxjEntry.from_line(line)]
+            ordered = sorted(kept)
+            if ordered == lines:
+                return
+            self._write(ordered)
+
+    def _write(self, lines: Iterable[str]) -> None:
+        """Replace the file with ``lines`` (call under the directory lock): a temporary file
+        renamed over it, so a crash leaves the old or the new index."""
+        tmp = self.path.with_name(INDEX_NAME + ".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            out.writelines(lines)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path)
+        fsync_dir(self.directory)
 
     def append(self, entries: Iterable[CdxjEntry], sync: bool = True) -> None:
         """Append whole lines durably (``sync=False``: for lines of records written without an
@@ -130,16 +164,9 @@ class CdxjIndex:
         """Drop every line pointing into ``filenames`` (and malformed lines); add ``entries``.
 
         Used by recovery, which re-derives the lines of a recovered file from its records.
-        Written to a temporary file and renamed, so a crash leaves the old or the new index.
+        The result is sorted, like every index this class leaves behind.
         """
-        tmp = self.path.with_name(INDEX_NAME + ".tmp")
-        with directory_lock(self.directory), tmp.open("w", encoding="utf-8") as out:
-            for entry in self.entries():
-                if entry.filename not in filenames:
-                    out.write(entry.to_line())
-            for entry in entries:
-                out.write(entry.to_line())
-            out.flush()
-            os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        fsync_dir(self.directory)
+        with directory_lock(self.directory):
+            kept = [entry.to_line() for entry in self.entries()
+                    if entry.filename not in filenames]
+            self._write(sorted([*kept, *(entry.to_line() for entry in entries)]))

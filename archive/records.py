@@ -39,6 +39,7 @@ class Original:
     record_id: str
     target_uri: str
     date: str
+    digest: str = ""  # its WARC-Payload-Digest (sha1:<base32>)
 
 
 def warc_date(moment: datetime) -> str:
@@ -86,6 +87,31 @@ def revisit(
     )
     record.rec_headers.add_header("WARC-Refers-To", original.record_id)
     return record
+
+
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+def not_modified(url: str, date: str, original: Original, extra: dict[str, str]) -> ArcWarcRecord:
+    """A server-not-modified revisit for a 304, pointing at the response that holds the body
+    and carrying its payload digest, by which pywb and ReplayWeb.page find that response.
+
+    It has no HTTP head of its own: a replayer takes the head of a revisit that has one, and
+    would replay the 304 — an empty page. The 304's head goes into a ``metadata`` record
+    (:func:`not_modified_fields`) written with it."""
+    record = _BUILDER.create_revisit_record(
+        url, original.digest, original.target_uri, original.date,
+        warc_headers_dict={"WARC-Date": date, **extra},
+    )
+    record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+    record.rec_headers.add_header("WARC-Refers-To", original.record_id)
+    return record
+
+
+def not_modified_fields(head: StatusAndHeaders) -> list[tuple[str, str]]:
+    """The 304's status line and headers, as the fields of its metadata record."""
+    return [("http-status-line", f"{head.protocol} {head.statusline}"),
+            *(("http-header", f"{name}: {value}") for name, value in head.headers)]
 
 
 def request(

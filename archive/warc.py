@@ -4,7 +4,10 @@ Journalists cite these copies, so every record must replay in pywb / ReplayWeb.p
 read back byte for byte: gzip-per-record WARC 1.1 written with warcio, one fsync per
 exchange before its index line, ``.open`` files recovered at the next open after a kill.
 Identical payloads are stored once: a later 200 whose body was already archived (in any
-file of the directory, by any run) becomes an identical-payload-digest ``revisit``.
+file of the directory, by any run) becomes an identical-payload-digest ``revisit``; a 304 Not
+Modified becomes a server-not-modified ``revisit`` of the latest archived response of its URL,
+so a replay of the recrawl shows that response's body instead of an empty page. Closing the
+archive leaves ``index.cdxj`` sorted for pywb.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ from nianbao.archive import headers, records
 from nianbao.archive.cdxj import CdxjIndex
 from nianbao.archive.files import WarcFile
 from nianbao.archive.pointer import WarcPointer
-from nianbao.archive.reader import ArchiveIntegrityError, read_record_headers, sha1_digest
+from nianbao.archive.reader import (
+    ArchiveIntegrityError,
+    read_payload,
+    read_record_headers,
+    sha1_digest,
+)
 from nianbao.archive.recovery import recover
 
 
@@ -58,7 +66,7 @@ class WarcArchive:
         }
         self._index = CdxjIndex(self.directory)
         self.recovered = recover(self.directory, self._index)
-        self._originals = self._index.originals()
+        self._originals, self._latest = self._index.scan()
         self._file: WarcFile | None = None
         self._file_has_exchanges = False
         self._seq = 0
@@ -76,9 +84,11 @@ class WarcArchive:
         self.close()
 
     def close(self) -> None:
-        """Close the current file (renaming it to ``.warc.gz``); the archive stays usable."""
+        """Close the current file (renaming it to ``.warc.gz``) and sort the index; the archive
+        stays usable."""
         with self._lock:
             self._close_file()
+            self._index.sort()
 
     def write_exchange(
         self,
@@ -116,7 +126,11 @@ class WarcArchive:
             original = (
                 self._original(digest) if status == 200 and body and not rendered_by else None
             )
-            if original:
+            unchanged = self._not_modified_of(url) if status == 304 and not rendered_by else None
+            if unchanged:
+                original, body = unchanged
+                main = records.not_modified(url, date, original, extra)
+            elif original:
                 main = records.revisit(url, date, head, digest, original, extra)
             else:
                 flag = {records.RENDERED_BY: rendered_by} if rendered_by else {}
@@ -134,6 +148,9 @@ class WarcArchive:
             ]
             if rendered_by:
                 exchange.append(records.metadata(url, date, main_id, _rendered_fields(rendered_by)))
+            if unchanged:
+                exchange.append(records.metadata(url, date, main_id,
+                                                 records.not_modified_fields(head)))
             return self._append(exchange, body, original, sync)
 
     def _append(
@@ -156,6 +173,7 @@ class WarcArchive:
             self._index.append([entry], sync)
             if entry.is_original:
                 self._originals.setdefault(entry.digest, (self._file.name, offset))
+                self._latest[entry.url] = (self._file.name, offset)
         return WarcPointer(
             file=self._file.name,
             offset=offset,
@@ -166,6 +184,30 @@ class WarcArchive:
             revisit=original is not None,
             refers_to=(original.file, original.offset) if original else None,
         )
+
+    def _not_modified_of(self, url: str) -> tuple[records.Original, bytes] | None:
+        """The latest archived response of ``url`` and its body (read back and checked), which
+        a 304 for it confirms; None when there is none (then the 304 is archived as is)."""
+        location = self._latest.get(url)
+        if location is None:
+            return None
+        try:
+            warc, _ = read_record_headers(self.directory, *location)
+            if warc.get_header("WARC-Type") != "response" or warc.get_header(
+                    records.RENDERED_BY) is not None:
+                raise ArchiveIntegrityError("not a server response")
+            digest = warc.get_header("WARC-Payload-Digest")
+            record_id = warc.get_header("WARC-Record-ID")
+            body = read_payload(self.directory, WarcPointer(
+                file=location[0], offset=location[1], length=0, record_id=record_id,
+                payload_digest=digest, sha256=""), check_sha256=False)
+        except (OSError, ArchiveIntegrityError):
+            del self._latest[url]
+            return None
+        original = records.Original(file=location[0], offset=location[1], record_id=record_id,
+                                    target_uri=warc.get_header("WARC-Target-URI"),
+                                    date=warc.get_header("WARC-Date"), digest=digest)
+        return original, body
 
     def _original(self, digest: str) -> records.Original | None:
         """The archived response holding this payload, re-read from disk so the revisit cites
@@ -194,6 +236,7 @@ class WarcArchive:
             record_id=warc.get_header("WARC-Record-ID"),
             target_uri=warc.get_header("WARC-Target-URI"),
             date=warc.get_header("WARC-Date"),
+            digest=digest,
         )
 
     def _close_file(self) -> None:

@@ -131,6 +131,20 @@ def build_parser() -> argparse.ArgumentParser:
     from nianbao.commands.subscribe import add_subscribe_parser
 
     add_subscribe_parser(sub)
+
+    from nianbao.commands.serve import add_serve_arguments, cmd_serve
+
+    w = sub.add_parser("serve", help="the web app: pages, JSON API, feeds, exports")
+    add_serve_arguments(w)
+    w.set_defaults(func=cmd_serve)
+
+    from nianbao.commands.export import add_archive_parser, add_export_arguments, cmd_export
+
+    e = sub.add_parser("export", help="reports × metrics as CSV, JSON Lines or Parquet "
+                       "(long or wide form)")
+    add_export_arguments(e)
+    e.set_defaults(func=cmd_export)
+    add_archive_parser(sub)
     return parser
 
 

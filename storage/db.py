@@ -10,8 +10,10 @@ timeout) instead of failing when a read turns into a write under a concurrent wr
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +103,10 @@ def connect(url: str) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     # orjson reads JSON columns several times faster than the json module (listings of
-    # 100,000 rows decode one or two small JSON values each).
-    engine = create_engine(parsed, pool_pre_ping=True, json_deserializer=orjson.loads)
+    # 100,000 rows decode one or two small JSON values each). Written as UTF-8, not \uXXXX:
+    # a SQL reader's LIKE '%晋城%' (Datasette, sqlite3) must find the Chinese it holds.
+    engine = create_engine(parsed, pool_pre_ping=True, json_deserializer=orjson.loads,
+                           json_serializer=partial(json.dumps, ensure_ascii=False))
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -178,3 +182,6 @@ def migrate(engine: Engine) -> None:
             connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_ID)))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    from nianbao.storage.labels import sync_labels
+
+    sync_labels(engine)

@@ -355,3 +355,44 @@ class VerdictSite(Base):
     report_year: Mapped[int | None]  # the one year evaluated, or None for all
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
+
+class TriageMark(Base):
+    """A person's judgement of a verdict or of one failed check: confirmed, dismissed or excused.
+
+    Marks are appended, never updated (the latest one per target counts, the others are its
+    history). A target is named by keys that survive recomputation — the verdict's (site,
+    normalised issuer, year), and for a check also its id — never by a row id that the next
+    evaluation may replace.
+    """
+
+    __tablename__ = "triage_marks"
+    __table_args__ = (
+        Index("ix_triage_marks_target", "site_id", "issuer_key", "report_year", "check_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str]  # verdict | check
+    site_id: Mapped[str]
+    issuer_key: Mapped[str]
+    report_year: Mapped[int]
+    check_id: Mapped[str] = mapped_column(default="")  # '' for a verdict
+    status: Mapped[str]  # confirmed | dismissed | excused
+    note: Mapped[str] = mapped_column(Text, default="")
+    user: Mapped[str]
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetricLabelRow(Base):
+    """Each metric key's printed table, row and column (from ``nianbao.vocabulary.metrics``),
+    kept in the database so SQL readers (Datasette, a notebook) see the Chinese labels."""
+
+    __tablename__ = "metric_labels"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    table_no: Mapped[str]  # 二 | 三 | 四
+    row_label: Mapped[str]
+    column_label: Mapped[str]
+    label: Mapped[str]  # for a reader: 不予公开·属于国家秘密（自然人）
+    formats: Mapped[str]  # the formats that have it: "2019,2021", "2021"
+    position: Mapped[int]  # table order

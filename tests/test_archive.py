@@ -76,6 +76,19 @@ def index_lines(directory: Path) -> list[CdxjEntry]:
     return entries
 
 
+def warc_fields(path: Path) -> list[dict[str, str]]:
+    """The metadata records of a WARC file: what they are concurrent to, and their text."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    out = []
+    with path.open("rb") as f:
+        for record in ArchiveIterator(f):
+            if record.rec_type == "metadata":
+                out.append({"concurrent_to": record.rec_headers.get_header(
+                    "WARC-Concurrent-To"), "content": record.content_stream().read().decode()})
+    return out
+
+
 def warc_files(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.warc.gz"))
 
@@ -168,13 +181,15 @@ def test_exchanges_are_valid_warc_and_read_back_exactly(tmp_path: Path) -> None:
         utf8: HTML_UTF8,
         gbk: HTML_GBK,
         pdf: PDF_LIKE,
-        not_modified: b"",
         rendered: HTML_UTF8.replace(b"1,024", b"2,048"),
     }
     for pointer, body in expected.items():
         assert not pointer.revisit
         assert pointer.file == path.name
         assert read_payload(tmp_path, pointer) == body
+    # The 304 confirms the page archived before it: replayed, it is that page's body.
+    assert not_modified.revisit and not_modified.refers_to == (utf8.file, utf8.offset)
+    assert read_payload(tmp_path, not_modified) == HTML_UTF8
 
     # Stored heads are consistent with the decoded body; the server's framing is kept renamed.
     warc, http = read_record_headers(tmp_path, utf8.file, utf8.offset)
@@ -192,19 +207,37 @@ def test_exchanges_are_valid_warc_and_read_back_exactly(tmp_path: Path) -> None:
     assert http.protocol == "HTTP/1.1" and http.statusline == "200 OK"
     warc, http = read_record_headers(tmp_path, pdf.file, pdf.offset)
     assert warc.get_header("WARC-Protocol") == "h2" and http.protocol == "HTTP/1.1"
-    # A 304 is a small ordinary response whose Content-Length describes the representation.
+    # A 304 is a server-not-modified revisit of the 200 it confirms, with its own small head.
     warc, http = read_record_headers(tmp_path, not_modified.file, not_modified.offset)
-    assert warc.get_header("WARC-Type") == "response"
-    assert http.get_statuscode() == "304" and http.get_header("Content-Length") == "311"
+    assert warc.get_header("WARC-Type") == "revisit"
+    assert warc.get_header("WARC-Profile") == (
+        "http://netpreserve.org/warc/1.1/revisit/server-not-modified")
+    assert warc.get_header("WARC-Refers-To-Target-URI") == (
+        "https://www.example.gov.cn/zwgk/ndbg/2025.html")
+    assert warc.get_header("WARC-Payload-Digest") == utf8.payload_digest
+    assert http is None  # no head: replay takes the 200's head and body, not an empty 304
     assert not_modified.length < 1000
+    # … the 304's own head is kept in a metadata record concurrent to it.
+    fields = "".join(r["content"] for r in warc_fields(path)
+                     if r["concurrent_to"] == not_modified.record_id)
+    assert "http-status-line: HTTP/1.1 304 Not Modified" in fields
+    assert "http-header: Content-Length: 311" in fields
+    # A 304 with nothing archived before it for its URL stays a plain response.
+    with WarcArchive(tmp_path / "fresh", 50_000_000) as archive:
+        alone = write(archive, "http://www.example.gov.cn/new.html", b"", status=304,
+                      reason="Not Modified")
+    warc, http = read_record_headers(tmp_path / "fresh", alone.file, alone.offset)
+    assert warc.get_header("WARC-Type") == "response" and http.get_statuscode() == "304"
+    assert not alone.revisit and read_payload(tmp_path / "fresh", alone) == b""
 
     records = warcio_index(path)
     requests = {r["warc-concurrent-to"] for r in records if r["warc-type"] == "request"}
-    assert requests == {pointer.record_id for pointer in expected}
+    assert requests == {pointer.record_id for pointer in [*expected, not_modified]}
     # The rendered DOM is flagged in its own record and explained by a metadata record.
     warc, _ = read_record_headers(tmp_path, rendered.file, rendered.offset)
     assert warc.get_header("Nianbao-Rendered-By") == "chromium 156 via playwright"
-    [metadata] = [r for r in records if r["warc-type"] == "metadata"]
+    [metadata] = [r for r in records if r["warc-type"] == "metadata"
+                  and r["warc-concurrent-to"] != not_modified.record_id]
     assert metadata["warc-concurrent-to"] == rendered.record_id
     assert metadata["warc-target-uri"] == "https://www.example.gov.cn/spa/ndbg"
 
@@ -461,7 +494,8 @@ def test_index_lines_are_pywb_cdxj(tmp_path: Path) -> None:
         page = write(archive, "https://www.Example.gov.cn:443/zwgk/NDBG/?b=2&a=1", HTML_UTF8)
         revisit = write(archive, "http://example.gov.cn/copy", HTML_UTF8)
     raw = (tmp_path / INDEX_NAME).read_text(encoding="utf-8").splitlines()
-    first, second = (line.split(" ", 2) for line in raw)
+    assert raw == sorted(raw)  # sorted at close, as pywb's indexer sorts
+    second, first = (line.split(" ", 2) for line in raw)
     assert first[0] == "cn,gov,example)/zwgk/ndbg?a=1&b=2"
     assert first[1] == "20260301083015"
     assert json.loads(first[2]) == {
@@ -541,6 +575,6 @@ def test_an_exchange_no_row_points_to_waits_for_the_next_fsync(
     before = len(synced)
     archive.close()
     assert len(synced) > before  # the close fsyncs what is still unsynced
-    for pointer in (not_modified, last):
-        assert read_payload(tmp_path, pointer) == b""
+    assert read_payload(tmp_path, not_modified) == HTML_UTF8
+    assert read_payload(tmp_path, last) == HTML_GBK
     assert_archive_consistent(tmp_path)

@@ -1,0 +1,475 @@
+"""The HTML pages: overview, compliance, reports, diff, archived copy, issuer, events, feeds,
+triage, subscriptions, sign-in, and the downloads (CSV of a page, exports, WACZ)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from nianbao.archive.wacz import write_wacz
+from nianbao.notify.events import event_dict
+from nianbao.notify.feeds import render_feed, site_feed, subscription_feed
+from nianbao.notify.messages import event_body, event_title
+from nianbao.notify.subscriptions import add_subscription, get_subscription, list_subscriptions
+from nianbao.storage import triage
+from nianbao.storage.exports import FORMATS, SHAPES, ExportFilter, export
+from nianbao.storage.models import Event, Site, Version
+from nianbao.vocabulary.figures import KEY_FIGURES, RATES, percent
+from nianbao.vocabulary.issuers import normalize_issuer
+from nianbao.web import auth, charts, queries
+from nianbao.web.diff import figure_changes, text_changes
+from nianbao.web.filters import BadParameter, parse_filters, parse_page
+from nianbao.web.labels import EVENT_KIND, STATUS
+from nianbao.web.replay import SANDBOX_CSP, ArchiveIntegrityError, load_capture, served_type
+from nianbao.web.reportview import failed_checks, tables
+
+COMPLIANCE_COLUMNS = [("site_id", "网站"), ("region", "行政区划代码"), ("issuer", "发布机关"),
+                      ("kind", "机关类型"), ("report_year", "年度"), ("status", "结论"),
+                      ("deadline", "截止日期"), ("published_date", "发布日期"),
+                      ("days_late", "逾期天数"), ("evidence", "日期依据"),
+                      ("observation", "观察"), ("url", "报告网址"), ("mark", "复核")]
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def _render(request: Request, template: str, context: dict[str, Any],
+            status: int = 200) -> Response:
+    context = {"user": auth.current_user(request), "csrf": auth.csrf_token(request),
+               "path": request.url.path, **context}
+    return request.app.state.templates.TemplateResponse(request, template, context,
+                                                        status_code=status)
+
+
+def _conf(request: Request) -> dict[str, Any]:
+    return request.app.state.conf
+
+
+def _page(request: Request):
+    conf = _conf(request)
+    return parse_page(request.query_params, int(conf.get("page_size", 100)),
+                      int(conf.get("max_page_size", 1000)))
+
+
+def _int_path(request: Request, name: str) -> int:
+    try:
+        return int(request.path_params[name])
+    except ValueError:
+        raise HTTPException(404) from None
+
+
+# Overview and compliance -------------------------------------------------------------------
+
+def overview(request: Request) -> Response:
+    with Session(_engine(request)) as session:
+        data = queries.overview(session)
+    groups = {f"{region} · {year}": counts
+              for (region, year), counts in data["by_region_year"].items()}
+    return _render(request, "overview.html", {
+        **data,
+        "chart_regions": charts.stacked_bars("各地区、各年度的结论", groups, STATUS),
+        "chart_offsets": charts.offsets_strip("发布日期与截止日期之差", data["offsets"]),
+        "statuses": list(STATUS),
+    })
+
+
+def compliance(request: Request) -> Response:
+    filters = parse_filters(request.query_params)
+    page = _page(request)
+    everything = request.query_params.get("all") == "1"
+    with Session(_engine(request)) as session:
+        total = queries.count_verdicts(session, filters)
+        rows = queries.verdicts(session, filters, None if everything else page)
+        choices = queries.filter_choices(session) if not _wants_csv(request) else {}
+    if _wants_csv(request):
+        return _csv_response(rows, "compliance.csv")
+    return _render(request, "compliance.html", {
+        "rows": rows, "total": total, "filters": filters, "page": page, "choices": choices,
+        "pages": max(1, -(-total // page.size)), "marks": triage.STATUSES})
+
+
+def _wants_csv(request: Request) -> bool:
+    return request.query_params.get("download") == "csv"
+
+
+def _csv_value(row: dict[str, Any], key: str) -> Any:
+    value = row.get(key)
+    if key == "status":
+        return STATUS.get(value, value)
+    if key == "mark":
+        return f"{value.status_label} {value.user} {value.note}".strip() if value else ""
+    return value
+
+
+def _csv_response(rows: list[dict[str, Any]], name: str) -> Response:
+    from nianbao.storage.exports import write_csv
+
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # Excel opens UTF-8 CSV as such only with the BOM
+    columns = [label for _, label in COMPLIANCE_COLUMNS]
+    write_csv(({label: _csv_value(row, key) for key, label in COMPLIANCE_COLUMNS}
+               for row in rows), columns, buffer)
+    return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# Reports ----------------------------------------------------------------------------------
+
+def report_list(request: Request) -> Response:
+    filters = parse_filters(request.query_params)
+    page = _page(request)
+    with Session(_engine(request)) as session:
+        total, rows = queries.reports(session, filters, page)
+        choices = queries.filter_choices(session)
+    return _render(request, "reports.html", {
+        "rows": rows, "total": total, "filters": filters, "page": page, "choices": choices,
+        "pages": max(1, -(-total // page.size)), "figures": KEY_FIGURES})
+
+
+def _version_param(request: Request, name: str, versions: list[Version]) -> Version | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    by_id = {v.id: v for v in versions}
+    try:
+        return by_id[int(raw)]
+    except (ValueError, KeyError):
+        raise BadParameter(f"{name}：该报告没有此版本") from None
+
+
+def report_page(request: Request) -> Response:
+    report_id = _int_path(request, "report_id")
+    with Session(_engine(request)) as session:
+        found = queries.report(session, report_id)
+        if found is None:
+            raise HTTPException(404)
+        versions = found["versions"]
+        shown = _version_param(request, "version", versions) or versions[-1]
+        record = shown.record or {}
+        issuer, rep = found["issuer"], found["report"]
+        cross = queries.cross_year(session, shown.id)
+        verdict = queries.verdict_of(session, issuer.site_id, issuer.name, rep.report_year)
+        marks = triage.history(session, issuer.site_id or "", normalize_issuer(issuer.name),
+                               rep.report_year)
+    metrics = record.get("metrics") or {}
+    current = {(m.check_id): m for m in marks}
+    return _render(request, "report.html", {
+        **found, "shown": shown, "record": record, "tables": tables(record),
+        "figures": [(KEY_FIGURES[k], metrics.get(k)) for k in KEY_FIGURES],
+        "rates": [(rate.label, percent(rate.value(metrics)), rate.explain(metrics))
+                  for rate in RATES],
+        "failed": failed_checks(shown.checks or record.get("checks") or []),
+        "repairs": record.get("repairs") or [], "cross": [
+            (c, failed_checks(c.checks)) for c in cross],
+        "verdict": verdict, "marks": marks, "current_marks": current,
+        "mark_statuses": triage.STATUSES})
+
+
+def report_diff(request: Request) -> Response:
+    report_id = _int_path(request, "report_id")
+    with Session(_engine(request)) as session:
+        found = queries.report(session, report_id)
+        if found is None:
+            raise HTTPException(404)
+        versions = found["versions"]
+        a = _version_param(request, "a", versions)
+        b = _version_param(request, "b", versions)
+        if a is None or b is None:
+            if len(versions) < 2:
+                raise BadParameter("该报告只有一个版本，无可比较")
+            a, b = a or versions[-2], b or versions[-1]
+        changes = figure_changes(a.record or {}, b.record or {})
+        texts = text_changes(a.record or {}, b.record or {})
+    return _render(request, "diff.html", {**found, "a": a, "b": b, "changes": changes,
+                                          "texts": texts})
+
+
+# Archived copies --------------------------------------------------------------------------
+
+def _capture(request: Request):
+    version_id = _int_path(request, "version_id")
+    with Session(_engine(request)) as session:
+        version = session.get(Version, version_id)
+        if version is None or not version.warc_pointer:
+            raise HTTPException(404)
+        pointer, report_id = version.warc_pointer, version.report_id
+    try:
+        return version, report_id, load_capture(request.app.state.archive_dir, pointer)
+    except (OSError, ArchiveIntegrityError) as exc:
+        raise HTTPException(404, f"存档副本无法读取：{exc}") from None
+
+
+def archived_page(request: Request) -> Response:
+    version, report_id, capture = _capture(request)
+    return _render(request, "archived.html", {"version": version, "report_id": report_id,
+                                              "capture": capture, "size": len(capture.body)})
+
+
+def archived_raw(request: Request) -> Response:
+    _, _, capture = _capture(request)
+    headers = {"Content-Security-Policy": SANDBOX_CSP, "X-Content-Type-Options": "nosniff",
+               "Referrer-Policy": "no-referrer", "Cache-Control": "private, max-age=3600"}
+    media_type = served_type(capture.content_type)
+    if request.query_params.get("download") == "1" or media_type == "application/octet-stream":
+        headers["Content-Disposition"] = "attachment"
+    return Response(capture.body, media_type=media_type, headers=headers)
+
+
+def wacz_download(request: Request) -> Response:
+    site = request.query_params.get("site") or None
+    with Session(_engine(request)) as session:
+        if site and session.get(Site, site) is None:
+            raise BadParameter("没有该网站")
+        pointers = [v.warc_pointer for v in session.scalars(
+            _site_versions(site)) if v.warc_pointer]
+    with tempfile.NamedTemporaryFile(suffix=".wacz", delete=False) as tmp:
+        path = Path(tmp.name)
+    write_wacz(request.app.state.archive_dir, path, title=f"nianbao {site or '全部'}",
+               only_files={p["file"] for p in pointers} if site else None)
+    return FileResponse(path, media_type="application/wacz",
+                        filename=f"nianbao-{site or 'all'}.wacz",
+                        background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+def _site_versions(site: str | None):
+    from nianbao.storage.models import Issuer, Report
+
+    query = select(Version)
+    if site:
+        query = query.join(Report, Report.id == Version.report_id).join(
+            Issuer, Issuer.id == Report.issuer_id).where(Issuer.site_id == site)
+    return query
+
+
+# Issuer over the years --------------------------------------------------------------------
+
+def issuer_page(request: Request) -> Response:
+    issuer_id = _int_path(request, "issuer_id")
+    with Session(_engine(request)) as session:
+        issuer, years = queries.issuer_years(session, issuer_id)
+        if issuer is None:
+            raise HTTPException(404)
+        cross = queries.issuer_cross_year(session, issuer_id)
+    shown = ("requests.new.total", "requests.granted.total", "requests.handled_total.total",
+             "review.total")
+    series = {KEY_FIGURES[k]: [_number(y["key_figures"].get(k)) for y in years] for k in shown}
+    return _render(request, "issuer.html", {
+        "issuer": issuer, "years": years, "figures": KEY_FIGURES,
+        "chart": charts.lines("主要数字历年变化", [y["report_year"] for y in years], series),
+        "cross": [(c, failed_checks(c.checks), len(c.checks or [])) for c in cross]})
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+# Events and feeds -------------------------------------------------------------------------
+
+def events_page(request: Request) -> Response:
+    filters = parse_filters(request.query_params)
+    page = _page(request)
+    with Session(_engine(request)) as session:
+        total, rows = queries.events(session, filters, page)
+        items = [(e, event_title(event_dict(e)), event_body(event_dict(e))) for e in rows]
+        choices = queries.filter_choices(session)
+    days: dict[str, list[Any]] = defaultdict(list)
+    for item in items:
+        days[item[0].occurred_at.date().isoformat()].append(item)
+    return _render(request, "events.html", {
+        "days": days, "total": total, "filters": filters, "page": page, "choices": choices,
+        "pages": max(1, -(-total // page.size)), "event_kinds": EVENT_KIND})
+
+
+def _atom(body: bytes) -> Response:
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+def feed_site(request: Request) -> Response:
+    site_id = request.path_params["site_id"]
+    with Session(_engine(request)) as session:
+        if session.get(Site, site_id) is None:
+            raise HTTPException(404)
+    return _atom(site_feed(_engine(request), site_id))
+
+
+def feed_region(request: Request) -> Response:
+    region = request.path_params["region"]
+    with Session(_engine(request)) as session:
+        site_ids = list(session.scalars(select(Site.id).where(Site.region == region)))
+        if not site_ids:
+            raise HTTPException(404)
+        rows = session.scalars(select(Event).where(Event.site_id.in_(site_ids))
+                               .order_by(Event.id.desc()).limit(200))
+        events = [event_dict(e) for e in rows]
+    return _atom(render_feed(f"region:{region}", f"nianbao 地区：{region}", events))
+
+
+def feed_subscription(request: Request) -> Response:
+    sub = get_subscription(_engine(request), str(_int_path(request, "sub_id")))
+    if sub is None:
+        raise HTTPException(404)
+    return _atom(subscription_feed(_engine(request), sub))
+
+
+# Writes: sign-in, triage, subscriptions ---------------------------------------------------
+
+def login_page(request: Request) -> Response:
+    return _render(request, "login.html", {"error": None,
+                                           "next": _safe_next(request.query_params.get("next"))})
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of ours: never an absolute or scheme-relative URL (open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    users = _conf(request).get("users") or {}
+    name, token = str(form.get("user") or ""), str(form.get("token") or "")
+    next_path = _safe_next(str(form.get("next") or "/"))
+    if not auth.same_origin(request) or not auth.check_login(users, name, token):
+        return _render(request, "login.html", {"error": "用户名或令牌不正确", "next": next_path},
+                       status=403)
+    auth.sign_in(request, name)
+    return RedirectResponse(next_path, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    if auth.write_allowed(request, form) is None:
+        request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+def _refused(request: Request, why: str) -> Response:
+    return _render(request, "error.html", {"status": 403, "message": why}, status=403)
+
+
+async def triage_submit(request: Request) -> Response:
+    form = await request.form()
+    why = auth.write_allowed(request, form)
+    if why:
+        return _refused(request, why)
+    try:
+        year = int(str(form.get("report_year")))
+        triage.add_mark(_engine(request), site_id=str(form.get("site_id") or ""),
+                        issuer=str(form.get("issuer") or ""), report_year=year,
+                        status=str(form.get("status") or ""),
+                        check_id=str(form.get("check_id") or ""),
+                        note=str(form.get("note") or ""), user=auth.current_user(request) or "")
+    except ValueError as exc:
+        raise BadParameter(f"复核标记无效：{exc}") from None
+    return RedirectResponse(_safe_next(str(form.get("next") or "/triage")), status_code=303)
+
+
+def triage_page(request: Request) -> Response:
+    with Session(_engine(request)) as session:
+        marks = triage.all_current(session)
+    if _wants_csv(request):
+        buffer = io.StringIO()
+        buffer.write("\ufeff")
+        from nianbao.storage.exports import write_csv
+
+        columns = ["target", "site_id", "issuer_key", "report_year", "check_id", "status",
+                   "note", "user", "marked_at"]
+        write_csv((m.as_dict() for m in marks), columns, buffer)
+        return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="triage.csv"'})
+    return _render(request, "triage.html", {"marks": marks})
+
+
+def subscriptions_page(request: Request) -> Response:
+    subs = list_subscriptions(_engine(request))
+    return _render(request, "subscriptions.html", {"subs": subs, "error": None,
+                                                   "event_kinds": EVENT_KIND})
+
+
+async def subscription_submit(request: Request) -> Response:
+    form = await request.form()
+    why = auth.write_allowed(request, form)
+    if why:
+        return _refused(request, why)
+
+    def listed(name: str) -> list[str]:
+        return [v.strip() for v in str(form.get(name) or "").split(",") if v.strip()]
+
+    try:
+        add_subscription(_engine(request), str(form.get("name") or "").strip(),
+                         str(form.get("url") or "").strip(), sites=listed("sites"),
+                         regions=listed("regions"), kinds=listed("kinds"),
+                         keyword=str(form.get("keyword") or "").strip() or None,
+                         mode=str(form.get("mode") or "immediate"))
+    except (ValueError, KeyError) as exc:
+        return _render(request, "subscriptions.html", {
+            "subs": list_subscriptions(_engine(request)), "error": str(exc),
+            "event_kinds": EVENT_KIND}, status=400)
+    return RedirectResponse("/subscriptions", status_code=303)
+
+
+# Exports ----------------------------------------------------------------------------------
+
+def export_download(request: Request) -> Response:
+    shape, fmt = request.path_params["shape"], request.path_params["fmt"]
+    if shape not in SHAPES or fmt not in FORMATS:
+        raise HTTPException(404)
+    filters = parse_filters(request.query_params)
+    report_format = filters.report_format or "2021"
+    if report_format not in ("2019", "2021"):
+        raise BadParameter("format 应为 2019 或 2021")
+    where = ExportFilter(filters.site, filters.region, filters.year,
+                         filters.report_format if shape == "long" else None)
+    with tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False) as tmp:
+        export(_engine(request), shape, fmt, tmp, where, report_format)
+    media = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson",
+             "parquet": "application/vnd.apache.parquet"}[fmt]
+    stamp = datetime.now().strftime("%Y%m%d")
+    name = f"nianbao-{shape}{'-' + report_format if shape == 'wide' else ''}-{stamp}.{fmt}"
+    return FileResponse(tmp.name, media_type=media, filename=name,
+                        background=BackgroundTask(Path(tmp.name).unlink, missing_ok=True))
+
+
+def exports_page(request: Request) -> Response:
+    return _render(request, "exports.html", {})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", overview, name="overview"),
+        Route("/compliance", compliance, name="compliance"),
+        Route("/reports", report_list, name="reports"),
+        Route("/reports/{report_id}", report_page, name="report"),
+        Route("/reports/{report_id}/diff", report_diff, name="diff"),
+        Route("/versions/{version_id}/archive", archived_page, name="archived"),
+        Route("/versions/{version_id}/archive/raw", archived_raw, name="archived_raw"),
+        Route("/archive/collection.wacz", wacz_download, name="wacz"),
+        Route("/issuers/{issuer_id}", issuer_page, name="issuer"),
+        Route("/events", events_page, name="events"),
+        Route("/feeds/site/{site_id}.atom", feed_site, name="feed_site"),
+        Route("/feeds/region/{region}.atom", feed_region, name="feed_region"),
+        Route("/feeds/subscription/{sub_id}.atom", feed_subscription, name="feed_sub"),
+        Route("/login", login_page, methods=["GET"], name="login"),
+        Route("/login", login_submit, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"], name="logout"),
+        Route("/triage", triage_page, methods=["GET"], name="triage"),
+        Route("/triage", triage_submit, methods=["POST"]),
+        Route("/subscriptions", subscriptions_page, methods=["GET"], name="subscriptions"),
+        Route("/subscriptions", subscription_submit, methods=["POST"]),
+        Route("/exports", exports_page, name="exports"),
+        Route("/exports/{shape}.{fmt}", export_download, name="export"),
+    ]

@@ -1,0 +1,121 @@
+"""Server-side request forgery: one address guard, per site, on every path that fetches.
+
+Each test crawls (or fetches) a loopback portal the test starts; the site entry allows
+127.0.0.1 only, so any other non-public address a page points at must be refused and recorded
+as ``forbidden-address`` — and never contacted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nianbao.crawler.addresses import address_problem, forbidden_address
+from tests.conftest import ROOT
+from tests.mockserver.attacks import AttackPortal
+
+NIANBAO = [sys.executable, "-m", "nianbao.commands.cli"]
+TITLE = "某县2023年政府信息公开工作年度报告"
+
+
+@pytest.mark.parametrize("address", [
+    "100.64.0.1", "100.100.100.200",  # carrier-grade NAT; Alibaba Cloud metadata
+    "192.0.0.8", "192.0.0.170",  # IETF protocol assignments
+    "2002:7f00:1::", "2002:a9fe:a9fe::",  # 6to4 of loopback and of link-local
+    "::ffff:127.0.0.1", "::ffff:a9fe:a9fe",  # IPv4-mapped
+    "64:ff9b::7f00:1", "64:ff9b:1::a00:1",  # NAT64 of loopback, local-use NAT64
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo (client 127.0.0.1)
+    "::1", "::", "0.0.0.0", "127.8.9.1", "10.1.2.3", "172.16.0.1", "192.168.1.1",
+    "169.254.169.254", "fe80::1", "fd00::1", "224.0.0.1", "ff02::1", "255.255.255.255",
+    "198.18.0.1", "240.0.0.1",
+])
+def test_non_public_addresses_in_every_spelling_are_refused(address: str) -> None:
+    assert address_problem(ipaddress.ip_address(address)), address
+    host = f"[{address}]" if ":" in address else address
+    assert "non-public" in forbidden_address(f"http://{host}/latest/meta-data/")
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700::1111", "2002:808:808::",
+                                     "64:ff9b::808:808", "::ffff:8.8.8.8"])
+def test_public_unicast_addresses_pass(address: str) -> None:
+    assert address_problem(ipaddress.ip_address(address)) is None
+
+
+def test_a_site_allowance_is_per_host_or_per_address() -> None:
+    assert forbidden_address("http://127.0.0.1:9/", allowed={"127.0.0.1"}) is None
+    assert forbidden_address("http://127.0.0.2:9/", allowed={"127.0.0.1"})
+    assert forbidden_address("http://localhost:9/", allowed={"localhost"}) is None
+
+
+def column(*links: tuple[str, str]) -> str:
+    items = "".join(f'<li><a href="{href}">{text}</a><span>2024-03-01</span></li>'
+                    for href, text in links)
+    return (f"<html><head><meta charset='utf-8'><title>政府信息公开年度报告</title></head>"
+            f"<body><ul class='list'>{items}</ul></body></html>")
+
+
+def write_site(path: Path, portal: AttackPortal, **extra) -> Path:
+    entry = {"id": "hostile", "name": "某县人民政府", "domains": ["127.0.0.1"],
+             "columns": [{"url": f"{portal.url}/col/"}], "render": "never",
+             "allow_private": ["127.0.0.1"], "politeness": {"delay_seconds": 0}, **extra}
+    path.write_text(yaml.safe_dump({"sites": [entry]}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_crawl(tmp_path: Path, sites: Path, *extra: str, env: dict | None = None,
+              code: str | None = None) -> tuple[subprocess.CompletedProcess, sqlite3.Connection]:
+    db = tmp_path / "nianbao.sqlite"
+    args = ["crawl", "--sites", str(sites), "--db", f"sqlite:///{db}",
+            "--archive", str(tmp_path / "archive"), *extra]
+    command = [*NIANBAO, *args] if code is None else [sys.executable, "-c", code, *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, **(env or {})})
+    print(done.stdout, done.stderr[-4000:], sep="\n")
+    connection = sqlite3.connect(db)
+    connection.row_factory = sqlite3.Row
+    return done, connection
+
+
+def failures(db: sqlite3.Connection) -> list[dict]:
+    return [dict(r) for r in db.execute("SELECT url, reason, detail FROM fetch_failures")]
+
+
+def test_crawl_refuses_new_ranges_directly_and_after_a_redirect(tmp_path: Path) -> None:
+    with AttackPortal() as portal:
+        portal.page("/col/", column(
+            ("http://100.100.100.200/latest/meta-data/", TITLE),
+            (f"{portal.url}/hop.html", TITLE + "（修订）"),
+            ("http://[2002:7f00:1::]/admin/", TITLE + "（二）"),
+            ("http://192.0.0.8/", TITLE + "（三）"),
+        ))
+        portal.redirect("/hop.html", "http://100.100.100.200/latest/user-data")
+        portal.page("/robots.txt", "User-agent: *\nDisallow: /private/\n",
+                    content_type="text/plain")
+        done, db = run_crawl(tmp_path, write_site(tmp_path / "sites.yaml", portal))
+    assert done.returncode == 0, done.stderr[-3000:]
+    refused = {f["url"]: f for f in failures(db) if f["reason"] == "forbidden-address"}
+    assert {"http://100.100.100.200/latest/meta-data/", "http://[2002:7f00:1::]/admin/",
+            "http://192.0.0.8/", "http://100.100.100.200/latest/user-data"} <= refused.keys(), (
+        failures(db))
+    assert "/hop.html" in portal.paths()  # the redirect hop was refused, not its first step
+    # The site's own allowance reached robots.txt too: it was fetched, not refused.
+    assert "/robots.txt" in portal.paths()
+    assert not [f for f in failures(db) if f["url"].endswith("/robots.txt")]
+
+
+def test_a_robots_txt_that_cannot_be_fetched_is_recorded_with_its_reason(tmp_path: Path) -> None:
+    with AttackPortal() as portal:
+        portal.page("/col/", column((f"{portal.url}/r.html", TITLE)))
+        portal.redirect("/robots.txt", "http://100.100.100.200/robots.txt")
+        done, db = run_crawl(tmp_path, write_site(tmp_path / "sites.yaml", portal))
+    assert done.returncode == 0, done.stderr[-3000:]
+    robots = [f for f in failures(db) if f["url"].endswith("/robots.txt")]
+    assert robots and robots[0]["reason"] == "forbidden-address", failures(db)
+    assert "robots.txt could not be fetched" in robots[0]["detail"]

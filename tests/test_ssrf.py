@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from nianbao.crawler.addresses import address_problem, forbidden_address
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_tool
 from tests.mockserver.attacks import AttackPortal
 
 NIANBAO = [sys.executable, "-m", "nianbao.commands.cli"]
@@ -119,3 +119,52 @@ def test_a_robots_txt_that_cannot_be_fetched_is_recorded_with_its_reason(tmp_pat
     robots = [f for f in failures(db) if f["url"].endswith("/robots.txt")]
     assert robots and robots[0]["reason"] == "forbidden-address", failures(db)
     assert "robots.txt could not be fetched" in robots[0]["detail"]
+
+
+def rendered_site(tmp_path: Path, portal: AttackPortal) -> Path:
+    return write_site(tmp_path / "sites.yaml", portal, render="always")
+
+
+def test_chromium_requests_redirect_hops_and_websockets_pass_the_sites_guard(
+        tmp_path: Path) -> None:
+    """In a real Chromium: the site's allowance lets its own loopback pages render; a detail
+    link that redirects to an internal address, a script's fetch() through a 302, an iframe
+    and a WebSocket never reach the internal server, and nothing of it is archived."""
+    require_tool("chromium", "the browser path is tested in a real browser")
+    with AttackPortal() as portal, AttackPortal("127.0.0.2", portal.port) as internal:
+        inside = internal.url
+        portal.page("/col/", column((f"{portal.url}/detail.html", TITLE)).replace(
+            "</body>", "<script>fetch('/bounce').catch(() => 0);"
+            f"try {{ new WebSocket('ws://127.0.0.1:{portal.port}/ws'); }} catch (e) {{}}"
+            f"try {{ new WebSocket('ws://127.0.0.2:{portal.port}/ws'); }} catch (e) {{}}"
+            "var f = document.createElement('iframe');"
+            f"f.src = '{inside}/frame'; document.body.appendChild(f);</script></body>"))
+        portal.redirect("/bounce", f"{inside}/fetched")
+        portal.redirect("/detail.html", f"{inside}/secret.html")
+        internal.page("/secret.html", f"<html><body><h1>{TITLE}</h1>SECRET-METADATA</body></html>")
+        done, db = run_crawl(tmp_path, rendered_site(tmp_path, portal))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {"/col/", "/detail.html", "/bounce"} <= set(portal.paths()), portal.paths()
+    assert "/ws" not in portal.paths()
+    assert internal.hits == []
+    detail = [f for f in failures(db) if f["url"] == f"{portal.url}/detail.html"]
+    assert detail and detail[0]["reason"] == "forbidden-address", failures(db)
+    assert "127.0.0.2" in detail[0]["detail"]
+    assert not list(db.execute("SELECT id FROM versions"))
+    for warc in (tmp_path / "archive").rglob("*.warc*"):
+        assert b"SECRET-METADATA" not in warc.read_bytes()
+
+
+def test_chromium_sends_nothing_of_its_own_even_through_a_proxy(tmp_path: Path) -> None:
+    """Through ``--proxy`` (the portal answers as the proxy too), every request that reaches
+    the proxy is one of the page's, for the site's own host: no update, account or safe
+    browsing traffic, and loopback is not left out of the proxy."""
+    require_tool("chromium", "the browser path is tested in a real browser")
+    with AttackPortal() as portal:
+        portal.page("/col/", column((f"{portal.url}/detail.html", TITLE)))
+        portal.page("/detail.html", f"<html><body><h1>{TITLE}</h1></body></html>")
+        done, _ = run_crawl(tmp_path, rendered_site(tmp_path, portal), "--proxy", portal.url)
+        hits = list(portal.hits)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert any(path == f"{portal.url}/col/" for _, path, _ in hits), hits  # proxied
+    assert {host for _, _, host in hits} == {f"127.0.0.1:{portal.port}"}, hits

@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -60,8 +61,15 @@ class AttackPortal:
                 with portal._lock:
                     portal.hits.append((self.command, self.path, self.headers.get("Host", "")))
                     portal.bodies.append(body)
-                answer = (portal.routes.get(self.path)
-                          or portal.routes.get(self.path.split("?", 1)[0]))
+                # As a proxy too: an absolute target is answered from the same routes.
+                target = self.path
+                if target.startswith(("http://", "https://")):
+                    parts = urlsplit(target)
+                    target = parts.path + (f"?{parts.query}" if parts.query else "")
+                answer = (portal.routes.get(target)
+                          or portal.routes.get(target.split("?", 1)[0]))
+                if self.command == "CONNECT":
+                    answer = Answer(403, b"no tunnels", "text/plain")
                 if answer is None:
                     answer = Answer(404, b"not found", "text/plain")
                 if answer.delay:
@@ -75,7 +83,7 @@ class AttackPortal:
                 if self.command != "HEAD":
                     self.wfile.write(answer.body)
 
-            do_GET = do_POST = do_HEAD = _answer
+            do_GET = do_POST = do_HEAD = do_CONNECT = _answer
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -90,6 +98,7 @@ class AttackPortal:
             server_class = V6
         self._server = server_class((self.host, self.port), Handler)
         self._server.daemon_threads = True
+        self._server.handle_error = lambda *args: None  # a client that hung up
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

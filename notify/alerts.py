@@ -33,6 +33,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from nianbao.escaping import header_line, message_text
 from nianbao.notify.events import event_dict
 from nianbao.notify.messages import (
     event_body,
@@ -61,7 +62,10 @@ def notify(url: str, title: str, body: str) -> str | None:
     if not sender.add(url):
         return f"Apprise does not understand the URL {url!r}"
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
-        ok = sender.notify(title=title, body=body)
+        # Plain text, said so: Apprise escapes it for an HTML channel (an e-mail's HTML part)
+        # instead of passing a page's markup through; the title is one header line.
+        ok = sender.notify(title=header_line(title), body=message_text(body),
+                           body_format=apprise.NotifyFormat.TEXT)
         messages = log.getvalue().strip()
     if ok:
         return None

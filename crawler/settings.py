@@ -41,6 +41,9 @@ CLOSESPIDER_TIMEOUT = int(_crawl["max_run_minutes"]) * 60
 DOWNLOAD_MAXSIZE = int(_conf["parse"]["max_file_mb"]) * 2**20
 COOKIES_ENABLED = True
 
+# Connections go to the addresses the address guard checked (no second DNS answer).
+TWISTED_DNS_RESOLVER = "nianbao.crawler.resolver.PinnedResolver"
+
 # Scrapy 2.19 starts a code-executing RemoteControl server and the Telnet console by default.
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False

@@ -19,7 +19,7 @@ import yaml
 
 from nianbao.crawler.addresses import address_problem, forbidden_address
 from tests.conftest import ROOT, require_tool
-from tests.mockserver.attacks import AttackPortal
+from tests.mockserver.attacks import Answer, AttackPortal
 
 NIANBAO = [sys.executable, "-m", "nianbao.commands.cli"]
 TITLE = "某县2023年政府信息公开工作年度报告"
@@ -168,3 +168,85 @@ def test_chromium_sends_nothing_of_its_own_even_through_a_proxy(tmp_path: Path) 
     assert done.returncode == 0, done.stderr[-3000:]
     assert any(path == f"{portal.url}/col/" for _, path, _ in hits), hits  # proxied
     assert {host for _, _, host in hits} == {f"127.0.0.1:{portal.port}"}, hits
+
+
+# -- nianbao parse URL: one guarded, pinned fetch path, robots.txt read by Protego ------------
+
+SEED = next((ROOT / "tests" / "fixtures" / "seeds").glob("003_*.txt"))
+
+
+def parse_url(url: str, *extra: str, env: dict | None = None,
+              code: str | None = None) -> subprocess.CompletedProcess:
+    command = ([*NIANBAO] if code is None else [sys.executable, "-c", code])
+    return subprocess.run([*command, "parse", url, *extra], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+def report_portal(portal: AttackPortal) -> str:
+    portal.routes["/nb/t20240112_1.shtml"] = Answer(body=SEED.read_bytes(),
+                                                    content_type="text/plain; charset=utf-8")
+    return f"{portal.url}/nb/t20240112_1.shtml"
+
+
+def test_parse_url_robots_txt_redirect_is_guarded(tmp_path: Path) -> None:
+    with AttackPortal() as portal, AttackPortal("127.0.0.2", portal.port) as internal:
+        url = report_portal(portal)
+        portal.redirect("/robots.txt", f"{internal.url}/robots.txt")
+        done = parse_url(url, "--json", "--allow-host", "127.0.0.1")
+    assert internal.hits == []
+    assert done.returncode == 0, done.stderr  # no robots.txt read: no rule applies
+    assert "/robots.txt" in portal.paths()
+
+
+def test_parse_url_robots_txt_is_read_as_scrapy_reads_it() -> None:
+    """Wildcards and longest-match rules (RFC 9309) that the standard library ignores."""
+    with AttackPortal() as portal:
+        url = report_portal(portal)
+        portal.page("/robots.txt", "User-agent: *\nDisallow: /*.shtml$\n",
+                    content_type="text/plain")
+        done = parse_url(url, "--allow-host", "127.0.0.1")
+        paths = portal.paths()
+    assert done.returncode == 2 and "robots.txt" in done.stderr, done.stderr
+    assert "/nb/t20240112_1.shtml" not in paths
+
+
+# -- DNS rebinding: the connection goes to the address that was checked -----------------------
+
+REBIND_NAME = "rebind.nianbao.test"
+
+
+def rebinding(port: int) -> dict:
+    """The name answers 127.0.0.1 (allowed) once, then 127.0.0.2 (internal)."""
+    return {"NIANBAO_TEST_REBIND": f"{REBIND_NAME}=127.0.0.1,127.0.0.2",
+            "PYTHONPATH": str(ROOT)}
+
+
+def test_parse_url_connects_to_the_checked_address() -> None:
+    from tests.mockserver.rebinding import RUN
+
+    with AttackPortal() as portal, AttackPortal("127.0.0.2", portal.port) as internal:
+        report_portal(portal)
+        url = f"http://{REBIND_NAME}:{portal.port}/nb/t20240112_1.shtml"
+        done = parse_url(url, "--json", "--allow-host", "127.0.0.1",
+                         env=rebinding(portal.port), code=RUN)
+    print(done.stderr)
+    assert internal.hits == []
+    # The robots.txt check was the first lookup (pinned, fetched from 127.0.0.1); the
+    # document's own lookup answered 127.0.0.2 and was refused.
+    assert ("GET", "/robots.txt", f"{REBIND_NAME}:{portal.port}") in portal.hits
+    assert done.returncode == 2 and "non-public address (127.0.0.2" in done.stderr
+
+
+def test_crawl_connects_to_the_checked_address(tmp_path: Path) -> None:
+    from tests.mockserver.rebinding import RUN
+
+    with AttackPortal() as portal, AttackPortal("127.0.0.2", portal.port) as internal:
+        portal.page("/col/", column((f"http://{REBIND_NAME}:{portal.port}/d.html", TITLE)))
+        sites = write_site(tmp_path / "sites.yaml", portal, domains=[REBIND_NAME],
+                           columns=[{"url": f"http://{REBIND_NAME}:{portal.port}/col/"}])
+        done, db = run_crawl(tmp_path, sites, env=rebinding(portal.port), code=RUN)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert internal.hits == []
+    assert ("GET", "/col/", f"{REBIND_NAME}:{portal.port}") in portal.hits
+    assert any(f["reason"] == "forbidden-address" and "127.0.0.2" in f["detail"]
+               for f in failures(db)), failures(db)

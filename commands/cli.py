@@ -40,6 +40,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     printing results in input order."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from nianbao.escaping import terminal
     from nianbao.parsers.pool import ParsePool
 
     conf = settings()
@@ -58,16 +59,17 @@ def cmd_parse(args: argparse.Namespace) -> int:
             try:
                 record = future.result()
             except ParseError as exc:
-                print(f"nianbao: {target}: {exc}", file=sys.stderr)
+                print(terminal(f"nianbao: {target}: {exc}"), file=sys.stderr)
                 bad += 1
                 continue
             if record["format"] == "unknown":
-                print(f"nianbao: {target}: not-a-report: {record.get('reason')}", file=sys.stderr)
+                print(terminal(f"nianbao: {target}: not-a-report: {record.get('reason')}"),
+                      file=sys.stderr)
                 bad += 1
             if args.json:
                 print(json.dumps(record, ensure_ascii=False))
             else:
-                print(render_summary(record))
+                print(terminal(render_summary(record), multiline=True))
             sys.stdout.flush()
     finally:
         threads.shutdown(wait=False, cancel_futures=True)

@@ -95,14 +95,20 @@ def open_existing(url: str | None = None) -> Engine:
     return engine
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url``; ``postgresql://`` is served by psycopg 3."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # orjson reads JSON columns several times faster than the json module (listings of
-    # 100,000 rows decode one or two small JSON values each).
-    engine = create_engine(parsed, pool_pre_ping=True, json_deserializer=orjson.loads)
+    # orjson reads and writes JSON columns several times faster than the json module
+    # (listings of 100,000 rows decode one or two small JSON values each; a crawl writes a
+    # full record per version).
+    engine = create_engine(parsed, pool_pre_ping=True, json_deserializer=orjson.loads,
+                           json_serializer=_json_text)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine

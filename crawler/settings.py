@@ -72,11 +72,12 @@ EXTENSIONS = {
     "nianbao.crawler.progress.Progress": 500,
 }
 
-# Chromium only for requests that ask for it (meta "playwright"); the rest use Scrapy's own
-# HTTP client. Debian's chromium: Playwright's browser download is not reachable here.
+# Chromium only for requests that ask for it (meta "playwright"), Playwright started at the
+# first of them (crawler/handler.py); the rest use Scrapy's own HTTP client. Debian's chromium:
+# Playwright's browser download is not reachable here.
 DOWNLOAD_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "http": "nianbao.crawler.handler.LazyPlaywrightHandler",
+    "https": "nianbao.crawler.handler.LazyPlaywrightHandler",
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {

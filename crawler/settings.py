@@ -50,6 +50,7 @@ ADDONS = {"nianbao.crawler.addon.NianbaoAddon": 0}
 DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.progress.LedgerDownloaderMiddleware": 1,
     "nianbao.crawler.middlewares.GuardMiddleware": 50,
+    "nianbao.crawler.platforms.PlatformSlotMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "nianbao.crawler.robots.RobotsMiddleware": 100,
     "nianbao.crawler.middlewares.EncodingMiddleware": 820,
@@ -106,4 +107,6 @@ NIANBAO_RENDER_TIMEOUT = _crawl["render_timeout_seconds"]
 NIANBAO_BROWSER_MEMORY_MB = _crawl["browser_memory_mb"]
 NIANBAO_ALLOWED_PRIVATE_HOSTS = _fetch.get("allowed_private_hosts") or []
 NIANBAO_PROXY = os.environ.get("NIANBAO_PROXY") or _crawl.get("proxy")
+# Platforms (crawler/platforms.py): hosts and domains that share one politeness budget.
+NIANBAO_PLATFORM_GROUPS = _fetch.get("platform_groups") or {}
 

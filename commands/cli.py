@@ -130,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(m)
     m.set_defaults(func=cmd_run)
 
+    from nianbao.commands.discover import add_discover_arguments, cmd_discover
+
+    v = sub.add_parser("discover", help="walk the portal tree from the provincial portals: "
+                       "candidate site entries and a coverage report")
+    add_discover_arguments(v)
+    v.set_defaults(func=cmd_discover)
+
     from nianbao.commands.subscribe import add_subscribe_parser
 
     add_subscribe_parser(sub)

@@ -53,6 +53,7 @@ ADDONS = {"nianbao.crawler.addon.NianbaoAddon": 0}
 DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.progress.LedgerDownloaderMiddleware": 1,
     "nianbao.crawler.middlewares.GuardMiddleware": 50,
+    "nianbao.crawler.platforms.PlatformSlotMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "nianbao.crawler.robots.RobotsMiddleware": 100,
     "nianbao.crawler.middlewares.EncodingMiddleware": 820,
@@ -120,4 +121,6 @@ NIANBAO_PROXY = os.environ.get("NIANBAO_PROXY") or _crawl.get("proxy")
 # Chromium's browser-wide proxy, which only its own background traffic uses (pages have a
 # context proxy, crawler/addon.py): an address where nothing listens, so none of it leaves.
 NIANBAO_BROWSER_NULL_PROXY = "http://127.0.0.1:9"
+# Platforms (crawler/platforms.py): hosts and domains that share one politeness budget.
+NIANBAO_PLATFORM_GROUPS = _fetch.get("platform_groups") or {}
 

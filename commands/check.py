@@ -102,6 +102,7 @@ def site_table(site_id: str, rows: list[dict]) -> Iterator[str]:
 def print_verdicts(verdicts: Iterable, fmt: str, as_of: date) -> None:
     """Print verdicts as they come: JSON Lines, CSV, or a table per site with the counts."""
     from nianbao.checks.compliance import STATUSES
+    from nianbao.escaping import csv_row, terminal
 
     out = sys.stdout
     if fmt == "json":
@@ -111,7 +112,7 @@ def print_verdicts(verdicts: Iterable, fmt: str, as_of: date) -> None:
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(FIELDS)
-        writer.writerows(csv_values(v, as_of) for v in verdicts)
+        writer.writerows(csv_row(csv_values(v, as_of)) for v in verdicts)
         return
     counts = dict.fromkeys(STATUSES, 0)
     out.write(f"compliance as of {as_of}\n")
@@ -119,7 +120,7 @@ def print_verdicts(verdicts: Iterable, fmt: str, as_of: date) -> None:
         rows = [record(v, as_of) for v in site_verdicts]
         for row in rows:
             counts[row["status"]] += 1
-        out.writelines(line + "\n" for line in site_table(site_id, rows))
+        out.writelines(terminal(line) + "\n" for line in site_table(site_id, rows))
     out.write(", ".join(f"{n} {status}" for status, n in counts.items()) + "\n")
 
 

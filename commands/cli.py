@@ -40,6 +40,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     printing results in input order."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from nianbao.escaping import terminal
     from nianbao.parsers.pool import ParsePool
 
     conf = settings()
@@ -58,16 +59,17 @@ def cmd_parse(args: argparse.Namespace) -> int:
             try:
                 record = future.result()
             except ParseError as exc:
-                print(f"nianbao: {target}: {exc}", file=sys.stderr)
+                print(terminal(f"nianbao: {target}: {exc}"), file=sys.stderr)
                 bad += 1
                 continue
             if record["format"] == "unknown":
-                print(f"nianbao: {target}: not-a-report: {record.get('reason')}", file=sys.stderr)
+                print(terminal(f"nianbao: {target}: not-a-report: {record.get('reason')}"),
+                      file=sys.stderr)
                 bad += 1
             if args.json:
                 print(json.dumps(record, ensure_ascii=False))
             else:
-                print(render_summary(record))
+                print(terminal(render_summary(record), multiline=True))
             sys.stdout.flush()
     finally:
         threads.shutdown(wait=False, cancel_futures=True)
@@ -127,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "deadlines, deliver alerts")
     add_run_arguments(m)
     m.set_defaults(func=cmd_run)
+
+    from nianbao.commands.discover import add_discover_arguments, cmd_discover
+
+    v = sub.add_parser("discover", help="walk the portal tree from the provincial portals: "
+                       "candidate site entries and a coverage report")
+    add_discover_arguments(v)
+    v.set_defaults(func=cmd_discover)
 
     from nianbao.commands.subscribe import add_subscribe_parser
 

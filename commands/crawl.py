@@ -125,7 +125,9 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
     store = Store(connect(url))
     run = store.run_stats(run_id)
     failures = store.failures(run_id)
-    print("\n".join(summary_lines(run, failures, planted)))
+    from nianbao.escaping import terminal
+
+    print("\n".join(terminal(line) for line in summary_lines(run, failures, planted)))
     return Outcome(0 if run["status"] == "finished" else 1, failures)
 
 

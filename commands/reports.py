@@ -39,6 +39,8 @@ def _flat(row: dict) -> dict:
 
 
 def _print_reports(rows, args: argparse.Namespace) -> None:
+    from nianbao.escaping import csv_row, terminal
+
     out = sys.stdout
     if args.json:
         out.writelines(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
@@ -46,11 +48,11 @@ def _print_reports(rows, args: argparse.Namespace) -> None:
     if args.csv:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
-        writer.writerows(_flat(row).values() for row in rows)
+        writer.writerows(csv_row(_flat(row).values()) for row in rows)
         return
     count = 0
     for row in rows:
-        flat = _flat(row)
+        flat = {key: terminal(value) for key, value in _flat(row).items()}
         failed = f"  FAILED: {flat['failed_checks']}" if flat["failed_checks"] else ""
         out.write(f"{flat['site']:<12} {flat['report_year']} {flat['issuer']}  "
                   f"format {flat['format']}  published {flat['published_date']} "
@@ -61,6 +63,7 @@ def _print_reports(rows, args: argparse.Namespace) -> None:
 
 
 def _print_failures(rows, args: argparse.Namespace) -> None:
+    from nianbao.escaping import csv_row, terminal
     from nianbao.vocabulary.identities import identity_label
 
     out = sys.stdout
@@ -71,10 +74,11 @@ def _print_failures(rows, args: argparse.Namespace) -> None:
     if args.csv:
         writer = csv.writer(out)
         writer.writerow(FAILURE_COLUMNS)
-        writer.writerows([row[c] for c in FAILURE_COLUMNS] for row in rows)
+        writer.writerows(csv_row(row[c] for c in FAILURE_COLUMNS) for row in rows)
         return
     count = 0
     for row in rows:
+        row = {key: terminal(value) for key, value in row.items()}
         out.write(f"{row['site']:<12} {row['report_year']} {row['issuer']}  {row['check']} "
                   f"[{row['severity']}] {row['label']}: {row['detail']}\n    {row['url']}\n")
         count += 1

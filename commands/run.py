@@ -103,9 +103,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         stage("deliveries", lambda: jobs.deliver(engine))
     finally:
         engine.dispose()
+    from nianbao.escaping import terminal
+
     print("main job:" + (" failed" if failures else " done"))
     for line in lines:
-        print("  " + line)
+        print("  " + terminal(line))
     for failure in failures:
-        print(f"nianbao: stage failed: {failure}", file=sys.stderr)
+        print(terminal(f"nianbao: stage failed: {failure}"), file=sys.stderr)
     return 1 if failures else 0

@@ -24,6 +24,8 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
+    from nianbao.escaping import terminal
+    from nianbao.notify.secrets import masked_url
     from nianbao.notify.subscriptions import (
         add_subscription,
         list_subscriptions,
@@ -52,7 +54,8 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
                 ("sites", sub.sites), ("regions", sub.regions), ("issuers", sub.issuers),
                 ("kinds", sub.kinds), ("keyword", [sub.keyword] if sub.keyword else []),
             ) if values)
-            print(f"{sub.id:>4} {sub.name}  {sub.mode}  {sub.url}  {filters or 'all events'}")
+            print(terminal(f"{sub.id:>4} {sub.name}  {sub.mode}  {masked_url(sub.url)}  "
+                           f"{filters or 'all events'}"))
         return 0
     if args.action == "remove":
         if remove_subscription(engine, args.id_or_name):

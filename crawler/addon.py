@@ -3,8 +3,10 @@ add-on runs after ``-s`` options and the spider's ``-a site=`` have been applied
 
 - ``DOWNLOAD_SLOTS`` from each site's ``politeness`` (``concurrency``, ``delay_seconds``,
   ``autothrottle``), so a fragile county portal can get one request every few seconds;
-- ``NIANBAO_PROXY`` for Chromium as well as for Scrapy;
-- the filter of what Chromium may request (``PLAYWRIGHT_ABORT_REQUEST``).
+- ``NIANBAO_PROXY`` for Chromium's pages as well as for Scrapy, and a proxy where nothing
+  listens for Chromium's own background traffic;
+- the filter of what Chromium need not request (``PLAYWRIGHT_ABORT_REQUEST``); addresses are
+  judged per site inside each page (``crawler/browser_guard.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from urllib.parse import urlsplit
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
-from nianbao.crawler.addresses import forbidden_address
 from nianbao.crawler.services import configured_sites
 from nianbao.sites import Site
 
@@ -28,13 +29,22 @@ class NianbaoAddon:
         sites = list(configured_sites(settings).values())
         slots = {**politeness_slots(sites, settings), **settings.getdict("DOWNLOAD_SLOTS")}
         _derive(settings, "DOWNLOAD_SLOTS", slots)
-        proxy = settings.get("NIANBAO_PROXY")
-        if proxy:
-            launch = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
-            launch["proxy"] = {"server": proxy}
-            _derive(settings, "PLAYWRIGHT_LAUNCH_OPTIONS", launch)
-        _derive(settings, "PLAYWRIGHT_ABORT_REQUEST", BrowserRequestFilter(
-            settings.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"), proxy))
+        launch, context = browser_proxies(settings)
+        _derive(settings, "PLAYWRIGHT_LAUNCH_OPTIONS", launch)
+        _derive(settings, "NIANBAO_BROWSER_CONTEXT", context)
+        _derive(settings, "PLAYWRIGHT_ABORT_REQUEST", BrowserRequestFilter())
+
+
+def browser_proxies(settings: BaseSettings) -> tuple[dict, dict]:
+    """Chromium's launch and context options with the proxies set so that only pages' requests
+    leave the browser: the browser-wide proxy (which Chromium's own background traffic —
+    updates, accounts — uses) is ``NIANBAO_BROWSER_NULL_PROXY``, where nothing listens; the
+    pages' context uses ``NIANBAO_PROXY``, or goes direct (bypass ``*``) without one."""
+    null = settings.get("NIANBAO_BROWSER_NULL_PROXY")
+    launch = {**settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"), "proxy": {"server": null}}
+    proxy = settings.get("NIANBAO_PROXY")
+    pages = {"server": proxy} if proxy else {"server": null, "bypass": "*"}
+    return launch, {**settings.getdict("NIANBAO_BROWSER_CONTEXT"), "proxy": pages}
 
 
 def _derive(settings: BaseSettings, name: str, value) -> None:
@@ -65,14 +75,8 @@ def politeness_slots(sites: list[Site], settings: BaseSettings) -> dict[str, dic
 
 
 class BrowserRequestFilter:
-    """Browser sub-requests nianbao never sends: images, fonts and media (not needed), and
-    anything a page's scripts aim at a private, loopback or link-local address."""
-
-    def __init__(self, allowed: list[str], proxy: str | None):
-        self.allowed = frozenset(allowed)
-        self.proxy = bool(proxy)
+    """Browser sub-requests nianbao never sends: images, fonts and media (not needed to read a
+    report). Where the rest may go is the page's guard's decision (``browser_guard.py``)."""
 
     def __call__(self, request) -> bool:
-        if request.resource_type in ("image", "font", "media"):
-            return True
-        return forbidden_address(request.url, self.allowed, via_proxy=self.proxy) is not None
+        return request.resource_type in ("image", "font", "media")

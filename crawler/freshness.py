@@ -111,33 +111,43 @@ def remember_page(store, response: Response, role: Role, outcome: str) -> None:
     )
 
 
+def document_state(item: FetchedDocument, outcome: str,
+                   version_id: int | None) -> dict | None:
+    """The resource fields to remember of a fetched document (None: nothing to remember, as
+    for a rendered DOM or a document without an archived copy)."""
+    if item.rendered or not item.warc.get("file"):
+        return None
+    return {
+        "outcome": outcome, "version_id": version_id, "etag": item.etag,
+        "last_modified": item.last_modified, "status": item.status,
+        "list_entry": item.list_entry, "warc_file": item.warc["file"],
+        "warc_offset": item.warc["offset"], "warc_pointer": item.warc,
+        "content_type": item.content_type,
+        "payload_digest": hashlib.sha256(item.body).hexdigest(), "fetched_at": item.fetched_at,
+        "checked_at": item.fetched_at,
+    }
+
+
 def remember_document(store, item: FetchedDocument, outcome: str,
                       version_id: int | None) -> None:
     """A document's state once its version is stored (never before: a crash in between must
     not make the next crawl think it has the document)."""
-    if item.rendered or not item.warc.get("file"):
-        return
-    store.remember_resource(
-        item.url, item.site_id, item.role, outcome=outcome, version_id=version_id,
-        etag=item.etag, last_modified=item.last_modified, status=item.status,
-        list_entry=item.list_entry, warc_file=item.warc["file"],
-        warc_offset=item.warc["offset"], warc_pointer=item.warc,
-        content_type=item.content_type,
-        payload_digest=hashlib.sha256(item.body).hexdigest(), fetched_at=item.fetched_at,
-        checked_at=item.fetched_at,
-    )
+    state = document_state(item, outcome, version_id)
+    if state is not None:
+        store.remember_resource(item.url, item.site_id, item.role, **state)
 
 
 def keep_unchanged(store, item: FetchedDocument) -> str | None:
     """For a document answered from the archive: keep its stored version (its last-seen time
-    moves) and return its last outcome; None when the item must be parsed after all."""
+    moves) and return its last outcome; None when the item must be parsed after all. A 304
+    also renews the document's validators; both in one transaction."""
     if item.unchanged is None:
         return None
     previous = store.resource(item.url)
     if previous is None or not previous.outcome:
         return None
-    if previous.version_id is not None:
-        store.touch_version(previous.version_id, item.fetched_at)
-    if item.unchanged == Unchanged.CONFIRMED:
-        remember_document(store, item, previous.outcome, previous.version_id)
+    state = (document_state(item, previous.outcome, previous.version_id)
+             if item.unchanged == Unchanged.CONFIRMED else None)
+    store.keep_version(previous.version_id, item.fetched_at, item.url, item.site_id,
+                       item.role, state)
     return previous.outcome

@@ -25,7 +25,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 
 from nianbao.crawler import meta
-from nianbao.crawler.addresses import forbidden_address
+from nianbao.crawler.addresses import allowance, forbidden_address
 from nianbao.crawler.archiving import archive_response
 from nianbao.crawler.links import is_calendar_like
 from nianbao.crawler.meta import Role
@@ -61,14 +61,14 @@ class GuardMiddleware:
 
     def process_request(self, request: Request) -> None:
         site = self.sites.get(request.meta.get(meta.SITE, ""))
-        allowed = self.allowed | frozenset(site.allow_private if site else ())
-        why = forbidden_address(request.url, allowed, via_proxy=bool(self.proxy))
+        why = forbidden_address(request.url, allowance(self.allowed, site.allow_private if site
+                                                       else ()), via_proxy=bool(self.proxy))
         if why:
             raise Refused("dns" if "does not resolve" in why else "forbidden-address", why)
         if self.proxy and not request.meta.get("playwright"):
             request.meta.setdefault("proxy", self.proxy)
         if site is None:
-            return  # robots.txt and other requests Scrapy makes on its own
+            return  # requests Scrapy makes on its own, for no site
         if site.politeness.get("obey_robots_txt") is False:
             request.meta["dont_obey_robotstxt"] = True
         if site.politeness.get("timeout_seconds"):

@@ -20,8 +20,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
 
 from nianbao.crawler import meta
+from nianbao.crawler.addresses import allowance
 from nianbao.crawler.archiving import archive_response, browser_label
 from nianbao.crawler.browser import browser_rss_mb
+from nianbao.crawler.browser_guard import document_refusal, rules
 from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.meta import Role
 from nianbao.crawler.middlewares import Refused
@@ -30,6 +32,7 @@ from nianbao.crawler.services import CrawlServices, configured_sites, services
 
 logger = logging.getLogger(__name__)
 
+GUARD_PAGE = "nianbao.crawler.browser_guard.guard_page"
 # What a SOLVE visit keeps of the request it is made for: its site, and its open work (progress).
 _CARRIED = (meta.SITE, meta.WORK)
 
@@ -45,6 +48,8 @@ class RenderMiddleware:
         self.context = conf.getdict("NIANBAO_BROWSER_CONTEXT")
         self.timeout = conf.getfloat("NIANBAO_RENDER_TIMEOUT")
         self.memory_limit = conf.getint("NIANBAO_BROWSER_MEMORY_MB")
+        self.allowed = frozenset(conf.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"))
+        self.via_proxy = bool(conf.get("NIANBAO_PROXY"))
         self.render_hosts: set[str] = set()
         self.solving: set[str] = set()
         self.solved_hosts: dict[str, set[str]] = {}
@@ -61,7 +66,23 @@ class RenderMiddleware:
             return
         host = urlsplit(request.url).hostname
         if site.render == "always" or request.meta.get(meta.RENDER) or host in self.render_hosts:
-            to_browser(request, self.context)
+            self._to_browser(request)
+
+    def _allowance(self, request: Request) -> frozenset[str]:
+        site = self.sites.get(request.meta.get(meta.SITE, ""))
+        return allowance(self.allowed, site.allow_private if site else ())
+
+    def _to_browser(self, request: Request) -> None:
+        """Route ``request`` to Chromium, judged inside the browser by its site's allowance."""
+        to_browser(request, self.context, rules(self._allowance(request), self.via_proxy))
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """A browser navigation the page's guard blocked is a refusal, not a browser error."""
+        for refusal in request.meta.get(meta.BROWSER_REFUSED) or ():
+            if refusal.document:
+                self.crawler.stats.inc_value("nianbao/browser/refused")
+                raise Refused("forbidden-address", f"in the browser, {refusal.url}: "
+                              f"{refusal.why}")
 
     async def process_response(self, request: Request, response: Response):
         page = request.meta.get("playwright_page")
@@ -95,7 +116,7 @@ class RenderMiddleware:
                               "passed it; attachments are not rendered")
             self.render_hosts.add(host)
             retry = request.replace(dont_filter=True)
-            to_browser(retry, self.context)
+            self._to_browser(retry)
             return retry
         redirected = request.meta.get("redirect_urls")
         if redirected:  # challenged via a redirect (wzws): ask again for the page itself
@@ -110,7 +131,7 @@ class RenderMiddleware:
                   meta.SITE: site.id, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
                   meta.BUDGET_COUNTED: True},
         )
-        to_browser(solve, self.context)
+        self._to_browser(solve)
         self.solving.add(host)
         return solve
 
@@ -124,6 +145,14 @@ class RenderMiddleware:
             status = await document_status(page)
             cookies = await page.context.cookies()
             url = page.url or request.url
+            refused = await asyncio.to_thread(document_refusal, request, url,
+                                              self._allowance(request), self.via_proxy)
+            parts = [r for r in request.meta.get(meta.BROWSER_REFUSED) or () if not r.document]
+            if parts:
+                self.crawler.stats.inc_value("nianbao/browser/refused", len(parts))
+            if refused:
+                self.crawler.stats.inc_value("nianbao/browser/refused")
+                raise Refused("forbidden-address", f"in the browser: {refused}")
             if browser_rss_mb() > self.memory_limit:
                 logger.warning("browser over %s MB: closing its context", self.memory_limit)
                 self.crawler.stats.inc_value("nianbao/browser/context_restarts")
@@ -155,15 +184,19 @@ class RenderMiddleware:
         return rendered
 
 
-def to_browser(request: Request, context: dict) -> None:
+def to_browser(request: Request, context: dict, guard: dict) -> None:
     """Route ``request`` to Chromium. Validators go: a 304 is no page to render. The browser
     context's options travel with the request: Chromium starts with the first page to render
-    (none for most crawls), and a context closed for memory comes back with the same options."""
+    (none for most crawls), and a context closed for memory comes back with the same options.
+    ``guard`` (``browser_guard.rules``) is what the page's request guard judges by."""
     for name in ("If-None-Match", "If-Modified-Since"):
         request.headers.pop(name, None)
     request.meta.pop(meta.PREVIOUS, None)
     request.meta.update(playwright=True, playwright_include_page=True,
-                        playwright_context="render", playwright_context_kwargs=context)
+                        playwright_context="render", playwright_context_kwargs=context,
+                        playwright_page_init_callback=GUARD_PAGE)
+    request.meta[meta.BROWSER_RULES] = guard
+    request.meta.pop(meta.BROWSER_GUARDED, None)
 
 
 async def settled_content(page, timeout: float, wait_for: str | None = None) -> str:

@@ -20,6 +20,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
+from nianbao.crawler import meta
 from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.failures import failure_reason
 from nianbao.crawler.responses import lower_headers
@@ -39,23 +40,38 @@ class RobotsMiddleware(RobotsTxtMiddleware):
         if netloc not in self._parsers:
             self._parsers[netloc] = Deferred()
             url = urlparse_cached(request)
+            # With the site of the request it is for: the address guard judges it by that
+            # site's own entry (its allow_private), like the site's pages.
+            site_id = request.meta.get(meta.SITE)
             robots = Request(f"{url.scheme}://{netloc}/robots.txt", priority=self.DOWNLOAD_PRIORITY,
-                             meta={"dont_obey_robotstxt": True}, callback=NO_CALLBACK)
+                             meta={"dont_obey_robotstxt": True,
+                                   **({meta.SITE: site_id} if site_id else {})},
+                             callback=NO_CALLBACK)
             try:
                 response = await self.crawler.engine.download_async(robots)
                 self.read[netloc] = self._describe(response)
                 await self._parse_robots(response, netloc, request)
             except Exception as exc:
-                why, _ = failure_reason(Failure(exc))
-                self.read[netloc] = f"robots.txt could not be fetched ({why}): no rule applied"
+                reason, detail = failure_reason(Failure(exc))
+                self.read[netloc] = (f"robots.txt could not be fetched ({reason}: {detail}): "
+                                     "no rule applied")
                 if not isinstance(exc, IgnoreRequest):
                     logger.warning("%s: %s", robots.url, self.read[netloc])
+                self._record(site_id, robots.url, reason, detail)
                 self._robots_error(exc, netloc)
             self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
             return await maybe_deferred_to_future(parser)
         return parser
+
+    def _record(self, site_id: str | None, url: str, reason: str, detail: str) -> None:
+        """A robots.txt that could not be fetched is a failure of its site, with its reason."""
+        from nianbao.crawler.recorder import CrawlRecorder
+
+        run = self.crawler.get_extension(CrawlRecorder) if site_id else None
+        if run is not None and run.run_id is not None:
+            run.fail(site_id, url, reason, f"robots.txt could not be fetched: {detail}")
 
     @staticmethod
     def _describe(response) -> str:

@@ -41,6 +41,9 @@ CLOSESPIDER_TIMEOUT = int(_crawl["max_run_minutes"]) * 60
 DOWNLOAD_MAXSIZE = int(_conf["parse"]["max_file_mb"]) * 2**20
 COOKIES_ENABLED = True
 
+# Connections go to the addresses the address guard checked (no second DNS answer).
+TWISTED_DNS_RESOLVER = "nianbao.crawler.resolver.PinnedResolver"
+
 # Scrapy 2.19 starts a code-executing RemoteControl server and the Telnet console by default.
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
@@ -50,6 +53,7 @@ ADDONS = {"nianbao.crawler.addon.NianbaoAddon": 0}
 DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.progress.LedgerDownloaderMiddleware": 1,
     "nianbao.crawler.middlewares.GuardMiddleware": 50,
+    "nianbao.crawler.platforms.PlatformSlotMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "nianbao.crawler.robots.RobotsMiddleware": 100,
     "nianbao.crawler.middlewares.EncodingMiddleware": 820,
@@ -69,23 +73,31 @@ EXTENSIONS = {
     "nianbao.crawler.progress.Progress": 500,
 }
 
-# Chromium only for requests that ask for it (meta "playwright"); the rest use Scrapy's own
-# HTTP client. Debian's chromium: Playwright's browser download is not reachable here.
+# Chromium only for requests that ask for it (meta "playwright"), Playwright started at the
+# first of them (crawler/handler.py); the rest use Scrapy's own HTTP client. Debian's chromium:
+# Playwright's browser download is not reachable here.
 DOWNLOAD_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "http": "nianbao.crawler.handler.LazyPlaywrightHandler",
+    "https": "nianbao.crawler.handler.LazyPlaywrightHandler",
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": os.environ.get("NIANBAO_CHROMIUM", "/usr/bin/chromium"),
     "headless": True,
+    # No traffic of Chromium's own (updates, accounts, safe browsing, pings, DNS prefetch):
+    # the only requests leaving the browser are a page's, each judged by crawler/browser_guard.
     "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run"],
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             "--no-pings", "--disable-domain-reliability", "--dns-prefetch-disable",
+             "--disable-client-side-phishing-detection", "--disable-default-apps",
+             "--disable-extensions", "--metrics-recording-only", "--no-default-browser-check",
+             "--safebrowsing-disable-auto-update", "--disable-breakpad"],
 }
 # Not PLAYWRIGHT_CONTEXTS: a startup context launches Chromium (one per download handler, http
 # and https) before the first request, even for a crawl that renders nothing. RenderMiddleware
 # sends these options with each browser request instead.
-NIANBAO_BROWSER_CONTEXT = {"ignore_https_errors": True, "user_agent": USER_AGENT}
+NIANBAO_BROWSER_CONTEXT = {"ignore_https_errors": True, "user_agent": USER_AGENT,
+                           "service_workers": "block"}
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = _crawl["browser_max_pages"]
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = _crawl["render_timeout_seconds"] * 1000
@@ -106,4 +118,9 @@ NIANBAO_RENDER_TIMEOUT = _crawl["render_timeout_seconds"]
 NIANBAO_BROWSER_MEMORY_MB = _crawl["browser_memory_mb"]
 NIANBAO_ALLOWED_PRIVATE_HOSTS = _fetch.get("allowed_private_hosts") or []
 NIANBAO_PROXY = os.environ.get("NIANBAO_PROXY") or _crawl.get("proxy")
+# Chromium's browser-wide proxy, which only its own background traffic uses (pages have a
+# context proxy, crawler/addon.py): an address where nothing listens, so none of it leaves.
+NIANBAO_BROWSER_NULL_PROXY = "http://127.0.0.1:9"
+# Platforms (crawler/platforms.py): hosts and domains that share one politeness budget.
+NIANBAO_PLATFORM_GROUPS = _fetch.get("platform_groups") or {}
 

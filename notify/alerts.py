@@ -33,6 +33,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from nianbao.escaping import header_line, message_text
 from nianbao.notify.events import event_dict
 from nianbao.notify.messages import (
     event_body,
@@ -42,6 +43,7 @@ from nianbao.notify.messages import (
     render_digest,
     render_event,
 )
+from nianbao.notify.secrets import masked_url, scrub, scrubbed_logs
 from nianbao.notify.subscriptions import (
     SubscriptionView,
     list_subscriptions,
@@ -56,16 +58,23 @@ _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def notify(url: str, title: str, body: str) -> str | None:
-    """Send one message; None on success, else why not (from Apprise's own log)."""
+    """Send one message; None on success, else why not (from Apprise's own log, without the
+    URL's secrets: it is stored and shown)."""
     sender = apprise.Apprise()
-    if not sender.add(url):
-        return f"Apprise does not understand the URL {url!r}"
-    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
-        ok = sender.notify(title=title, body=body)
+    with scrubbed_logs(url):
+        added = sender.add(url)
+    if not added:
+        return f"Apprise does not understand the URL {masked_url(url)}"
+    with scrubbed_logs(url), apprise.LogCapture(level=logging.WARNING,
+                                                fmt="%(message)s") as log:
+        # Plain text, said so: Apprise escapes it for an HTML channel (an e-mail's HTML part)
+        # instead of passing a page's markup through; the title is one header line.
+        ok = sender.notify(title=header_line(title), body=message_text(body),
+                           body_format=apprise.NotifyFormat.TEXT)
         messages = log.getvalue().strip()
     if ok:
         return None
-    return messages.splitlines()[-1] if messages else "Apprise reported a failure"
+    return scrub(messages.splitlines()[-1], url) if messages else "Apprise reported a failure"
 
 
 def _wanted(sub: SubscriptionView, event: dict[str, Any], regions: dict[str, str | None]) -> bool:

@@ -3,7 +3,8 @@
 A feed is the pull-side twin of the alerts: the same events and the same Chinese text, with the
 original URL and the archived copy as links, so nothing needs a push channel to be followed.
 Written with lxml (already a dependency); ids are stable ``tag:`` URIs, so a reader never sees
-an entry twice.
+an entry twice. Characters XML cannot carry (a hostile issuer's control bytes) are dropped
+(``nianbao/escaping.py``), so one report cannot make the whole feed unwritable.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from lxml import etree
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from nianbao.escaping import xml_text
 from nianbao.notify.events import event_dict
 from nianbao.notify.messages import archive_link, event_body, event_title
 from nianbao.notify.subscriptions import SubscriptionView, matches, site_regions
@@ -28,9 +30,10 @@ MAX_ENTRIES = 200
 
 def _sub(parent: etree._Element, name: str, text: str | None = None,
          **attrs: str) -> etree._Element:
-    element = etree.SubElement(parent, f"{{{ATOM}}}{name}", attrs)
+    element = etree.SubElement(parent, f"{{{ATOM}}}{name}",
+                               {key: xml_text(value) for key, value in attrs.items()})
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 

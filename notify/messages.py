@@ -12,6 +12,7 @@ from typing import Any
 
 import apprise
 
+from nianbao.notify.secrets import scrubbed_logs
 from nianbao.settings import settings
 from nianbao.vocabulary.dates import source_label
 from nianbao.vocabulary.figures import RATE_BY_KEY, percent
@@ -58,7 +59,8 @@ def reason_text(reason: str | None) -> str:
 
 def limit_for(url: str) -> int:
     """How many characters a message body may have on the channel ``url`` points to."""
-    plugin = apprise.Apprise.instantiate(url)
+    with scrubbed_logs(url):
+        plugin = apprise.Apprise.instantiate(url)
     hard = int(getattr(plugin, "body_maxlen", DEFAULT_LIMIT) or DEFAULT_LIMIT)
     schema = url.partition("://")[0].lower()
     return min(hard, CHAT_LIMITS.get(schema, hard))

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from nianbao.notify.event_kinds import EVENT_KINDS
+from nianbao.notify.secrets import masked_url, scrubbed_logs
 from nianbao.storage.models import Delivery, Site, Subscription
 
 MODES = ("immediate", "daily")
@@ -41,7 +42,9 @@ class SubscriptionView:
     event_cursor: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "created_at": self.created_at.isoformat(),
+        """The subscription as shown to people: its URL masked (``notify/secrets.py``)."""
+        return {**self.__dict__, "url": masked_url(self.url),
+                "created_at": self.created_at.isoformat(),
                 "starts_at": self.starts_at.isoformat() if self.starts_at else None}
 
 
@@ -72,8 +75,10 @@ def add_subscription(
         raise ValueError(f"mode {mode!r} is not one of {MODES}")
     if name.isdigit():
         raise ValueError(f"name {name!r} is all digits: it would be taken for an id")
-    if apprise.Apprise.instantiate(url) is None:
-        raise ValueError(f"Apprise does not understand the URL {url!r}")
+    with scrubbed_logs(url):
+        understood = apprise.Apprise.instantiate(url) is not None
+    if not understood:
+        raise ValueError(f"Apprise does not understand the URL {masked_url(url)}")
     with Session(engine) as session, session.begin():
         if session.scalar(select(Subscription.id).where(Subscription.name == name)) is not None:
             raise ValueError(f"a subscription named {name!r} exists already")

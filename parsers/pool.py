@@ -52,6 +52,7 @@ PRELOAD = (
     "nianbao.parsers.readers.html",
     "nianbao.parsers.readers.docx",
     "nianbao.parsers.readers.legacy",
+    "trafilatura",  # imported by the HTML reader at its first page
 )
 STOP_GRACE_SECONDS = 1.0  # between SIGTERM and SIGKILL of a worker that overran its time
 

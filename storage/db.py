@@ -10,10 +10,8 @@ timeout) instead of failing when a read turns into a write under a concurrent wr
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +95,21 @@ def open_existing(url: str | None = None) -> Engine:
     return engine
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url``; ``postgresql://`` is served by psycopg 3."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # orjson reads JSON columns several times faster than the json module (listings of
-    # 100,000 rows decode one or two small JSON values each). Written as UTF-8, not \uXXXX:
-    # a SQL reader's LIKE '%晋城%' (Datasette, sqlite3) must find the Chinese it holds.
+    # orjson reads and writes JSON columns several times faster than the json module
+    # (listings of 100,000 rows decode one or two small JSON values each; a crawl writes a
+    # full record per version). It writes UTF-8, not \uXXXX: a SQL reader's LIKE '%晋城%'
+    # (Datasette, sqlite3) finds the Chinese the columns hold.
     engine = create_engine(parsed, pool_pre_ping=True, json_deserializer=orjson.loads,
-                           json_serializer=partial(json.dumps, ensure_ascii=False))
+                           json_serializer=_json_text)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine

@@ -42,8 +42,9 @@ def resolve_issuer(session: Session, site_id: str | None, name: str) -> Issuer:
     alias = _exact(session, scope, normalized)
     if alias is not None:
         return session.get_one(Issuer, alias.issuer_id)
-    aliases = session.scalars(select(IssuerAlias).where(IssuerAlias.scope == scope))
-    matches = {a.issuer_id for a in aliases if same_body(a.normalized, normalized)}
+    aliases = session.execute(select(IssuerAlias.issuer_id, IssuerAlias.normalized)
+                              .where(IssuerAlias.scope == scope))
+    matches = {issuer_id for issuer_id, known in aliases if same_body(known, normalized)}
     if len(matches) == 1:
         issuer = session.get_one(Issuer, matches.pop())
     else:

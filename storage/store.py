@@ -15,6 +15,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Engine, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -70,6 +71,7 @@ class ResourceState:
 
 
 RESOURCE_FIELDS = frozenset(f.name for f in fields(ResourceState)) - {"url", "site_id", "kind"}
+_RESOURCE_STATE = select(*(getattr(Resource, f.name) for f in fields(ResourceState)))
 
 
 @dataclass
@@ -98,13 +100,23 @@ def rejection_reason(record: dict[str, Any]) -> str | None:
 
 def without_nul(value: Any) -> Any:
     """The value with U+0000 removed from every string: PostgreSQL's JSONB refuses it, and a NUL
-    carries no meaning in a report (it comes from broken extraction)."""
+    carries no meaning in a report (it comes from broken extraction). A record without any is
+    returned as it is, found so by one serialisation instead of a walk through every string."""
+    try:
+        if b"\\u0000" not in orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS):
+            return value
+    except orjson.JSONEncodeError:  # not plain JSON data: the walk decides
+        pass
+    return _strip_nul(value)
+
+
+def _strip_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [without_nul(v) for v in value]
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strip_nul(v) for v in value]
     return value
 
 
@@ -155,6 +167,7 @@ class Store:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._baselines: dict[tuple[str, int | None], bool] = {}
+        self._sites: set[str] = set()  # sites found to exist (sites are never deleted)
 
     # Sites and runs --------------------------------------------------------------------------
 
@@ -224,14 +237,32 @@ class Store:
     # Crawl state per URL ---------------------------------------------------------------------
 
     def resource(self, url: str) -> ResourceState | None:
-        with self._sessions() as session:
-            row = session.scalar(select(Resource).where(Resource.url == url))
-            if row is None:
-                return None
-            return ResourceState(**{f.name: getattr(row, f.name) for f in fields(ResourceState)})
+        """Asked once per request of a crawl: the state's columns only, no ORM object."""
+        with self.engine.connect() as connection:
+            row = connection.execute(_RESOURCE_STATE.where(Resource.url == url)).first()
+        return None if row is None else ResourceState(*row)
 
     def remember_resource(self, url: str, site_id: str, kind: str, **values: Any) -> None:
         """Insert or update a URL's state; only the fields given are changed."""
+        statement = self._resource_upsert(url, site_id, kind, values)
+        with self._sessions.begin() as session:
+            session.execute(statement)
+
+    def keep_version(self, version_id: int | None, seen_at: datetime, url: str, site_id: str,
+                     kind: str, state: dict[str, Any] | None = None) -> None:
+        """A document seen again unchanged, in one transaction: its version's ``last_seen``
+        moves forward (as ``touch_version``) and, when a ``state`` is given, its URL's state
+        is updated with it (as ``remember_resource``)."""
+        statement = self._resource_upsert(url, site_id, kind, state) if state else None
+        seen = as_utc(seen_at)
+        with self._sessions.begin() as session:
+            if version_id is not None:
+                session.execute(update(Version).where(
+                    Version.id == version_id, Version.last_seen < seen).values(last_seen=seen))
+            if statement is not None:
+                session.execute(statement)
+
+    def _resource_upsert(self, url: str, site_id: str, kind: str, values: dict[str, Any]):
         unknown = values.keys() - RESOURCE_FIELDS
         if unknown:
             raise TypeError(f"unknown resource fields: {sorted(unknown)}")
@@ -241,11 +272,9 @@ class Store:
             url=url, site_id=site_id, kind=kind, **values
         )
         changed = ["site_id", "kind", *values]
-        insert = insert.on_conflict_do_update(
+        return insert.on_conflict_do_update(
             index_elements=[Resource.url], set_={k: insert.excluded[k] for k in changed}
         )
-        with self._sessions.begin() as session:
-            session.execute(insert)
 
     # Documents -------------------------------------------------------------------------------
 
@@ -293,8 +322,10 @@ class Store:
         warc: dict[str, Any], fetched_at: datetime,
     ) -> StoreOutcome:
         with self._sessions.begin() as session:
-            if session.get(Site, site_id) is None:
-                raise ValueError(f"unknown site {site_id!r}: call upsert_site first")
+            if site_id not in self._sites:
+                if session.get(Site, site_id) is None:
+                    raise ValueError(f"unknown site {site_id!r}: call upsert_site first")
+                self._sites.add(site_id)
             issuer = resolve_issuer(session, site_id, record["issuer"])
             year = int(record["report_year"])
             report = self._report(session, issuer.id, year)

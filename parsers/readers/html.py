@@ -11,11 +11,10 @@ in a span; those run tags are dropped, once the tables and dates are read, befor
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import lxml.html
-import trafilatura
 from lxml import etree
-from trafilatura.settings import Extractor
 
 from nianbao.parsers.document import DateEvidence, Document, Paragraph, Table
 from nianbao.parsers.errors import ParseError
@@ -50,9 +49,21 @@ _TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
 _VISIBLE_TEXT = etree.XPath("//text()[not(ancestor::script) and not(ancestor::style)]",
                             smart_strings=False)
 _HAS_CODE = etree.XPath("boolean(//script|//style)")
-# One extraction configuration for every page (trafilatura builds one per call otherwise).
-_MAIN_TEXT = Extractor(output_format="txt", fast=True, recall=True, comments=False,
-                       tables=False)
+
+
+@cache
+def _main_text():
+    """trafilatura's ``extract`` and one configuration for every page (it builds one per call
+    otherwise). Imported on first use: the crawler reads ``page_dates`` from this module in its
+    own process, where trafilatura (0.3 s to import) is never needed; the parse pool's
+    forkserver imports it up front."""
+    import trafilatura
+    from trafilatura.settings import Extractor
+
+    return trafilatura.extract, Extractor(output_format="txt", fast=True, recall=True,
+                                          comments=False, tables=False)
+
+
 _KEEP = "nianbao-keep"  # marks the spans trafilatura must still see while the rest go
 
 
@@ -168,7 +179,8 @@ def _paragraphs(html: str, root: etree._Element) -> list[Paragraph]:
     (and so the cell texts): call it after the tables and dates are read.
     """
     _unwrap_word_runs(root)
-    text = trafilatura.extract(root, options=_MAIN_TEXT) or _dom_text(html)
+    extract, options = _main_text()
+    text = extract(root, options=options) or _dom_text(html)
     return [Paragraph(t.strip()) for t in text.split("\n") if t.strip()]
 
 

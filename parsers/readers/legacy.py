@@ -5,10 +5,16 @@ library reads well. LibreOffice headless converts them with tables intact; the D
 does the rest. LibreOffice is an external process, so every call gets its own profile directory
 (concurrent conversions sharing one profile fail), runs under a timeout that kills the whole
 process group, and has its output checked, because exit code 0 does not prove a conversion.
+
+A crawled document is hostile input: LibreOffice would fetch the images it links (blind
+SSRF from inside the network nianbao runs in). Conversions run without network access — in a
+network namespace of their own where the system allows it (``unshare``), and always with a
+profile that blocks links to untrusted locations.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shutil
@@ -21,6 +27,15 @@ from pathlib import Path
 from nianbao.parsers.errors import ParseError
 
 SUFFIXES = {"doc", "wps", "rtf", "odt"}
+# The fresh profile of each conversion: LibreOffice blocks links to locations it does not
+# trust (a crawled document's linked images).
+_PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting">
+ <prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+</oor:items>
+"""
 
 
 def _soffice() -> str:
@@ -32,6 +47,22 @@ def _soffice() -> str:
         "converter-missing",
         "LibreOffice is needed to read .doc/.wps files: apt-get install libreoffice-writer-nogui",
     )
+
+
+@functools.cache
+def no_network() -> tuple[str, ...]:
+    """The prefix that runs a command in a network namespace of its own (nothing but a
+    loopback that is down), when this system lets an unprivileged user make one; else none
+    (the profile's link blocking still holds)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return ()
+    prefix = (unshare, "--map-root-user", "--net")
+    try:
+        probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return prefix if probe.returncode == 0 else ()
 
 
 def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 60) -> bytes:
@@ -48,7 +79,11 @@ def convert_to_docx(data: bytes, suffix: str, *, timeout: float = 60) -> bytes:
         source.write_bytes(data)
         outdir = work / "out"
         outdir.mkdir()
+        user = work / "profile" / "user"
+        user.mkdir(parents=True)
+        (user / "registrymodifications.xcu").write_text(_PROFILE_SETTINGS, encoding="utf-8")
         command = [
+            *no_network(),
             soffice,
             "--headless",
             "--norestore",

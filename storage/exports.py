@@ -130,13 +130,15 @@ def wide_rows(engine: Engine, report_format: str,
 
 # Writers -----------------------------------------------------------------------------------
 
-def write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: IO[str]) -> int:
+def write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: IO[str],
+              header: bool = True) -> int:
     """UTF-8 CSV (the caller opens ``out`` with ``encoding="utf-8-sig"`` for Excel users).
 
     A cell starting with ``= + - @`` (tab, CR) is prefixed with ``'`` so a spreadsheet never
     runs a formula a hostile report title carries; numbers are written as numbers."""
     writer = csv.DictWriter(out, columns, extrasaction="ignore")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     n = 0
     for row in rows:
         writer.writerow({k: _csv_cell(v) for k, v in row.items()})

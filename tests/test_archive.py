@@ -578,3 +578,36 @@ def test_an_exchange_no_row_points_to_waits_for_the_next_fsync(
     assert read_payload(tmp_path, not_modified) == HTML_UTF8
     assert read_payload(tmp_path, last) == HTML_GBK
     assert_archive_consistent(tmp_path)
+
+
+def test_a_wacz_holds_the_warcs_the_sorted_index_and_pages_with_their_hashes(
+        tmp_path: Path) -> None:
+    import hashlib
+    import zipfile
+
+    from nianbao.archive.wacz import write_wacz
+
+    directory = tmp_path / "archive"
+    with WarcArchive(directory, 50_000_000) as archive:
+        write(archive, "http://www.example.gov.cn/b.html", HTML_UTF8)
+        write(archive, "http://www.example.gov.cn/a.html", HTML_GBK)
+        write(archive, "http://www.example.gov.cn/b.html", b"", status=304,
+              reason="Not Modified")
+    counts = write_wacz(directory, tmp_path / "c.wacz", title="测试")
+    assert counts == {"warcs": 1, "index_lines": 3, "pages": 2}
+    with zipfile.ZipFile(tmp_path / "c.wacz") as wacz:
+        package = json.loads(wacz.read("datapackage.json"))
+        assert package["wacz_version"] == "1.1.1" and package["title"] == "测试"
+        for resource in package["resources"]:
+            blob = wacz.read(resource["path"])
+            assert resource["hash"] == "sha256:" + hashlib.sha256(blob).hexdigest()
+            assert resource["bytes"] == len(blob)
+        [warc] = [n for n in wacz.namelist() if n.startswith("archive/")]
+        assert wacz.getinfo(warc).compress_type == zipfile.ZIP_STORED  # seekable in place
+        index = wacz.read("indexes/index.cdxj").decode().splitlines(keepends=True)
+        assert index == (directory / INDEX_NAME).read_text(encoding="utf-8").splitlines(
+            keepends=True) == sorted(index)
+        pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").splitlines()]
+        assert pages[0]["format"] == "json-pages-1.0"
+        assert {p["url"] for p in pages[1:]} == {"http://www.example.gov.cn/a.html",
+                                                 "http://www.example.gov.cn/b.html"}

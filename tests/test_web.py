@@ -277,6 +277,59 @@ def test_a_triage_mark_needs_sign_in_and_csrf_and_survives_recomputation(page, b
     assert "excused" in exported and "已与该机关核实" in exported
 
 
+def _sign_in(page, base_url: str, next_path: str) -> None:
+    page.goto(base_url + "/login?next=" + next_path)
+    page.fill("input[name=user]", "auditor")
+    page.fill("input[name=token]", TOKEN)
+    page.click("main button")
+    page.wait_for_url("**" + next_path)
+
+
+def test_a_failed_check_shows_its_numbers_and_takes_a_triage_mark(page, base_url, data):
+    [(failed,)] = _query(data, "SELECT failed_checks FROM versions WHERE report_id = :r "
+                               "ORDER BY id DESC LIMIT 1", r=data.revised_report_id)
+    failed = json.loads(failed)
+    assert failed  # the revision (51 → 52) breaks the balance of table 三
+    _sign_in(page, base_url, f"/reports/{data.revised_report_id}")
+    row = page.locator("#failed tr", has_text=failed[0]).first
+    assert str(data.after) in row.inner_text()  # the numbers that break it
+    row.locator("select[name=status]").select_option("dismissed")
+    row.locator("input[name=note]").fill("修订所致")
+    row.locator("button").click()
+    page.wait_for_url(f"**/reports/{data.revised_report_id}")
+    row = page.locator("#failed tr", has_text=failed[0]).first
+    assert "已驳回" in row.inner_text() and "修订所致" in row.inner_text()
+    exported = page.request.get(base_url + "/triage?download=csv").text()
+    marks = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert {(m["target"], m["check_id"], m["status"]) for m in marks} >= {
+        ("check", failed[0], "dismissed")}
+
+
+def test_a_subscription_is_added_signed_in_and_its_feed_is_served(page, base_url, data):
+    page.goto(base_url + "/subscriptions")
+    assert page.locator("input[name=url]").count() == 0
+    _sign_in(page, base_url, "/subscriptions")
+    [(site,)] = _query(data, "SELECT site_id FROM events GROUP BY site_id ORDER BY count(*) "
+                             "DESC LIMIT 1")
+    secret = "json://127.0.0.1:9/hook?token=s3cret-not-shown"
+    page.fill("input[name=name]", "报社")
+    page.fill("input[name=url]", "not a url s3cret")
+    page.click("form[action='/subscriptions'] button")
+    assert "s3cret" not in page.content() and "（该网址）" in page.locator(".error").inner_text()
+    page.fill("input[name=name]", "报社")
+    page.fill("input[name=url]", secret)
+    page.fill("input[name=sites]", site)
+    page.click("form[action='/subscriptions'] button")
+    page.wait_for_url("**/subscriptions")
+    assert "报社" in page.locator("#subscriptions").inner_text()
+    assert "s3cret" not in page.content()
+    href = page.locator("#subscriptions tr", has_text="报社").locator("a").get_attribute("href")
+    feed = page.request.get(base_url + href).text()
+    assert "<feed" in feed and "s3cret" not in feed
+    events = _query(data, "SELECT count(*) FROM events WHERE site_id = :s", s=site)[0][0]
+    assert feed.count("<entry>") == min(events, 200) > 0
+
+
 # API -------------------------------------------------------------------------------------
 
 def test_the_openapi_document_validates_and_every_route_answers(page, base_url, data):
@@ -367,6 +420,28 @@ def test_the_database_is_readable_in_datasette_with_labels_and_utf8_json(data):
     assert found["metrics"][0]["row_label"] == "一、本年新收政府信息公开申请数量"
     for query in metadata["databases"]["nianbao"]["queries"]:
         assert found[query][0] == 200, (query, found[query])
+
+
+def test_the_long_export_loads_in_datasette(tmp_path, data):
+    import sqlite3
+
+    import pandas
+    from datasette.app import Datasette
+
+    env = {"NIANBAO_SETTINGS": str(data.settings), "PATH": "/usr/bin:/bin"}
+    subprocess.run([*NIANBAO, "export", "long", "--to", "csv", "-o", str(tmp_path / "l.csv"),
+                    "--db", data.db], env=env, check=True, timeout=300, cwd=ROOT)
+    with sqlite3.connect(tmp_path / "long.db") as conn:
+        pandas.read_csv(tmp_path / "l.csv").to_sql("long", conn, index=False)
+
+    async def count() -> int:
+        ds = Datasette([str(tmp_path / "long.db")])
+        answer = await ds.client.get("/long.json?sql=select+count(*)+as+n+from+long"
+                                     "&_shape=array")
+        return answer.json()[0]["n"]
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, count()).result() == _expected_long_rows(data)
 
 
 def test_nianbao_help_stays_fast_with_the_web_commands():

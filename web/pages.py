@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from nianbao.archive.wacz import write_wacz
@@ -24,7 +25,7 @@ from nianbao.notify.feeds import render_feed, site_feed, subscription_feed
 from nianbao.notify.messages import event_body, event_title
 from nianbao.notify.subscriptions import add_subscription, get_subscription, list_subscriptions
 from nianbao.storage import triage
-from nianbao.storage.exports import FORMATS, SHAPES, ExportFilter, export
+from nianbao.storage.exports import FORMATS, SHAPES, ExportFilter, export, write_csv
 from nianbao.storage.models import Event, Site, Version
 from nianbao.vocabulary.figures import KEY_FIGURES, RATES, percent
 from nianbao.vocabulary.issuers import normalize_issuer
@@ -89,10 +90,11 @@ def overview(request: Request) -> Response:
 def compliance(request: Request) -> Response:
     filters = parse_filters(request.query_params)
     page = _page(request)
-    everything = request.query_params.get("all") == "1"
+    if _wants_csv(request) and request.query_params.get("all") == "1":
+        return _csv_stream(_engine(request), filters)
     with Session(_engine(request)) as session:
         total = queries.count_verdicts(session, filters)
-        rows = queries.verdicts(session, filters, None if everything else page)
+        rows = queries.verdicts(session, filters, page)
         choices = queries.filter_choices(session) if not _wants_csv(request) else {}
     if _wants_csv(request):
         return _csv_response(rows, "compliance.csv")
@@ -114,16 +116,38 @@ def _csv_value(row: dict[str, Any], key: str) -> Any:
     return value
 
 
-def _csv_response(rows: list[dict[str, Any]], name: str) -> Response:
-    from nianbao.storage.exports import write_csv
-
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel opens UTF-8 CSV as such only with the BOM
+def _csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """The compliance CSV, a few hundred rows per chunk (BOM first: Excel then reads UTF-8)."""
     columns = [label for _, label in COMPLIANCE_COLUMNS]
-    write_csv(({label: _csv_value(row, key) for key, label in COMPLIANCE_COLUMNS}
-               for row in rows), columns, buffer)
-    return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    batch: list[dict[str, Any]] = []
+    header = True
+    for row in rows:
+        batch.append({label: _csv_value(row, key) for key, label in COMPLIANCE_COLUMNS})
+        if len(batch) == 500:
+            write_csv(batch, columns, buffer, header)
+            header = False
+            batch = []
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    write_csv(batch, columns, buffer, header)
+    yield buffer.getvalue().encode("utf-8")
+
+
+def _csv_response(rows: list[dict[str, Any]], name: str) -> Response:
+    return Response(b"".join(_csv_lines(rows)), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _csv_stream(engine: Engine, filters: Any) -> Response:
+    def lines() -> Iterator[bytes]:
+        with Session(engine) as session:
+            yield from _csv_lines(queries.iter_verdicts(session, filters))
+
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="compliance-all.csv"'})
 
 
 # Reports ----------------------------------------------------------------------------------
@@ -162,7 +186,9 @@ def report_page(request: Request) -> Response:
         issuer, rep = found["issuer"], found["report"]
         cross = queries.cross_year(session, shown.id)
         verdict = queries.verdict_of(session, issuer.site_id, issuer.name, rep.report_year)
-        marks = triage.history(session, issuer.site_id or "", normalize_issuer(issuer.name),
+        # marks name the verdict's issuer (the configured name), not the stored spelling
+        mark_issuer = verdict.issuer if verdict else issuer.name
+        marks = triage.history(session, issuer.site_id or "", normalize_issuer(mark_issuer),
                                rep.report_year)
     metrics = record.get("metrics") or {}
     current = {(m.check_id): m for m in marks}
@@ -175,6 +201,7 @@ def report_page(request: Request) -> Response:
         "repairs": record.get("repairs") or [], "cross": [
             (c, failed_checks(c.checks)) for c in cross],
         "verdict": verdict, "marks": marks, "current_marks": current,
+        "mark_issuer": mark_issuer,
         "mark_statuses": triage.STATUSES})
 
 
@@ -384,8 +411,6 @@ def triage_page(request: Request) -> Response:
     if _wants_csv(request):
         buffer = io.StringIO()
         buffer.write("\ufeff")
-        from nianbao.storage.exports import write_csv
-
         columns = ["target", "site_id", "issuer_key", "report_year", "check_id", "status",
                    "note", "user", "marked_at"]
         write_csv((m.as_dict() for m in marks), columns, buffer)
@@ -409,15 +434,19 @@ async def subscription_submit(request: Request) -> Response:
     def listed(name: str) -> list[str]:
         return [v.strip() for v in str(form.get(name) or "").split(",") if v.strip()]
 
+    url = str(form.get("url") or "").strip()
     try:
         add_subscription(_engine(request), str(form.get("name") or "").strip(),
-                         str(form.get("url") or "").strip(), sites=listed("sites"),
+                         url, sites=listed("sites"),
                          regions=listed("regions"), kinds=listed("kinds"),
                          keyword=str(form.get("keyword") or "").strip() or None,
                          mode=str(form.get("mode") or "immediate"))
     except (ValueError, KeyError) as exc:
+        # an Apprise URL carries the channel's secret: never echo it back
+        message = str(exc).replace(repr(url), "（该网址）").replace(url, "（该网址）") if url \
+            else str(exc)
         return _render(request, "subscriptions.html", {
-            "subs": list_subscriptions(_engine(request)), "error": str(exc),
+            "subs": list_subscriptions(_engine(request)), "error": message,
             "event_kinds": EVENT_KIND}, status=400)
     return RedirectResponse("/subscriptions", status_code=303)
 

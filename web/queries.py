@@ -10,9 +10,10 @@ for the one report a page shows.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.storage.models import (
@@ -29,8 +30,8 @@ from nianbao.storage.triage import current_marks
 from nianbao.vocabulary.issuers import issuer_kind, normalize_issuer
 from nianbao.web.filters import Filters, Page
 
-VERDICT_COLUMNS = ("id", "site_id", "issuer_id", "issuer", "issuer_key", "kind", "report_year",
-                   "status", "deadline", "grace_days", "published_date", "evidence",
+VERDICT_COLUMNS = ("id", "position", "site_id", "issuer_id", "issuer", "issuer_key", "kind",
+                   "report_year", "status", "deadline", "grace_days", "published_date", "evidence",
                    "days_late", "warnings", "version_id", "url", "explanation",
                    "observation", "reasons", "as_of")
 
@@ -83,6 +84,29 @@ def verdicts(session: Session, filters: Filters, page: Page | None) -> list[dict
     for row in rows:
         row["mark"] = marks.get((row["site_id"], row["issuer_key"], row["report_year"], ""))
     return rows
+
+
+def iter_verdicts(session: Session, filters: Filters, chunk: int = 2000
+                  ) -> Iterator[dict[str, Any]]:
+    """Every verdict of the filter, in page order, fetched ``chunk`` rows at a time (keyset
+    on the page order), each with its current mark: the CSV of all rows never holds them all."""
+    order = (VerdictRow.site_id, VerdictRow.position, VerdictRow.id)
+    after: tuple[str, int, int] | None = None
+    while True:
+        query = verdict_query(filters)
+        if after is not None:
+            query = query.where(tuple_(*order) > after)
+        rows = [dict(row._mapping) for row in session.execute(
+            query.order_by(*order).limit(chunk))]
+        if not rows:
+            return
+        marks = current_marks(session, [(r["site_id"], r["issuer_key"], r["report_year"])
+                                        for r in rows])
+        for row in rows:
+            row["mark"] = marks.get((row["site_id"], row["issuer_key"], row["report_year"], ""))
+            yield row
+        last = rows[-1]
+        after = (last["site_id"], last["position"], last["id"])
 
 
 def filter_choices(session: Session) -> dict[str, list[Any]]:

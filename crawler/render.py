@@ -165,8 +165,11 @@ class RenderMiddleware:
             request=request, headers={"Content-Type": "text/html; charset=utf-8"},
         )
         request.meta[meta.RENDERED] = True
-        archive_response(self.services.archive, request, rendered,
-                         rendered_by=browser_label(page))
+        try:
+            archive_response(self.services.archive, request, rendered,
+                             rendered_by=browser_label(page))
+        except OSError as exc:
+            raise Refused("archive", self.services.archive_failed(exc)) from None
         self.crawler.stats.inc_value("nianbao/archive/records")
         still = challenge_kind(rendered.status, {}, url, rendered.body)
         original = request.meta.get(meta.SOLVE_FOR)

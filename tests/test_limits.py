@@ -3,8 +3,15 @@ settles — each bounded, each recorded with what really happened."""
 
 from __future__ import annotations
 
+import base64
+import os
+import sqlite3
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -13,8 +20,10 @@ from nianbao.notify.events import record_run_events
 from nianbao.notify.subscriptions import add_subscription
 from nianbao.settings import settings
 from nianbao.storage.models import Delivery
+from tests.conftest import ROOT, require_tool
 from tests.mockserver.attacks import Answer, AttackPortal
 from tests.test_alerts import engine, now, runs  # noqa: F401  (fixtures)
+from tests.test_ssrf import TITLE, column, write_site
 
 APPRISE_DEFAULT_READ_TIMEOUT = 4.0
 
@@ -59,3 +68,67 @@ def test_no_answer_in_time_is_recorded_as_unacknowledged_and_not_sent_again(
         assert receiver.paths() == ["/hook"]  # received once, never sent again
     finally:
         receiver.__exit__()
+
+
+# -- an archive that cannot be written --------------------------------------------------------
+
+
+def namespace(setup: str, command: list[str]) -> list[str]:
+    """``command`` in a user and mount namespace of its own, after ``setup`` (mounts that
+    only it sees: a read-only archive, a tiny file system) — no privileges needed."""
+    require_tool("unshare", "the tests mount file systems in a namespace of their own")
+    probe = subprocess.run(["unshare", "--map-root-user", "--mount", "true"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        message = f"unprivileged mount namespaces are not available: {probe.stderr!r}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return ["unshare", "--map-root-user", "--mount", "sh", "-c", f'{setup} && exec "$@"',
+            "sh", *command]
+
+
+def crawl_in(tmp_path: Path, setup: str, portal: AttackPortal) -> tuple[
+        subprocess.CompletedProcess, list[dict]]:
+    db = tmp_path / "nianbao.sqlite"
+    command = [sys.executable, "-m", "nianbao.commands.cli", "crawl", "--sites",
+               str(write_site(tmp_path / "sites.yaml", portal)), "--db", f"sqlite:///{db}",
+               "--archive", str(tmp_path / "archive")]
+    done = subprocess.run(namespace(setup, command), capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    print(done.stdout, done.stderr[-3000:], sep="\n")
+    connection = sqlite3.connect(db)
+    connection.row_factory = sqlite3.Row
+    stored = [dict(r) for r in connection.execute("SELECT id, status, stats FROM crawl_runs")]
+    return done, stored
+
+
+def test_a_read_only_archive_is_a_clear_error_and_a_failed_run(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    with AttackPortal() as portal:
+        portal.page("/col/", column((f"{portal.url}/d.html", TITLE)))
+        done, runs = crawl_in(tmp_path, f"mount --bind {archive} {archive} && "
+                              f"mount -o remount,ro,bind {archive}", portal)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"nianbao: crawl run 1 failed: the archive directory "
+                                   f"{archive} cannot be written (Read-only file system)")
+    assert [(r["id"], r["status"]) for r in runs] == [(1, "failed")]
+    assert portal.hits == []
+
+
+def test_an_archive_that_fills_up_mid_crawl_fails_the_run(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    noise = base64.b64encode(os.urandom(150_000)).decode()  # the WARC's gzip cannot shrink it
+    page = f"<html><body><h1>{TITLE}</h1><p>{noise}</p></body></html>"
+    with AttackPortal() as portal:
+        portal.page("/col/", column(*((f"{portal.url}/d{n}.html", f"{TITLE}{n}")
+                                      for n in range(5))))
+        for n in range(5):
+            portal.page(f"/d{n}.html", page)
+        done, runs = crawl_in(tmp_path, f"mount -t tmpfs -o size=96k tmpfs {archive}", portal)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [run] = runs
+    assert run["status"] == "failed"
+    assert "No space left on device" in run["stats"] and "archive-failed" in run["stats"]

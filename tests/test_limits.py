@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from nianbao.storage.models import Delivery
 from tests.conftest import ROOT, require_tool
 from tests.mockserver.attacks import Answer, AttackPortal
 from tests.test_alerts import engine, now, runs  # noqa: F401  (fixtures)
-from tests.test_ssrf import TITLE, column, write_site
+from tests.test_ssrf import TITLE, column, failures, run_crawl, write_site
 
 APPRISE_DEFAULT_READ_TIMEOUT = 4.0
 
@@ -132,3 +133,49 @@ def test_an_archive_that_fills_up_mid_crawl_fails_the_run(tmp_path: Path) -> Non
     [run] = runs
     assert run["status"] == "failed"
     assert "No space left on device" in run["stats"] and "archive-failed" in run["stats"]
+
+
+# -- a challenge that never settles -------------------------------------------------------------
+
+# Loaded, then reloaded a moment later, again and again: reading the page races its reload.
+RELOADING = ("<html><head><script>document.cookie = 'c=' + Date.now();"
+             "setTimeout(() => location.reload(), 20 + Math.random() * 80);</script></head>"
+             "<body>loading…</body></html>")
+
+
+def short_render_settings(folder: Path, seconds: int) -> Path:
+    import yaml
+
+    conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
+    conf["crawl"]["render_timeout_seconds"] = seconds
+    conf["fetch"].update(retries=0, delay_seconds=0)
+    path = folder / "settings.yaml"
+    path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_a_challenge_that_reloads_forever_ends_as_a_challenge_in_bounded_time(
+        tmp_path: Path) -> None:
+    """瑞数-style HTTP 412 whose script reloads the page the moment it runs, forever: the
+    browser's every step is bounded, and the column fails as ``challenge`` with a reason."""
+    require_tool("chromium", "the challenge is solved in a real browser")
+    render_seconds = 5
+    with AttackPortal() as portal:
+        portal.routes["/col/"] = Answer(412, RELOADING.encode())
+        portal.routes["/"] = Answer(412, RELOADING.encode())
+        started = time.monotonic()
+        done, db = run_crawl(tmp_path, write_site(tmp_path / "sites.yaml", portal,
+                                                  render="auto"),
+                             env={"NIANBAO_SETTINGS": str(short_render_settings(
+                                 tmp_path, render_seconds))})
+        elapsed = time.monotonic() - started
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert elapsed < 120, elapsed
+    column_failures = [f for f in failures(db) if f["url"].endswith("/col/")
+                       or f["url"] == f"{portal.url}/"]
+    assert column_failures and {f["reason"] for f in column_failures} == {"challenge"}, (
+        failures(db))
+    # The reload racing the read is no browser error: the challenge was not passed in time.
+    assert all("navigating" not in f["detail"] for f in column_failures), column_failures
+    assert any(f"within {render_seconds} s" in f["detail"] or "kept reloading" in f["detail"]
+               for f in column_failures), column_failures

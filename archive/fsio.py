@@ -45,6 +45,14 @@ def directory_lock(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def check_writable(directory: Path) -> None:
+    """Create ``directory`` if needed and take its lock once: OSError (read-only file system,
+    no permission, not a directory…) when the archive cannot be written there."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with directory_lock(directory):
+        pass
+
+
 def lock(fd: int) -> None:
     """Take an exclusive ``flock`` on ``fd``, waiting if needed."""
     fcntl.flock(fd, fcntl.LOCK_EX)

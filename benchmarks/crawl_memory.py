@@ -6,7 +6,7 @@ over-nested HTML, random bytes named .doc and a truncated PDF. ``nianbao crawl``
 with politeness relaxed (no delay, 8 requests at once), so many documents reach the parser at
 the same time; the tree (crawl, parse workers, converters) is sampled from /proc every 0.1 s.
 
-    .venv/bin/python benchmarks/crawl_memory.py [--reports 60]
+    .venv/bin/python benchmarks/crawl_memory.py [--reports 60] [--workers 8]
 
 Prints the wall time, the peak of the summed PSS and RSS, the most processes seen at once and
 the crawl's own summary (failures by reason). The figure to compare is the same command run on
@@ -32,10 +32,13 @@ from tests.mockserver.generated import GeneratedPortal  # noqa: E402
 RELAXED = {"delay_seconds": 0, "concurrency_per_host": 8, "timeout_seconds": 60, "retries": 0}
 
 
-def relaxed_settings(folder: Path, **fetch) -> Path:
-    """The project's settings with politeness off (a local portal), in ``folder``."""
+def relaxed_settings(folder: Path, workers: int | None = None, **fetch) -> Path:
+    """The project's settings with politeness off (a local portal), in ``folder``; with
+    ``workers``, that many documents parse at once (the total bound under test)."""
     conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
     conf["fetch"].update(RELAXED, **fetch)
+    if workers:
+        conf["parse"]["workers"] = workers
     if "autothrottle" in conf["fetch"]:
         conf["fetch"]["autothrottle"] = False
     path = folder / "settings.yaml"
@@ -47,16 +50,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=int, default=60, help="normal reports beside the "
                         "hostile documents")
+    parser.add_argument("--workers", type=int, help="documents parsed at once (default: "
+                        "parse.workers of the settings); as many as the crawl fetches at once "
+                        "(8) is what no total bound gives")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp, \
             GeneratedPortal(args.reports, hostile=True) as portal:
         work = Path(tmp)
-        env = {**os.environ, "NIANBAO_SETTINGS": str(relaxed_settings(work))}
+        env = {**os.environ, "NIANBAO_SETTINGS": str(relaxed_settings(work, args.workers))}
         command = [sys.executable, "-m", "nianbao.commands.cli", "crawl",
                    "--sites", str(portal.write_sites(work / "sites.yaml")),
                    "--db", f"sqlite:///{work / 'crawl.sqlite'}", "--archive", str(work / "warc")]
         done, peak, wall = run_sampled(command, env=env, cwd=tmp)
         served = portal.counters()
+    print(f"parse workers: {args.workers or 'as configured'}")
     print(f"crawl of {args.reports} reports + hostile documents: exit {done.returncode}, "
           f"{wall:.1f} s, {served['requests']} responses served")
     print(f"peak memory of the process tree: PSS {peak.pss_mb:.0f} MB, RSS {peak.rss_mb:.0f} MB, "

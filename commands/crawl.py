@@ -100,7 +100,7 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
     """Crawl, then print the summary. The exit code is 0 when the run finished, however many
     portals failed (each failure is an observation, stored with its reason); 1 when the run
     was interrupted; 2 for an unusable sites file."""
-    from nianbao.crawler.run import CrawlOptions, run_crawl
+    from nianbao.crawler.run import CrawlNotStarted, CrawlOptions, run_crawl
     from nianbao.storage.db import connect, database_url
     from nianbao.storage.store import Store
 
@@ -118,7 +118,11 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
         proxy=args.proxy, allowed_private_hosts=tuple(args.allow_host),
         log_level="INFO" if args.verbose else "WARNING",
     )
-    run_id = run_crawl(options)
+    try:
+        run_id = run_crawl(options)
+    except CrawlNotStarted as exc:
+        print(f"nianbao: crawl run {exc.run_id} failed: {exc}", file=sys.stderr)
+        return Outcome(1, [])
     if run_id is None:
         print("nianbao: the crawl could not start (see the log above)", file=sys.stderr)
         return Outcome(1, [])

@@ -50,6 +50,7 @@ async def guard_page(page, request: Request) -> None:
     via_proxy = bool(conf.get("via_proxy"))
     refused: list[Refusal] = []
     request.meta[meta.BROWSER_REFUSED] = refused
+    request.meta[meta.BROWSER_PAGE] = page  # closed by RenderMiddleware, whatever happens
     session = await page.context.new_cdp_session(page)
     tree = await session.send("Page.getFrameTree")
     main_frame = tree["frameTree"]["frame"]["id"]

@@ -45,6 +45,7 @@ CHALLENGE_WAITS = "challenge_waits"  # times the request waited for a host's cha
 BROWSER_RULES = "browser_rules"  # the address allowance Chromium's requests are judged by
 BROWSER_GUARDED = "browser_guarded"  # the page's request guard is in place (browser_guard.py)
 BROWSER_REFUSED = "browser_refused"  # what the page's guard refused: [Refusal]
+BROWSER_PAGE = "browser_page"  # the Playwright page of a browser request, even if it failed
 SOLVE_FOR = "solve_for"  # the request a SOLVE visit is made for
 PREVIOUS = "previous"  # the URL's stored state when the request was sent (ResourceState)
 UNCHANGED = "unchanged"  # Unchanged.CONFIRMED or Unchanged.ASSUMED: answered from the archive

@@ -139,10 +139,13 @@ class ArchiveMiddleware:
         return cls(crawler, services(crawler))
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if request.meta.get("playwright_page") is not None:
+        if request.meta.get("playwright_page") is not None or "nianbao:rendered" in response.flags:
             return response  # archived by RenderMiddleware once the page has settled
         if request.meta.get(meta.UNCHANGED):
             return response  # not from the wire: the archive's own copy
-        archive_response(self.services.archive, request, response)
+        try:
+            archive_response(self.services.archive, request, response)
+        except OSError as exc:
+            raise Refused("archive", self.services.archive_failed(exc)) from None
         self.crawler.stats.inc_value("nianbao/archive/records")
         return response

@@ -25,7 +25,7 @@ from scrapy.http import Response
 from nianbao.crawler import meta
 from nianbao.crawler.families import ListPage
 from nianbao.crawler.meta import Role
-from nianbao.crawler.services import services
+from nianbao.crawler.services import ARCHIVE_FAILED, services
 
 ENTRIES_KEPT = 50  # entries an observation keeps for the next run's "moved?" comparison
 PLACE_ROLES = (Role.LIST, Role.FEED, Role.DISCOVER)
@@ -96,6 +96,7 @@ class CrawlRecorder:
         if self.run_id is None:
             return
         finished = reason == "finished"
+        failed = reason == ARCHIVE_FAILED
         for place in self.places.values():
             self.store.record_observation(run_id=self.run_id, vantage=self.vantage,
                                           **observation(place, self._robots(place)))
@@ -103,8 +104,10 @@ class CrawlRecorder:
         stats: dict[str, dict] = {k: dict(v) for k, v in self.site_stats.items()}
         if not finished:
             stats["_close_reason"] = {"reason": reason}
-        self.store.finish_run(self.run_id, "finished" if finished else "interrupted", stats,
-                              received)
+        if failed:
+            stats["_close_reason"]["detail"] = services(self.crawler).archive_error
+        status = "finished" if finished else "failed" if failed else "interrupted"
+        self.store.finish_run(self.run_id, status, stats, received)
 
     def count(self, site_id: str, key: str, n: int = 1) -> None:
         self.site_stats[site_id][key] += n

@@ -33,6 +33,10 @@ from nianbao.crawler.services import CrawlServices, configured_sites, services
 logger = logging.getLogger(__name__)
 
 GUARD_PAGE = "nianbao.crawler.browser_guard.guard_page"
+# What Playwright says when a page is read while it navigates (scrapy-playwright reads it).
+NAVIGATING = "page is navigating and changing the content"
+RENDERED_FLAG = "nianbao:rendered"  # a response RenderMiddleware made from a browser page
+STEP_SECONDS = 10.0  # the most a single browser step (cookies, status, close) may take
 # What a SOLVE visit keeps of the request it is made for: its site, and its open work (progress).
 _CARRIED = (meta.SITE, meta.WORK)
 
@@ -76,15 +80,40 @@ class RenderMiddleware:
         """Route ``request`` to Chromium, judged inside the browser by its site's allowance."""
         to_browser(request, self.context, rules(self._allowance(request), self.via_proxy))
 
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        """A browser navigation the page's guard blocked is a refusal, not a browser error."""
-        for refusal in request.meta.get(meta.BROWSER_REFUSED) or ():
-            if refusal.document:
-                self.crawler.stats.inc_value("nianbao/browser/refused")
-                raise Refused("forbidden-address", f"in the browser, {refusal.url}: "
-                              f"{refusal.why}")
+    def _solve_ended(self, request: Request) -> None:
+        """A SOLVE visit is over (passed or not): the host's other requests stop waiting."""
+        if meta.SOLVE_FOR in request.meta:
+            self.solving.discard(urlsplit(request.url).hostname or "")
+
+    async def process_exception(self, request: Request,
+                                exception: Exception) -> Response | Request | None:
+        """A browser navigation the page's guard blocked is a refusal, not a browser error.
+        A page that was navigating when scrapy-playwright read it (a challenge's reload racing
+        the read) is read again, within the render timeout; any other failed page is closed
+        (scrapy-playwright leaves an included page open, reloading forever)."""
+        page = request.meta.pop(meta.BROWSER_PAGE, None)
+        refusal = next((r for r in request.meta.get(meta.BROWSER_REFUSED) or ()
+                        if r.document), None)
+        if page is not None and refusal is None and NAVIGATING in str(exception) \
+                and not page.is_closed():
+            rendered = await self._from_browser(request, None, page)
+            if isinstance(rendered, Response):
+                rendered.flags.append(RENDERED_FLAG)
+            return rendered
+        self._solve_ended(request)
+        if page is not None and not page.is_closed():
+            with contextlib.suppress(Exception):
+                await bounded(page.close(), STEP_SECONDS)
+        if refusal is not None:
+            self.crawler.stats.inc_value("nianbao/browser/refused")
+            raise Refused("forbidden-address", f"in the browser, {refusal.url}: "
+                          f"{refusal.why}")
+        return None
 
     async def process_response(self, request: Request, response: Response):
+        if RENDERED_FLAG in response.flags:
+            return response  # made by process_exception from the browser's page
+        request.meta.pop(meta.BROWSER_PAGE, None)
         page = request.meta.get("playwright_page")
         if page is not None:
             return await self._from_browser(request, response, page)
@@ -141,9 +170,12 @@ class RenderMiddleware:
         wait_for = request.meta.get(meta.WAIT_FOR) or (site.selectors.get("wait_for")
                                                        if site else None)
         try:
-            html = await settled_content(page, self.timeout, wait_for)
+            try:
+                html = await settled_content(page, self.timeout, wait_for)
+            except KeptReloading as exc:
+                raise Refused("challenge", str(exc)) from None
             status = await document_status(page)
-            cookies = await page.context.cookies()
+            cookies = await bounded(page.context.cookies(), STEP_SECONDS)
             url = page.url or request.url
             refused = await asyncio.to_thread(document_refusal, request, url,
                                               self._allowance(request), self.via_proxy)
@@ -156,26 +188,33 @@ class RenderMiddleware:
             if browser_rss_mb() > self.memory_limit:
                 logger.warning("browser over %s MB: closing its context", self.memory_limit)
                 self.crawler.stats.inc_value("nianbao/browser/context_restarts")
-                await page.context.close()
+                await bounded(page.context.close(), STEP_SECONDS)
+        except BaseException:
+            self._solve_ended(request)
+            raise
         finally:
             if not page.is_closed():
-                await page.close()
+                with contextlib.suppress(Exception):
+                    await bounded(page.close(), STEP_SECONDS)
         rendered = HtmlResponse(
             url=url, status=status or 200, body=html.encode("utf-8"), encoding="utf-8",
             request=request, headers={"Content-Type": "text/html; charset=utf-8"},
         )
         request.meta[meta.RENDERED] = True
-        archive_response(self.services.archive, request, rendered,
-                         rendered_by=browser_label(page))
+        try:
+            archive_response(self.services.archive, request, rendered,
+                             rendered_by=browser_label(page))
+        except OSError as exc:
+            raise Refused("archive", self.services.archive_failed(exc)) from None
         self.crawler.stats.inc_value("nianbao/archive/records")
         still = challenge_kind(rendered.status, {}, url, rendered.body)
         original = request.meta.get(meta.SOLVE_FOR)
         if original is not None:
-            host = urlsplit(request.url).hostname or ""
-            self.solving.discard(host)
-            self.solved_hosts[host] = {c["name"] for c in cookies}
+            self._solve_ended(request)
+            self.solved_hosts[urlsplit(request.url).hostname or ""] = {c["name"] for c in cookies}
         if still:
-            raise Refused("challenge", f"the browser did not pass the {NAMES[still]} challenge")
+            raise Refused("challenge", f"the browser did not pass the {NAMES[still]} challenge "
+                          f"within {self.timeout:g} s")
         if original is not None:
             # With their domain and path, so the whole host (attachments too) gets them.
             jar = [{key: c[key] for key in ("name", "value", "domain", "path", "secure")}
@@ -199,23 +238,45 @@ def to_browser(request: Request, context: dict, guard: dict) -> None:
     request.meta.pop(meta.BROWSER_GUARDED, None)
 
 
+class KeptReloading(Exception):
+    """The page never held still long enough to be read (a challenge reloading it)."""
+
+
+async def bounded(awaitable, seconds: float):
+    """``awaitable``, given at most ``seconds`` (a browser step must never hang a crawl)."""
+    return await asyncio.wait_for(awaitable, timeout=max(seconds, 0.1))
+
+
 async def settled_content(page, timeout: float, wait_for: str | None = None) -> str:
     """The page's DOM once scripts have drawn it (and ``wait_for`` matches, when given) and
-    any challenge reload has happened."""
+    any challenge reload has happened. Every step is bounded by ``timeout`` in all; a page
+    that is navigating when read (a challenge's reload racing the read) is read again, and
+    one that never holds still raises ``KeptReloading``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    html = await page.content()
-    while loop.time() < deadline:
+    html, reloads = None, 0
+    while True:
+        left = deadline - loop.time()
         with contextlib.suppress(Exception):
-            await page.wait_for_load_state("networkidle", timeout=max(timeout / 4, 1) * 1000)
+            await bounded(page.wait_for_load_state(
+                "networkidle", timeout=max(min(timeout / 4, left), 0.1) * 1000), left)
         if wait_for:
             with contextlib.suppress(Exception):
-                left = max(deadline - loop.time(), 0.1)
-                await page.wait_for_selector(wait_for, timeout=left * 1000)
-        html = await page.content()
-        if not challenge_kind(200, {}, page.url, html.encode("utf-8")):
-            return html
+                left = deadline - loop.time()
+                await bounded(page.wait_for_selector(wait_for, timeout=max(left, 0.1) * 1000),
+                              left)
+        try:
+            html = await bounded(page.content(), deadline - loop.time())
+        except Exception:  # navigating, or out of time: the page did not hold still
+            reloads += 1
+        else:
+            if not challenge_kind(200, {}, page.url, html.encode("utf-8")):
+                return html
+        if loop.time() >= deadline:
+            break
         await asyncio.sleep(0.3)
+    if html is None:
+        raise KeptReloading(f"the page kept reloading for {timeout:g} s and could not be read")
     return html
 
 
@@ -223,7 +284,8 @@ async def document_status(page) -> int | None:
     """The HTTP status of the document now shown (after any challenge reload): a page that
     answers 404 must stay a 404 when Chromium renders it, not become a soft 404."""
     with contextlib.suppress(Exception):
-        status = await page.evaluate(
-            "() => (performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0")
+        status = await bounded(page.evaluate(
+            "() => (performance.getEntriesByType('navigation')[0] || {}).responseStatus || 0"),
+            STEP_SECONDS)
         return int(status) or None
     return None

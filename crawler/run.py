@@ -49,11 +49,47 @@ def scrapy_settings(options: CrawlOptions) -> Settings:
     return conf
 
 
+class CrawlNotStarted(Exception):
+    """The crawl could not start (its archive cannot be written); ``run_id`` is the run
+    recorded as failed with that reason."""
+
+    def __init__(self, message: str, run_id: int | None):
+        super().__init__(message)
+        self.run_id = run_id
+
+
+def _archive_writable(options: CrawlOptions) -> None:
+    """A crawl whose archive directory cannot be written stores nothing: it is recorded as a
+    failed run with the reason, and does not start."""
+    from nianbao.archive.fsio import check_writable
+
+    try:
+        check_writable(Path(options.archive_dir))
+    except OSError as exc:
+        from nianbao.storage.db import connect, migrate
+        from nianbao.storage.store import Store
+
+        why = (f"the archive directory {options.archive_dir} cannot be written "
+               f"({exc.strerror or exc})")
+        engine = connect(options.database_url)
+        try:
+            migrate(engine)
+            store = Store(engine)
+            run_id = store.start_run(list(options.site_ids))
+            store.finish_run(run_id, "failed", {"_close_reason": {
+                "reason": "archive-failed", "detail": why}}, 0)
+        finally:
+            engine.dispose()
+        raise CrawlNotStarted(why, run_id) from None
+
+
 def run_crawl(options: CrawlOptions) -> int | None:
     """Crawl; return the crawl run's id (its statistics are in the database), or None when
-    the crawl could not start."""
+    the crawl could not start; ``CrawlNotStarted`` when its archive cannot be written."""
     from nianbao.crawler.recorder import CrawlRecorder
     from nianbao.crawler.spiders.reports import ReportsSpider
+
+    _archive_writable(options)
 
     logging.getLogger("scrapy").setLevel(options.log_level)
     process = CrawlerProcess(scrapy_settings(options))

@@ -14,6 +14,7 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
+from scrapy.utils.defer import deferred_from_coro
 
 from nianbao.sites import Site, load_sites, select_sites
 
@@ -29,6 +30,9 @@ def configured_sites(settings: BaseSettings) -> dict[str, Site]:
     path = Path(settings["NIANBAO_SITES_FILE"])
     mtime = path.stat().st_mtime if path.exists() else 0.0
     return _sites(str(path), mtime, tuple(settings.getlist("NIANBAO_SITES")))
+
+
+ARCHIVE_FAILED = "archive-failed"  # the close reason of a crawl whose archive failed
 
 
 class CrawlServices:
@@ -48,8 +52,10 @@ class CrawlServices:
         engine = connect(database_url(conf.get("NIANBAO_DATABASE_URL")))
         migrate(engine)
         self.store = Store(engine)
+        self.crawler = crawler
         self.archive_dir = Path(conf["NIANBAO_ARCHIVE_DIR"])
         self.archive = WarcArchive(self.archive_dir, conf.getint("NIANBAO_WARC_MAX_MB") * 2**20)
+        self.archive_error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlServices:
@@ -59,6 +65,16 @@ class CrawlServices:
 
     def close(self) -> None:
         self.archive.close()
+
+    def archive_failed(self, exc: OSError) -> str:
+        """The archive can no longer be written (disk full, file system remounted read-only):
+        nothing fetched from now on could be kept, so the crawl stops, and its run is recorded
+        as failed with this reason (``crawler/recorder.py``). Returns the reason."""
+        if self.archive_error is None:
+            self.archive_error = (f"the archive directory {self.archive_dir} cannot be "
+                                  f"written ({exc.strerror or exc})")
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=ARCHIVE_FAILED))
+        return self.archive_error
 
 
 def services(crawler: Crawler) -> CrawlServices:

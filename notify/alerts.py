@@ -57,24 +57,48 @@ from nianbao.storage.models import Delivery, Event, Subscription
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def notify(url: str, title: str, body: str) -> str | None:
-    """Send one message; None on success, else why not (from Apprise's own log, without the
-    URL's secrets: it is stored and shown)."""
+# What a send came to: the receiver acknowledged it, refused it or could not be reached
+# (retried), or it was sent and no answer came within the timeout (the receiver may well have
+# it: never sent again automatically, so nobody gets an alert twice).
+SENT, FAILED, UNACKNOWLEDGED = "sent", "failed", "unacknowledged"
+_NO_ANSWER = ("Read timed out", "read timeout")
+
+
+def send(url: str, title: str, body: str,
+         timeout: float | None = None) -> tuple[str, str | None]:
+    """Send one message: (``SENT``, None), or (``FAILED`` / ``UNACKNOWLEDGED``, why) — why from
+    Apprise's own log, without the URL's secrets (it is stored and shown). ``timeout``: how
+    long a receiver may take to connect and to answer (``alerts.send_timeout_seconds``)."""
+    if timeout is None:
+        timeout = float(settings()["alerts"]["send_timeout_seconds"])
     sender = apprise.Apprise()
     with scrubbed_logs(url):
         added = sender.add(url)
     if not added:
-        return f"Apprise does not understand the URL {masked_url(url)}"
-    with scrubbed_logs(url), apprise.LogCapture(level=logging.WARNING,
-                                                fmt="%(message)s") as log:
+        return FAILED, f"Apprise does not understand the URL {masked_url(url)}"
+    for plugin in sender:
+        plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout
+    with scrubbed_logs(url), apprise.LogCapture(level=logging.DEBUG,
+                                                fmt="%(levelname)s %(message)s") as log:
         # Plain text, said so: Apprise escapes it for an HTML channel (an e-mail's HTML part)
         # instead of passing a page's markup through; the title is one header line.
         ok = sender.notify(title=header_line(title), body=message_text(body),
                            body_format=apprise.NotifyFormat.TEXT)
-        messages = log.getvalue().strip()
+        lines = log.getvalue().strip().splitlines()
     if ok:
-        return None
-    return scrub(messages.splitlines()[-1], url) if messages else "Apprise reported a failure"
+        return SENT, None
+    if any(marker in line for line in lines for marker in _NO_ANSWER):
+        return UNACKNOWLEDGED, (f"sent, but the receiver gave no answer within {timeout:g} s: "
+                                "it may have the message; not sent again")
+    problems = [line.split(" ", 1)[1] for line in lines
+                if line.startswith(("WARNING ", "ERROR ", "CRITICAL "))]
+    return FAILED, scrub(problems[-1], url) if problems else "Apprise reported a failure"
+
+
+def notify(url: str, title: str, body: str) -> str | None:
+    """Send one message; None when the receiver acknowledged it, else why not."""
+    status, why = send(url, title, body)
+    return None if status == SENT else why
 
 
 def _wanted(sub: SubscriptionView, event: dict[str, Any], regions: dict[str, str | None]) -> bool:
@@ -84,7 +108,7 @@ def _wanted(sub: SubscriptionView, event: dict[str, Any], regions: dict[str, str
 
 def _due(now: datetime, max_attempts: int) -> Any:
     return (
-        (Delivery.status != "sent")
+        Delivery.status.not_in((SENT, UNACKNOWLEDGED))
         & (Delivery.attempts < max_attempts)
         & or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
     )
@@ -92,7 +116,10 @@ def _due(now: datetime, max_attempts: int) -> Any:
 
 def _claim(engine: Engine, delivery_id: int, now: datetime, conf: dict[str, Any]) -> bool:
     """Take a due delivery for this sender for ``claim_seconds``; False if another has it."""
-    until = now + timedelta(seconds=int(conf["claim_seconds"]))
+    # The claim outlasts the longest a send may take (Apprise's connect and read timeouts),
+    # so no other sender takes a delivery whose answer is still awaited.
+    hold = max(int(conf["claim_seconds"]), 4 * float(conf["send_timeout_seconds"]))
+    until = now + timedelta(seconds=hold)
     with Session(engine) as session, session.begin():
         result = session.execute(
             update(Delivery)
@@ -102,17 +129,22 @@ def _claim(engine: Engine, delivery_id: int, now: datetime, conf: dict[str, Any]
         return result.rowcount == 1
 
 
-def _record_result(engine: Engine, delivery_id: int, error: str | None, now: datetime,
-                   conf: dict[str, Any]) -> None:
-    """Mark a delivery sent, or failed with the next attempt backed off exponentially."""
+def _record_result(engine: Engine, delivery_id: int, status: str, error: str | None,
+                   now: datetime, conf: dict[str, Any]) -> None:
+    """Mark a delivery sent, unacknowledged (sent, no answer: kept as it is), or failed with
+    the next attempt backed off exponentially."""
     with Session(engine) as session, session.begin():
         delivery = session.get_one(Delivery, delivery_id)
         delivery.attempts += 1
-        if error is None:
-            delivery.status, delivery.sent_at, delivery.next_attempt_at = "sent", now, None
+        if status == SENT:
+            delivery.status, delivery.sent_at, delivery.next_attempt_at = SENT, now, None
+            return
+        if status == UNACKNOWLEDGED:
+            delivery.status, delivery.sent_at, delivery.next_attempt_at = status, now, None
+            delivery.last_error = error
             return
         backoff = int(conf["retry_base_seconds"]) * 2 ** (delivery.attempts - 1)
-        delivery.status, delivery.last_error = "failed", error[:2000]
+        delivery.status, delivery.last_error = FAILED, (error or "")[:2000]
         delivery.next_attempt_at = now + timedelta(
             seconds=min(backoff, int(conf["retry_max_seconds"]))
         )
@@ -121,14 +153,15 @@ def _record_result(engine: Engine, delivery_id: int, error: str | None, now: dat
 def _send_due(engine: Engine, ids: list[int], now: datetime, conf: dict[str, Any],
               compose: Callable[[int], tuple[str, str, str]]) -> dict[str, int]:
     """Claim, send and record each delivery; ``compose`` gives its (url, title, body)."""
-    counts = {"sent": 0, "failed": 0}
+    counts = {SENT: 0, FAILED: 0, UNACKNOWLEDGED: 0}
+    timeout = float(conf["send_timeout_seconds"])
     for delivery_id in ids:
         if not _claim(engine, delivery_id, now, conf):
             continue
         url, title, body = compose(delivery_id)
-        error = notify(url, title, body)
-        _record_result(engine, delivery_id, error, now, conf)
-        counts["sent" if error is None else "failed"] += 1
+        status, error = send(url, title, body, timeout)
+        _record_result(engine, delivery_id, status, error, now, conf)
+        counts[status] += 1
     return counts
 
 
@@ -200,7 +233,7 @@ def _baseline_events(session: Session, sub: SubscriptionView, site_id: str, run_
 def deliver_pending(engine: Engine, now: datetime) -> dict[str, int]:
     """Create the deliveries owed to immediate subscriptions and send those due.
 
-    Returns ``{"created", "sent", "failed"}`` counts for this call.
+    Returns ``{"created", "sent", "failed", "unacknowledged"}`` counts for this call.
     """
     conf = settings()["alerts"]
     created = _create_event_deliveries(engine, now)
@@ -252,7 +285,7 @@ def send_digests(engine: Engine, day: date, now: datetime) -> dict[str, int]:
     """One digest per daily subscription with matching events on ``day`` (in the settings'
     time zone, Asia/Shanghai), sent once; earlier digests still due are retried too.
 
-    Returns ``{"created", "sent", "failed"}`` counts for this call.
+    Returns ``{"created", "sent", "failed", "unacknowledged"}`` counts for this call.
     """
     conf = settings()["alerts"]
     zone = conf["timezone"]

@@ -261,7 +261,7 @@ class Delivery(Base):
     # a baseline digest: every baseline event of this site's first crawl, in one message
     baseline_site: Mapped[str | None]
     baseline_run_id: Mapped[int | None]
-    status: Mapped[str] = mapped_column(default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(default="pending")  # pending|sent|failed|unacknowledged
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None]

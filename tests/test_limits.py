@@ -1,0 +1,181 @@
+"""Limits and failures: a slow alert receiver, a read-only archive, a challenge that never
+settles — each bounded, each recorded with what really happened."""
+
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from nianbao.notify.alerts import deliver_pending
+from nianbao.notify.events import record_run_events
+from nianbao.notify.subscriptions import add_subscription
+from nianbao.settings import settings
+from nianbao.storage.models import Delivery
+from tests.conftest import ROOT, require_tool
+from tests.mockserver.attacks import Answer, AttackPortal
+from tests.test_alerts import engine, now, runs  # noqa: F401  (fixtures)
+from tests.test_ssrf import TITLE, column, failures, run_crawl, write_site
+
+APPRISE_DEFAULT_READ_TIMEOUT = 4.0
+
+
+def deliveries(db: Engine) -> list[Delivery]:
+    with Session(db) as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def slow_receiver_run(db: Engine, make_runs, delay: float) -> tuple[AttackPortal, dict]:
+    receiver = AttackPortal().__enter__()
+    receiver.routes["/hook"] = Answer(200, b"{}", "application/json", delay=delay)
+    add_subscription(db, "slow", f"json://127.0.0.1:{receiver.port}/hook",
+                     kinds=["new_report"], issuers=["城区"], baseline="each")
+    record_run_events(db, make_runs()[0])
+    return receiver, deliver_pending(db, now())
+
+
+def test_a_webhook_slower_than_apprises_default_is_sent_once(
+        engine: Engine, runs) -> None:  # noqa: F811
+    receiver, counts = slow_receiver_run(engine, runs, APPRISE_DEFAULT_READ_TIMEOUT + 2)
+    try:
+        assert counts["sent"] == 1 and counts["failed"] == 0, counts
+        assert [d.status for d in deliveries(engine)] == ["sent"]
+        assert deliver_pending(engine, now() + timedelta(days=1))["sent"] == 0
+        assert receiver.paths() == ["/hook"]
+    finally:
+        receiver.__exit__()
+
+
+def test_no_answer_in_time_is_recorded_as_unacknowledged_and_not_sent_again(
+        engine: Engine, runs, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setitem(settings()["alerts"], "send_timeout_seconds", 1)
+    receiver, counts = slow_receiver_run(engine, runs, 3)
+    try:
+        assert counts["unacknowledged"] == 1 and counts["failed"] == 0, counts
+        [delivery] = deliveries(engine)
+        assert delivery.status == "unacknowledged" and "no answer within 1 s" in (
+            delivery.last_error or "")
+        later = deliver_pending(engine, now() + timedelta(days=1))
+        assert later["sent"] == later["failed"] == later["unacknowledged"] == 0
+        assert receiver.paths() == ["/hook"]  # received once, never sent again
+    finally:
+        receiver.__exit__()
+
+
+# -- an archive that cannot be written --------------------------------------------------------
+
+
+def namespace(setup: str, command: list[str]) -> list[str]:
+    """``command`` in a user and mount namespace of its own, after ``setup`` (mounts that
+    only it sees: a read-only archive, a tiny file system) — no privileges needed."""
+    require_tool("unshare", "the tests mount file systems in a namespace of their own")
+    probe = subprocess.run(["unshare", "--map-root-user", "--mount", "true"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        message = f"unprivileged mount namespaces are not available: {probe.stderr!r}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return ["unshare", "--map-root-user", "--mount", "sh", "-c", f'{setup} && exec "$@"',
+            "sh", *command]
+
+
+def crawl_in(tmp_path: Path, setup: str, portal: AttackPortal) -> tuple[
+        subprocess.CompletedProcess, list[dict]]:
+    db = tmp_path / "nianbao.sqlite"
+    command = [sys.executable, "-m", "nianbao.commands.cli", "crawl", "--sites",
+               str(write_site(tmp_path / "sites.yaml", portal)), "--db", f"sqlite:///{db}",
+               "--archive", str(tmp_path / "archive")]
+    done = subprocess.run(namespace(setup, command), capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    print(done.stdout, done.stderr[-3000:], sep="\n")
+    connection = sqlite3.connect(db)
+    connection.row_factory = sqlite3.Row
+    stored = [dict(r) for r in connection.execute("SELECT id, status, stats FROM crawl_runs")]
+    return done, stored
+
+
+def test_a_read_only_archive_is_a_clear_error_and_a_failed_run(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    with AttackPortal() as portal:
+        portal.page("/col/", column((f"{portal.url}/d.html", TITLE)))
+        done, runs = crawl_in(tmp_path, f"mount --bind {archive} {archive} && "
+                              f"mount -o remount,ro,bind {archive}", portal)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (f"nianbao: crawl run 1 failed: the archive directory "
+                                   f"{archive} cannot be written (Read-only file system)")
+    assert [(r["id"], r["status"]) for r in runs] == [(1, "failed")]
+    assert portal.hits == []
+
+
+def test_an_archive_that_fills_up_mid_crawl_fails_the_run(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    noise = base64.b64encode(os.urandom(150_000)).decode()  # the WARC's gzip cannot shrink it
+    page = f"<html><body><h1>{TITLE}</h1><p>{noise}</p></body></html>"
+    with AttackPortal() as portal:
+        portal.page("/col/", column(*((f"{portal.url}/d{n}.html", f"{TITLE}{n}")
+                                      for n in range(5))))
+        for n in range(5):
+            portal.page(f"/d{n}.html", page)
+        done, runs = crawl_in(tmp_path, f"mount -t tmpfs -o size=96k tmpfs {archive}", portal)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [run] = runs
+    assert run["status"] == "failed"
+    assert "No space left on device" in run["stats"] and "archive-failed" in run["stats"]
+
+
+# -- a challenge that never settles -------------------------------------------------------------
+
+# Loaded, then reloaded a moment later, again and again: reading the page races its reload.
+RELOADING = ("<html><head><script>document.cookie = 'c=' + Date.now();"
+             "setTimeout(() => location.reload(), 20 + Math.random() * 80);</script></head>"
+             "<body>loading…</body></html>")
+
+
+def short_render_settings(folder: Path, seconds: int) -> Path:
+    import yaml
+
+    conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
+    conf["crawl"]["render_timeout_seconds"] = seconds
+    conf["fetch"].update(retries=0, delay_seconds=0)
+    path = folder / "settings.yaml"
+    path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_a_challenge_that_reloads_forever_ends_as_a_challenge_in_bounded_time(
+        tmp_path: Path) -> None:
+    """瑞数-style HTTP 412 whose script reloads the page the moment it runs, forever: the
+    browser's every step is bounded, and the column fails as ``challenge`` with a reason."""
+    require_tool("chromium", "the challenge is solved in a real browser")
+    render_seconds = 5
+    with AttackPortal() as portal:
+        portal.routes["/col/"] = Answer(412, RELOADING.encode())
+        portal.routes["/"] = Answer(412, RELOADING.encode())
+        started = time.monotonic()
+        done, db = run_crawl(tmp_path, write_site(tmp_path / "sites.yaml", portal,
+                                                  render="auto"),
+                             env={"NIANBAO_SETTINGS": str(short_render_settings(
+                                 tmp_path, render_seconds))})
+        elapsed = time.monotonic() - started
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert elapsed < 120, elapsed
+    column_failures = [f for f in failures(db) if f["url"].endswith("/col/")
+                       or f["url"] == f"{portal.url}/"]
+    assert column_failures and {f["reason"] for f in column_failures} == {"challenge"}, (
+        failures(db))
+    # The reload racing the read is no browser error: the challenge was not passed in time.
+    assert all("navigating" not in f["detail"] for f in column_failures), column_failures
+    assert any(f"within {render_seconds} s" in f["detail"] or "kept reloading" in f["detail"]
+               for f in column_failures), column_failures

@@ -207,3 +207,34 @@ def test_four_workers_crawl_the_nation_one_killed(tmp_path, pg_schema):
     csv_done = nianbao("stats", "--db", pg_schema, "--year", "2023", "--csv", env=env)
     table = list(csv.DictReader(io.StringIO(csv_done.stdout)))
     assert {(r["province"], r["level"]) for r in table} == set(want)
+
+
+def test_with_a_queue_the_scheduler_enqueues_one_job_per_platform(tmp_path, pg_schema,
+                                                                  monkeypatch):
+    from nianbao.schedule.queue import enqueue_crawl
+    from nianbao.schedule.scheduler import build_scheduler, stop_scheduler, sync_jobs
+    from nianbao.sites import load_sites
+
+    monkeypatch.setenv("NIANBAO_QUEUE_URL", pg_schema)
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(yaml.safe_dump({"sites": [
+        {"id": i, "name": f"测试{i}", "domains": ["shared.gov.cn"],
+         "columns": [f"http://{i}.shared.gov.cn/zfxxgknb/"]} for i in ("alpha", "beta")]},
+        allow_unicode=True), encoding="utf-8")
+    scheduler = build_scheduler(pg_schema)
+    scheduler.start(paused=True)
+    try:
+        sync_jobs(scheduler, load_sites(sites), pg_schema, sites_file=str(sites))
+        job = scheduler.get_job("crawl:alpha")
+        assert job.func_ref == "nianbao.schedule.queue:enqueue_crawl"
+    finally:
+        stop_scheduler(scheduler)
+    done = nianbao("enqueue", "--sites", str(sites), "--db", pg_schema,
+                   env={**os.environ, "NIANBAO_QUEUE_URL": pg_schema})  # creates the schema
+    assert "1 crawl job(s) enqueued for 1 platform(s)" in done.stdout, done.stderr[-2000:]
+    enqueue_crawl("alpha", pg_schema, sites_file=str(sites))  # shared.gov.cn: already queued
+    enqueue_crawl("beta", pg_schema, sites_file=str(sites))
+    with connect(pg_schema).connect() as c:
+        jobs = c.execute(text("SELECT lock, queueing_lock, args FROM procrastinate_jobs")).all()
+    assert [(lock, queueing) for lock, queueing, _ in jobs] == [("shared.gov.cn",) * 2]
+    assert jobs[0][2]["site_ids"] == ["alpha", "beta"]

@@ -8,13 +8,7 @@ import argparse
 import csv
 import sys
 
-import orjson
-
-from nianbao.checks.compliance import STATUSES
 from nianbao.commands.crawl import add_storage_arguments
-
-CSV_FIELDS = ("province", "province_name", "level", "expected", "observed", *STATUSES,
-              "days_late", "verdict_ids")
 
 
 def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +20,10 @@ def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    import orjson
     from sqlalchemy.exc import SQLAlchemyError
 
+    from nianbao.checks.compliance import STATUSES
     from nianbao.checks.stats import national_stats
     from nianbao.storage.db import connect, database_url
 
@@ -41,10 +37,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(orjson.dumps({"year": args.year, "rows": records},
                                              option=orjson.OPT_INDENT_2) + b"\n")
     elif args.csv:
+        fields = ("province", "province_name", "level", "expected", "observed", *STATUSES)
         writer = csv.writer(sys.stdout)
-        writer.writerow(CSV_FIELDS)
+        writer.writerow([*fields, "days_late", "verdict_ids"])
         for r in records:
-            writer.writerow([*(r[k] for k in CSV_FIELDS[:-2]),
+            writer.writerow([*(r[k] for k in fields),
                              "; ".join(f"{d}:{n}" for d, n in r["days_late"].items()),
                              " ".join(str(i) for ids in r["verdicts"].values() for i in ids)])
     else:

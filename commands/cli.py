@@ -137,6 +137,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_discover_arguments(v)
     v.set_defaults(func=cmd_discover)
 
+    from nianbao.commands.worker import (
+        add_enqueue_arguments,
+        add_worker_arguments,
+        cmd_enqueue,
+        cmd_worker,
+    )
+
+    w = sub.add_parser("worker", help="take crawl jobs from the PostgreSQL queue (several "
+                       "machines)")
+    add_worker_arguments(w)
+    w.set_defaults(func=cmd_worker)
+    e = sub.add_parser("enqueue", help="put one crawl job per platform on the queue")
+    add_enqueue_arguments(e)
+    e.set_defaults(func=cmd_enqueue)
+
+    from nianbao.commands.stats import add_stats_arguments, cmd_stats
+
+    t = sub.add_parser("stats", help="per province and level for a report year: expected, "
+                       "observed, on time, late, missing, unobserved (from the verdicts)")
+    add_stats_arguments(t)
+    t.set_defaults(func=cmd_stats)
+
     from nianbao.commands.subscribe import add_subscribe_parser
 
     add_subscribe_parser(sub)

@@ -141,13 +141,18 @@ def sync_jobs(scheduler: BackgroundScheduler, sites: Iterable, db_url: str,
     The scheduler must be started (paused is fine): only then does it see the stored jobs.
     Every job is replaced, so a changed setting takes effect on the next start.
     """
+    from nianbao.schedule.queue import queue_url
+
     conf = settings()["schedule"]
     tz = schedule_timezone()
     wanted = set()
+    # With a queue (several machines), a crawl job only enqueues: the workers crawl.
+    crawl = ("nianbao.schedule.queue:enqueue_crawl" if queue_url()
+             else "nianbao.schedule.jobs:crawl_site")
     for site in sites:
         job_id = CRAWL_PREFIX + site.id
         wanted.add(job_id)
-        scheduler.add_job("nianbao.schedule.jobs:crawl_site", crawl_trigger(site.id), id=job_id,
+        scheduler.add_job(crawl, crawl_trigger(site.id), id=job_id,
                           name=crawl_description(site.id), replace_existing=True,
                           args=[site.id, db_url, archive_dir, sites_file])
     hour, minute = (int(part) for part in conf["digest_time"].split(":"))
@@ -164,6 +169,13 @@ def sync_jobs(scheduler: BackgroundScheduler, sites: Iterable, db_url: str,
          IntervalTrigger(minutes=int(conf["retry_minutes"]), timezone=tz), [db_url],
          f"deliver pending alerts every {conf['retry_minutes']} min"),
     ]
+    if conf.get("discover_cron"):
+        others.append(("discover", "nianbao.schedule.rediscover:rediscover",
+                       CronTrigger.from_crontab(conf["discover_cron"], timezone=tz),
+                       [db_url, sites_file],
+                       f"re-discover the portal tree ({conf['discover_cron']})"))
+    elif scheduler.get_job("discover"):
+        scheduler.remove_job("discover")
     for job_id, function, trigger, args, name in others:
         scheduler.add_job(function, trigger, id=job_id, name=name, args=args,
                           replace_existing=True)

@@ -317,6 +317,22 @@ class Nation:
         return [{"code": p.code, "name": p.name, "homepage": p.homepage,
                  "cited": "tests/mockserver/nation.py (replica)"} for p in self.provinces]
 
+    def site_entries(self) -> list[dict]:
+        """Site entries for every portal that has its columns reachable, as an operator would
+        accept them from discovery (its region, columns and expected bodies with their kinds)."""
+        out = []
+        for gov in self.govs:
+            if gov.trouble is not None:
+                continue
+            hosts = sorted({gov.host, urlsplit(gov.platform).hostname or ""})
+            out.append({"id": f"d{gov.code}", "name": gov.name, "region": gov.code,
+                        "homepage": gov.homepage, "domains": hosts,
+                        "columns": [{"url": gov.column(b)} for b in gov.bodies()],
+                        "issuers": [{"name": b, "kind": "government" if b == gov.name else
+                                     ("office" if b.endswith("办公室") else "department")}
+                                    for b in gov.bodies()]})
+        return out
+
     def linked(self) -> list[Gov]:
         """Portals a walk from the provinces can find (the provinces themselves included)."""
         out = []

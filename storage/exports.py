@@ -28,6 +28,7 @@ import orjson
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
+from nianbao.escaping import csv_cell
 from nianbao.storage.models import Issuer, Report, Site, Version
 from nianbao.vocabulary.issuers import issuer_kind
 from nianbao.vocabulary.metrics import metric_keys, metric_label
@@ -141,15 +142,9 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: list[str], out: IO[str],
         writer.writeheader()
     n = 0
     for row in rows:
-        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
         n += 1
     return n
-
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[bytes]) -> int:

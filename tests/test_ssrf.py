@@ -250,3 +250,29 @@ def test_crawl_connects_to_the_checked_address(tmp_path: Path) -> None:
     assert ("GET", "/col/", f"{REBIND_NAME}:{portal.port}") in portal.hits
     assert any(f["reason"] == "forbidden-address" and "127.0.0.2" in f["detail"]
                for f in failures(db)), failures(db)
+
+
+def test_chromium_refuses_a_page_from_an_address_that_was_not_checked(tmp_path: Path) -> None:
+    """Chromium resolves names itself: the guard's lookup says 127.0.0.1 (allowed), the
+    browser's says 127.0.0.2. The browser's request does reach 127.0.0.2 (a limit, written in
+    SECURITY.md), but the page that came from there is refused: never archived or parsed."""
+    require_tool("chromium", "the browser path is tested in a real browser")
+    from tests.mockserver.rebinding import RUN
+
+    with AttackPortal() as portal, AttackPortal("127.0.0.2", portal.port) as internal:
+        internal.page("/col/", column((f"http://{REBIND_NAME}:{portal.port}/d.html", TITLE))
+                      .replace("</body>", "SECRET-METADATA</body>"))
+        sites = write_site(tmp_path / "sites.yaml", portal, domains=[REBIND_NAME],
+                           render="always",
+                           columns=[{"url": f"http://{REBIND_NAME}:{portal.port}/col/"}])
+        env = {**rebinding(portal.port),
+               "NIANBAO_TEST_REBIND": f"{REBIND_NAME}=127.0.0.1,127.0.0.1",
+               "NIANBAO_TEST_CHROMIUM_ANSWER": "127.0.0.2"}
+        done, db = run_crawl(tmp_path, sites, env=env, code=RUN)
+    assert done.returncode == 0, done.stderr[-3000:]
+    refused = [f for f in failures(db) if f["url"].endswith("/col/")]
+    assert refused and refused[0]["reason"] == "forbidden-address", failures(db)
+    assert "answered from the non-public address 127.0.0.2" in refused[0]["detail"]
+    assert "/d.html" not in internal.paths() + portal.paths()  # its links were not followed
+    for warc in (tmp_path / "archive").rglob("*.warc*"):
+        assert b"SECRET-METADATA" not in warc.read_bytes()

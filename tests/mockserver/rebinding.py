@@ -4,7 +4,9 @@
 system resolver (``socket.getaddrinfo`` / ``gethostbyname``, what Scrapy, Twisted and the
 standard library all end in) answers ``$NIANBAO_TEST_REBIND`` = ``name=first,then``: the
 first lookup of ``name`` gets ``first``, every later one ``then`` — what an attacker's DNS
-server with a zero TTL does. Other names resolve normally.
+server with a zero TTL does. Other names resolve normally. With
+``$NIANBAO_TEST_CHROMIUM_ANSWER``, Chromium's resolver (which Python's cannot reach) answers
+that address for the name: the browser's lookup is the second, different answer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ RUN = ("import sys\nfrom tests.mockserver import rebinding\nrebinding.install()\
 
 def install() -> None:
     name, _, answers = os.environ["NIANBAO_TEST_REBIND"].partition("=")
+    chromium = os.environ.get("NIANBAO_TEST_CHROMIUM_ANSWER")
+    if chromium:  # Chromium's own resolver answers this instead (its second lookup)
+        from nianbao.crawler import settings
+
+        settings.PLAYWRIGHT_LAUNCH_OPTIONS["args"].append(
+            f"--host-resolver-rules=MAP {name} {chromium}")
     first, then = answers.split(",")
     real_getaddrinfo, real_gethostbyname = socket.getaddrinfo, socket.gethostbyname
     lock = threading.Lock()

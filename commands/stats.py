@@ -25,10 +25,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     from nianbao.checks.compliance import STATUSES
     from nianbao.checks.stats import national_stats
-    from nianbao.storage.db import connect, database_url
+    from nianbao.storage.db import DatabaseMissing, open_existing
 
     try:
-        rows = national_stats(connect(database_url(args.db)), args.year)
+        rows = national_stats(open_existing(args.db), args.year)
+    except DatabaseMissing as exc:
+        print(f"nianbao: {exc}", file=sys.stderr)
+        return 2
     except SQLAlchemyError as exc:
         print(f"nianbao: cannot read the verdicts: {type(exc).__name__}", file=sys.stderr)
         return 2

@@ -9,14 +9,14 @@ hostile attachment can neither stall nor crash the crawl, and many cannot exhaus
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from email.utils import parsedate_to_datetime
+from hashlib import sha256
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from nianbao.crawler.freshness import keep_unchanged, remember_document
+from nianbao.crawler.freshness import document_state, keep_unchanged, remember_document
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.recorder import CrawlRecorder, recorder
 from nianbao.crawler.services import services
@@ -33,7 +33,7 @@ def content_hash(record: dict) -> str:
     page's bytes (CMS pages embed visit counters and clocks that change on every fetch)."""
     content = {key: record.get(key) for key in CONTENT_KEYS}
     text = json.dumps(content, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def external_dates(item: FetchedDocument, first_seen: bool) -> list[DateEvidence]:
@@ -106,15 +106,18 @@ class StorePipeline:
                                      str(record.get("reason") or "no standard tables"))
             remember_document(store, item, "not-a-report", None)
             return item
+        # The URL's state is remembered with the version, in its transaction.
+        state = document_state(item, "report", None)
         outcome = store.store_document(
             run_id=run.run_id, site_id=item.site_id, url=item.url, record=record,
-            content_hash=content_hash(record), payload_digest=hashlib.sha256(item.body).hexdigest(),
+            content_hash=content_hash(record),
+            payload_digest=state["payload_digest"] if state else sha256(item.body).hexdigest(),
             content_type=item.content_type, warc=item.warc, fetched_at=item.fetched_at,
+            resource=(item.role, state) if state else None,
         )
         run.count(item.site_id, outcome.status)
         if outcome.status == "rejected":
             store.record_failure(run.run_id, item.site_id, item.url, "rejected",
                                  outcome.reason or "")
-        remember_document(store, item, "report" if outcome.version_id else outcome.status,
-                          outcome.version_id)
+            remember_document(store, item, outcome.status, None)
         return item

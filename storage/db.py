@@ -108,8 +108,10 @@ def connect(url: str) -> Engine:
     # (listings of 100,000 rows decode one or two small JSON values each; a crawl writes a
     # full record per version). It writes UTF-8, not \uXXXX: a SQL reader's LIKE '%晋城%'
     # (Datasette, sqlite3) finds the Chinese the columns hold.
-    engine = create_engine(parsed, pool_pre_ping=True, json_deserializer=orjson.loads,
-                           json_serializer=_json_text)
+    # A server may drop idle connections: test each before use. A SQLite file cannot, and the
+    # test would cost a query per transaction (a crawl makes thousands).
+    engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite",
+                           json_deserializer=orjson.loads, json_serializer=_json_text)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from nianbao.storage.models import Issuer, IssuerAlias
 from nianbao.vocabulary.issuers import normalize_issuer, same_body
 
 log = logging.getLogger(__name__)
+
+
+# Asked for every document stored: built once.
+_ISSUER_OF_ALIAS = select(Issuer).join(IssuerAlias, IssuerAlias.issuer_id == Issuer.id).where(
+    IssuerAlias.scope == bindparam("scope"), IssuerAlias.normalized == bindparam("normalized"))
 
 
 def _scope(site_id: str | None) -> str:
@@ -39,9 +44,9 @@ def _add_alias(session: Session, issuer: Issuer, name: str, normalized: str) -> 
 def resolve_issuer(session: Session, site_id: str | None, name: str) -> Issuer:
     """The site's issuer that ``name`` means, created (with the name as alias) when none is."""
     scope, normalized = _scope(site_id), normalize_issuer(name)
-    alias = _exact(session, scope, normalized)
-    if alias is not None:
-        return session.get_one(Issuer, alias.issuer_id)
+    known = session.scalar(_ISSUER_OF_ALIAS, {"scope": scope, "normalized": normalized})
+    if known is not None:
+        return known
     aliases = session.execute(select(IssuerAlias.issuer_id, IssuerAlias.normalized)
                               .where(IssuerAlias.scope == scope))
     matches = {issuer_id for issuer_id, known in aliases if same_body(known, normalized)}

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Engine, func, inspect, select, update
+from sqlalchemy import Engine, bindparam, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,7 +35,7 @@ from nianbao.storage.models import (
     Version,
 )
 from nianbao.storage.summaries import identity_failures, report_summaries
-from nianbao.storage.types import as_utc, utcnow
+from nianbao.storage.types import UTCDateTime, as_utc, utcnow
 from nianbao.vocabulary.dates import deciding_source
 from nianbao.vocabulary.figures import key_figures
 from nianbao.vocabulary.identities import cross_year_checks
@@ -71,7 +71,23 @@ class ResourceState:
 
 
 RESOURCE_FIELDS = frozenset(f.name for f in fields(ResourceState)) - {"url", "site_id", "kind"}
-_RESOURCE_STATE = select(*(getattr(Resource, f.name) for f in fields(ResourceState)))
+# Statements asked once or more per document of a crawl, built once: building a statement
+# costs more than SQLite takes to run it.
+_RESOURCE_STATE = select(*(getattr(Resource, f.name) for f in fields(ResourceState))).where(
+    Resource.url == bindparam("url"))
+_REPORT = select(Report).where(Report.issuer_id == bindparam("issuer_id"),
+                               Report.report_year == bindparam("year"))
+# Every version of a report, newest first, without its record (a report has a few).
+_VERSION_KEYS = (select(Version.id, Version.url, Version.content_hash)
+                 .where(Version.report_id == bindparam("report_id")).order_by(Version.id.desc()))
+_NEIGHBOURS = select(Report.id, Report.report_year).where(
+    Report.issuer_id == bindparam("issuer_id"),
+    Report.report_year.in_([bindparam("before"), bindparam("after")]))
+_TOUCH_VERSION = update(Version).where(
+    Version.id == bindparam("version"), Version.last_seen < bindparam("seen", type_=UTCDateTime())
+).values(last_seen=bindparam("seen"))
+_LATEST_OF_REPORT = select(Version.id).where(Version.report_id == bindparam("report_id")).order_by(
+    Version.id.desc()).limit(1)
 
 
 @dataclass
@@ -146,18 +162,9 @@ def _as_dict(row: Any) -> dict[str, Any]:
     return {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
 
 
-def _same_version(session: Session, report_id: int, url: str, content_hash: str) -> Version | None:
-    return session.scalar(select(Version).where(
-        Version.report_id == report_id, Version.url == url, Version.content_hash == content_hash
-    ))
-
-
-def _latest_version(session: Session, report_id: int, url: str | None = None) -> Version | None:
-    """The version stored last, of the report or of one of its URLs."""
-    query = select(Version).where(Version.report_id == report_id)
-    if url is not None:
-        query = query.where(Version.url == url)
-    return session.scalar(query.order_by(Version.id.desc()).limit(1))
+def _same_version(keys: list[Any], url: str, content_hash: str) -> int | None:
+    """The id of the version with this URL and content among a report's version keys."""
+    return next((k.id for k in keys if k.url == url and k.content_hash == content_hash), None)
 
 
 class Store:
@@ -168,6 +175,7 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._baselines: dict[tuple[str, int | None], bool] = {}
         self._sites: set[str] = set()  # sites found to exist (sites are never deleted)
+        self._upserts: dict[tuple[str, ...], Any] = {}  # resource upserts by their fields
 
     # Sites and runs --------------------------------------------------------------------------
 
@@ -239,42 +247,45 @@ class Store:
     def resource(self, url: str) -> ResourceState | None:
         """Asked once per request of a crawl: the state's columns only, no ORM object."""
         with self.engine.connect() as connection:
-            row = connection.execute(_RESOURCE_STATE.where(Resource.url == url)).first()
+            row = connection.execute(_RESOURCE_STATE, {"url": url}).first()
         return None if row is None else ResourceState(*row)
 
     def remember_resource(self, url: str, site_id: str, kind: str, **values: Any) -> None:
         """Insert or update a URL's state; only the fields given are changed."""
-        statement = self._resource_upsert(url, site_id, kind, values)
-        with self._sessions.begin() as session:
-            session.execute(statement)
+        statement, params = self._resource_upsert(url, site_id, kind, values)
+        with self.engine.begin() as connection:
+            connection.execute(statement, params)
 
     def keep_version(self, version_id: int | None, seen_at: datetime, url: str, site_id: str,
                      kind: str, state: dict[str, Any] | None = None) -> None:
         """A document seen again unchanged, in one transaction: its version's ``last_seen``
         moves forward (as ``touch_version``) and, when a ``state`` is given, its URL's state
         is updated with it (as ``remember_resource``)."""
-        statement = self._resource_upsert(url, site_id, kind, state) if state else None
-        seen = as_utc(seen_at)
-        with self._sessions.begin() as session:
+        upsert = self._resource_upsert(url, site_id, kind, state) if state else None
+        with self.engine.begin() as connection:
             if version_id is not None:
-                session.execute(update(Version).where(
-                    Version.id == version_id, Version.last_seen < seen).values(last_seen=seen))
-            if statement is not None:
-                session.execute(statement)
+                connection.execute(_TOUCH_VERSION, {"version": version_id, "seen": as_utc(seen_at)})
+            if upsert is not None:
+                connection.execute(*upsert)
 
-    def _resource_upsert(self, url: str, site_id: str, kind: str, values: dict[str, Any]):
-        unknown = values.keys() - RESOURCE_FIELDS
-        if unknown:
-            raise TypeError(f"unknown resource fields: {sorted(unknown)}")
+    def _resource_upsert(self, url: str, site_id: str, kind: str,
+                         values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """The upsert of a URL's state and its parameters. The statement is built once per
+        set of fields (building one costs more than running it)."""
+        names = tuple(sorted(values))
+        statement = self._upserts.get(names)
+        if statement is None:
+            unknown = set(names) - RESOURCE_FIELDS
+            if unknown:
+                raise TypeError(f"unknown resource fields: {sorted(unknown)}")
+            insert = _UPSERT[self.engine.dialect.name](Resource)
+            changed = ["site_id", "kind", *names]
+            statement = insert.on_conflict_do_update(
+                index_elements=[Resource.url], set_={k: insert.excluded[k] for k in changed})
+            self._upserts[names] = statement
         if kind not in RESOURCE_KINDS:
             raise ValueError(f"resource kind {kind!r} is not one of {RESOURCE_KINDS}")
-        insert = _UPSERT[self.engine.dialect.name](Resource).values(
-            url=url, site_id=site_id, kind=kind, **values
-        )
-        changed = ["site_id", "kind", *values]
-        return insert.on_conflict_do_update(
-            index_elements=[Resource.url], set_={k: insert.excluded[k] for k in changed}
-        )
+        return statement, {**values, "url": url, "site_id": site_id, "kind": kind}
 
     # Documents -------------------------------------------------------------------------------
 
@@ -290,10 +301,14 @@ class Store:
         content_type: str | None,
         warc: dict[str, Any],
         fetched_at: datetime,
+        resource: tuple[str, dict[str, Any]] | None = None,
     ) -> StoreOutcome:
         """File one parsed document as a new version of its report (see the module docstring).
 
         ``warc`` holds ``file``, ``offset``, ``length`` and ``record_id`` of the capture.
+        ``resource``: (kind, fields) of the URL's crawl state, remembered (as
+        ``remember_resource``, with the version's id and outcome) in the same transaction as
+        the version, so neither is ever stored without the other.
         """
         reason = rejection_reason(record)
         if reason is not None:
@@ -305,6 +320,7 @@ class Store:
             self._store, run_id=run_id, site_id=site_id, url=url, record=without_nul(record),
             content_hash=content_hash, payload_digest=payload_digest,
             content_type=content_type, warc=warc, fetched_at=as_utc(fetched_at),
+            resource=resource,
         )
         return _once_more_on_conflict(attempt, url)
 
@@ -320,6 +336,7 @@ class Store:
         self, *, run_id: int | None, site_id: str, url: str, record: dict[str, Any],
         content_hash: str, payload_digest: str, content_type: str | None,
         warc: dict[str, Any], fetched_at: datetime,
+        resource: tuple[str, dict[str, Any]] | None,
     ) -> StoreOutcome:
         with self._sessions.begin() as session:
             if site_id not in self._sites:
@@ -332,14 +349,16 @@ class Store:
             outcome = partial(
                 StoreOutcome, report_id=report.id, issuer=issuer.name, report_year=year
             )
-            same = _same_version(session, report.id, url, content_hash)
+            keys = session.execute(_VERSION_KEYS, {"report_id": report.id}).all()
+            same = _same_version(keys, url, content_hash)
             if same is not None:
-                same.last_seen = max(same.last_seen, fetched_at)
-                return outcome(status="unchanged", version_id=same.id)
-            previous, kind = _latest_version(session, report.id, url), "revised"
-            if previous is None:
-                previous = _latest_version(session, report.id)
-                kind = "new" if previous is None else "another_copy"
+                session.execute(_TOUCH_VERSION, {"version": same, "seen": fetched_at})
+                self._remember(session, url, site_id, resource, "report", same)
+                return outcome(status="unchanged", version_id=same)
+            of_url = next((k.id for k in keys if k.url == url), None)
+            kind = "revised" if of_url is not None else "another_copy" if keys else "new"
+            previous_id = of_url if of_url is not None else keys[0].id if keys else None
+            previous = None if previous_id is None else session.get(Version, previous_id)
             changes = [] if previous is None else record_changes(previous.record, record)
             published = record.get("published_date")
             version = Version(
@@ -360,7 +379,16 @@ class Store:
             self._check_neighbour_years(session, issuer.id, year, version)
             insert_events(session, version_events(
                 version, previous, issuer, year, self._is_baseline(session, site_id, run_id)))
+            self._remember(session, url, site_id, resource, "report", version.id)
             return outcome(status=kind, version_id=version.id, changes=changes)
+
+    def _remember(self, session: Session, url: str, site_id: str,
+                  resource: tuple[str, dict[str, Any]] | None, outcome: str,
+                  version_id: int) -> None:
+        if resource is not None:
+            kind, state = resource
+            session.execute(*self._resource_upsert(
+                url, site_id, kind, {**state, "outcome": outcome, "version_id": version_id}))
 
     def _is_baseline(self, session: Session, site_id: str, run_id: int | None) -> bool:
         """Whether this run is the site's first crawl; fixed for the rest of the run once
@@ -372,9 +400,7 @@ class Store:
 
     @staticmethod
     def _report(session: Session, issuer_id: int, year: int) -> Report:
-        report = session.scalar(
-            select(Report).where(Report.issuer_id == issuer_id, Report.report_year == year)
-        )
+        report = session.scalar(_REPORT, {"issuer_id": issuer_id, "year": year})
         if report is None:
             report = Report(issuer_id=issuer_id, report_year=year)
             session.add(report)
@@ -386,11 +412,11 @@ class Store:
         session: Session, issuer_id: int, year: int, version: Version
     ) -> None:
         """Cross-year checks of a new version against the latest of years N−1 and N+1."""
-        for other_year in (year - 1, year + 1):
-            other_report = session.scalar(select(Report.id).where(
-                Report.issuer_id == issuer_id, Report.report_year == other_year
-            ))
-            other = None if other_report is None else _latest_version(session, other_report)
+        neighbours = session.execute(
+            _NEIGHBOURS, {"issuer_id": issuer_id, "before": year - 1, "after": year + 1}).all()
+        for other_report, other_year in sorted(neighbours, key=lambda n: n.report_year):
+            latest = session.scalar(_LATEST_OF_REPORT, {"report_id": other_report})
+            other = None if latest is None else session.get(Version, latest)
             if other is None:
                 continue
             earlier, later = (other, version) if other_year < year else (version, other)

@@ -54,8 +54,7 @@ class RobotsMiddleware(RobotsTxtMiddleware):
                 await self._parse_robots(response, netloc, request)
             except Exception as exc:
                 reason, detail = failure_reason(Failure(exc))
-                self.read[netloc] = (f"robots.txt could not be fetched ({reason}: {detail}): "
-                                     "no rule applied")
+                self.read[netloc] = f"robots.txt could not be fetched ({reason}): no rule applied"
                 if not isinstance(exc, IgnoreRequest):
                     logger.warning("%s: %s", robots.url, self.read[netloc])
                 self._robots_error(exc, netloc)

@@ -11,27 +11,37 @@ from typing import TYPE_CHECKING
 from nianbao import __version__
 from nianbao.commands.summary import render_summary
 from nianbao.parsers.errors import ParseError
-from nianbao.settings import settings
+from nianbao.settings import PROJECT_ROOT, settings
 
 if TYPE_CHECKING:
     from nianbao.parsers.pool import ParsePool
 
 
-def _read_input(target: str, conf: dict) -> tuple[bytes, str | None, list]:
-    """The bytes to parse, their Content-Type and the date evidence known from fetching."""
+def _is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def _read_input(target: str, conf: dict, sites: list) -> tuple[bytes, str | None, list]:
+    """The bytes to parse, their Content-Type and the date evidence known from fetching. A URL
+    in a site's domains is judged by that site's ``allow_private`` too, as the crawl does."""
     from nianbao.parsers.pipeline import read_file
 
     max_bytes = int(conf["parse"]["max_file_mb"]) * 2**20
-    if target.startswith(("http://", "https://")):
+    if _is_url(target):
         from nianbao.crawler.single_fetch import fetch_once
 
-        fetched = fetch_once(target, conf["fetch"], max_bytes)
+        fetch = conf["fetch"]
+        site = next((s for s in sites if s.in_scope(target)), None)
+        if site is not None and site.allow_private:
+            fetch = {**fetch, "allowed_private_hosts": [
+                *(fetch.get("allowed_private_hosts") or []), *site.allow_private]}
+        fetched = fetch_once(target, fetch, max_bytes)
         return fetched.body, fetched.content_type, fetched.dates
     return read_file(Path(target), max_bytes), None, []
 
 
-def _parse_input(pool: ParsePool, target: str, conf: dict) -> dict:
-    data, content_type, dates = _read_input(target, conf)
+def _parse_input(pool: ParsePool, target: str, conf: dict, sites: list) -> dict:
+    data, content_type, dates = _read_input(target, conf, sites)
     return pool.parse(data, target, content_type, dates)
 
 
@@ -49,12 +59,22 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.allow_host:
         hosts = [*(conf["fetch"].get("allowed_private_hosts") or []), *args.allow_host]
         conf = {**conf, "fetch": {**conf["fetch"], "allowed_private_hosts": hosts}}
+    sites: list = []
+    if any(map(_is_url, args.inputs)):
+        from nianbao.sites import SitesError, load_sites
+
+        try:
+            sites = load_sites(args.sites)
+        except SitesError as exc:
+            print(terminal(f"nianbao: {exc}"), file=sys.stderr)
+            return 2
     pool = ParsePool.from_settings(conf["parse"])
     threads = ThreadPoolExecutor(pool.limits.workers, "nianbao-input")
 
     bad = 0
     try:
-        futures = [threads.submit(_parse_input, pool, target, conf) for target in args.inputs]
+        futures = [threads.submit(_parse_input, pool, target, conf, sites)
+                   for target in args.inputs]
         for target, future in zip(args.inputs, futures, strict=True):
             try:
                 record = future.result()
@@ -89,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, help="seconds per document (default from settings)")
     p.add_argument("--allow-host", action="append", metavar="HOST",
                    help="allow this loopback/private host or address (e.g. a local replica)")
+    p.add_argument("--sites", type=Path, default=PROJECT_ROOT / "config" / "sites.yaml",
+                   metavar="FILE", help="sites file: a URL of a site is judged by its "
+                   "allow_private (default config/sites.yaml)")
     p.set_defaults(func=cmd_parse)
 
     from nianbao.commands.crawl import add_crawl_arguments, cmd_crawl

@@ -110,7 +110,8 @@ async def guard_page(page, request: Request) -> None:
             refused.append(Refusal(response.url, f"{host} answered from the non-public "
                                    f"address {address} ({why})", document))
 
-    page.on("response", lambda response: asyncio.ensure_future(connected(response)))
+    if not via_proxy:  # through a proxy, the browser connects to the proxy, which resolves
+        page.on("response", lambda response: asyncio.ensure_future(connected(response)))
     request.meta[meta.BROWSER_GUARDED] = True
 
 

@@ -61,8 +61,10 @@ class GuardMiddleware:
 
     def process_request(self, request: Request) -> None:
         site = self.sites.get(request.meta.get(meta.SITE, ""))
-        why = forbidden_address(request.url, allowance(self.allowed, site.allow_private if site
-                                                       else ()), via_proxy=bool(self.proxy))
+        judged_for = site or self.sites.get(request.meta.get(meta.GUARD_FOR, ""))
+        why = forbidden_address(request.url, allowance(
+            self.allowed, judged_for.allow_private if judged_for else ()),
+            via_proxy=bool(self.proxy))
         if why:
             raise Refused("dns" if "does not resolve" in why else "forbidden-address", why)
         if self.proxy and not request.meta.get("playwright"):

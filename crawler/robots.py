@@ -40,12 +40,13 @@ class RobotsMiddleware(RobotsTxtMiddleware):
         if netloc not in self._parsers:
             self._parsers[netloc] = Deferred()
             url = urlparse_cached(request)
-            # With the site of the request it is for: the address guard judges it by that
-            # site's own entry (its allow_private), like the site's pages.
+            # Judged by the address guard with the allowance of the site it is for (its
+            # allow_private), like the site's pages; otherwise not one of the site's requests
+            # (no budget, no rendering, no progress).
             site_id = request.meta.get(meta.SITE)
             robots = Request(f"{url.scheme}://{netloc}/robots.txt", priority=self.DOWNLOAD_PRIORITY,
                              meta={"dont_obey_robotstxt": True,
-                                   **({meta.SITE: site_id} if site_id else {})},
+                                   **({meta.GUARD_FOR: site_id} if site_id else {})},
                              callback=NO_CALLBACK)
             try:
                 response = await self.crawler.engine.download_async(robots)
@@ -53,12 +54,11 @@ class RobotsMiddleware(RobotsTxtMiddleware):
                 await self._parse_robots(response, netloc, request)
             except Exception as exc:
                 reason, detail = failure_reason(Failure(exc))
-                self.read[netloc] = (f"robots.txt could not be fetched ({reason}: {detail}): "
-                                     "no rule applied")
+                self.read[netloc] = f"robots.txt could not be fetched ({reason}): no rule applied"
                 if not isinstance(exc, IgnoreRequest):
                     logger.warning("%s: %s", robots.url, self.read[netloc])
-                self._record(site_id, robots.url, reason, detail)
                 self._robots_error(exc, netloc)
+                self._record(site_id, robots.url, reason, detail)
             self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):

@@ -6,7 +6,8 @@ Same User-Agent, timeout, retries with back-off, robots.txt and address rules as
 One fetch path serves the document and its robots.txt: every hop (redirects included) passes
 the address guard, and the connection goes to the address the guard checked — by IP, with the
 name in the Host header and the TLS SNI — so a second, different DNS answer (DNS rebinding)
-is never used. robots.txt is read with Protego, the parser Scrapy uses.
+is never used. robots.txt is read with Protego, the parser Scrapy uses. It connects directly:
+the ``http_proxy`` environment variables the standard library would follow are not used.
 """
 
 from __future__ import annotations

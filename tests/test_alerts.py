@@ -336,7 +336,8 @@ def test_alerts_carry_issuer_year_changes_and_links(
     for run_id in runs():
         record_run_events(engine, run_id)
     result = deliver_pending(engine, now())
-    assert result == {"created": 4, "sent": 4, "failed": 0}  # 3 for quwo-desk, 1 revision
+    # 3 for quwo-desk, 1 revision
+    assert result == {"created": 4, "sent": 4, "failed": 0, "unacknowledged": 0}
     titles = [m["title"] for m in webhook.received]
     assert titles.count("【年报被修改】曲沃县人民政府 2023年度") == 2
     new = message(webhook, "【新发布年报】")
@@ -349,7 +350,8 @@ def test_alerts_carry_issuer_year_changes_and_links(
     assert "存在的主要问题及改进情况" in revised and "责任意识" in revised
     failed = message(webhook, "【年报数据未通过校验】")
     assert "requests.row_total.new" in failed
-    assert deliver_pending(engine, now()) == {"created": 0, "sent": 0, "failed": 0}
+    assert deliver_pending(engine, now()) == {"created": 0, "sent": 0, "failed": 0,
+                                              "unacknowledged": 0}
 
 
 @pytest.mark.parametrize(("mode", "first_run_alerts"), [
@@ -431,7 +433,8 @@ def test_a_receiver_down_then_up_gets_each_alert_once(
     add_subscription(engine, "desk", down_webhook.url, kinds=["new_report"])
     record_run_events(engine, runs()[0])
     start = now()
-    assert deliver_pending(engine, start) == {"created": 2, "sent": 0, "failed": 2}
+    assert deliver_pending(engine, start) == {"created": 2, "sent": 0, "failed": 2,
+                                              "unacknowledged": 0}
     first = deliveries(engine)
     assert [(d.status, d.attempts) for d in first] == [("failed", 1), ("failed", 1)]
     assert all(d.last_error and d.next_attempt_at > start for d in first)
@@ -451,7 +454,7 @@ def test_a_receiver_down_then_up_gets_each_alert_once(
               "print(deliver_pending(connect(sys.argv[1]), datetime.fromisoformat(sys.argv[2])))")
     out = subprocess.run([sys.executable, "-c", script, db_url, later], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout
-    assert out.strip() == "{'created': 0, 'sent': 0, 'failed': 0}"
+    assert out.strip() == "{'created': 0, 'sent': 0, 'failed': 0, 'unacknowledged': 0}"
     assert len(down_webhook.received) == 2
 
 
@@ -467,7 +470,8 @@ def test_daily_digest_is_sent_once_with_every_matching_event(
     day = events(engine)[0].occurred_at.astimezone(zone).date()
     expected = [e for e in events(engine) if e.occurred_at.astimezone(zone).date() == day]
     assert deliver_pending(engine, now())["created"] == 0  # daily subscriptions get no alerts
-    assert send_digests(engine, day, now()) == {"created": 1, "sent": 1, "failed": 0}
+    assert send_digests(engine, day, now()) == {"created": 1, "sent": 1, "failed": 0,
+                                                "unacknowledged": 0}
     assert send_digests(engine, day, now() + timedelta(days=1))["sent"] == 0
     [digest] = webhook.received
     assert digest["title"] == f"【nianbao 每日摘要】{day.isoformat()}（{len(expected)} 条）"

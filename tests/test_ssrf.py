@@ -276,3 +276,18 @@ def test_chromium_refuses_a_page_from_an_address_that_was_not_checked(tmp_path: 
     assert "/d.html" not in internal.paths() + portal.paths()  # its links were not followed
     for warc in (tmp_path / "archive").rglob("*.warc*"):
         assert b"SECRET-METADATA" not in warc.read_bytes()
+
+
+def test_parse_url_is_judged_by_its_sites_entry(tmp_path: Path) -> None:
+    """The same per-site decision as the crawl: a URL in a site's domains may use the
+    addresses that site's ``allow_private`` lists, and no other."""
+    with AttackPortal() as portal:
+        url = report_portal(portal)
+        sites = write_site(tmp_path / "sites.yaml", portal)
+        allowed = parse_url(url, "--json", "--sites", str(sites))
+        other = write_site(tmp_path / "other.yaml", portal, domains=["www.other.gov.cn"],
+                           columns=["http://www.other.gov.cn/col/"])
+        refused = parse_url(url, "--json", "--sites", str(other))
+    assert allowed.returncode == 0, allowed.stderr
+    assert '"report_year"' in allowed.stdout
+    assert refused.returncode == 2 and "non-public address" in refused.stderr

@@ -30,8 +30,9 @@ def add_discover_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sites", type=Path, default=SITES, metavar="FILE",
                         help="the hand-checked sites file, never overwritten "
                         "(default config/sites.yaml)")
-    parser.add_argument("--out", type=Path, default=Path("discovery"), metavar="DIR",
-                        help="where candidates.yaml, coverage.json and tree.json go")
+    parser.add_argument("--out", type=Path, default=Path("data/discovery"), metavar="DIR",
+                        help="where candidates.yaml, coverage.json and tree.json go "
+                        "(default data/discovery)")
     parser.add_argument("--accept", type=Path, metavar="CANDIDATES",
                         help="append the reviewed candidates of this file to --sites")
     parser.add_argument("--id", action="append", default=[], metavar="ID",

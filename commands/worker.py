@@ -38,7 +38,8 @@ def add_enqueue_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sites file (default config/sites.yaml)")
     add_storage_arguments(parser)
     parser.add_argument("--archive", type=Path, metavar="DIR",
-                        help="WARC directory the workers write (default from settings)")
+                        help="WARC directory the workers write (default: each worker's own "
+                        "storage.archive_dir)")
 
 
 def _app(args: argparse.Namespace):
@@ -66,7 +67,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
     from nianbao.schedule.queue import enqueue
-    from nianbao.settings import archive_dir
     from nianbao.sites import SitesError, load_sites, select_sites
     from nianbao.storage.db import database_url
 
@@ -75,11 +75,16 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     except SitesError as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2
+    db_url = database_url(args.db)
+    if db_url.startswith("sqlite"):
+        print("nianbao: workers share the PostgreSQL store: give --db postgresql://… "
+              "(or NIANBAO_DATABASE_URL)", file=sys.stderr)
+        return 2
     app = _app(args)
     if app is None:
         return 2
-    queued = asyncio.run(enqueue(app, sites, database_url(args.db), str(args.sites),
-                                 str(args.archive or archive_dir())))
+    queued = asyncio.run(enqueue(app, sites, db_url, str(args.sites),
+                                 str(args.archive) if args.archive else None))
     fresh = sum(1 for job in queued.values() if job is not None)
     print(f"{fresh} crawl job(s) enqueued for {len(queued)} platform(s); "
           f"{len(queued) - fresh} already queued")

@@ -166,6 +166,8 @@ def _why(portal: Portal | None) -> dict:
         return {"reason": "no-link", "detail": "no page of the walk linked this division"}
     if portal.status in ("unreachable", "blocked", "robots"):
         return {"reason": portal.status, "detail": f"{portal.reason}: {portal.detail}"}
+    if portal.platform is None and portal.reason:  # its platform could not be read
+        return {"reason": outcome_of(portal.reason), "detail": f"{portal.reason}: {portal.detail}"}
     if portal.platform is None:
         return {"reason": "no-platform", "detail": f"{portal.homepage} links no 信息公开 page"}
     return {"reason": "no-column", "detail": f"{portal.platform} leads to no 年报 column"}

@@ -320,7 +320,7 @@ class VerdictRow(Base):
     issuer_id: Mapped[int | None] = mapped_column(ForeignKey("issuers.id"))
     issuer: Mapped[str]
     issuer_key: Mapped[str]
-    kind: Mapped[str]
+    kind: Mapped[str] = mapped_column(index=True)  # the web app filters by issuer kind
     report_year: Mapped[int] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(index=True)
     deadline: Mapped[date]

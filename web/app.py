@@ -25,7 +25,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from nianbao.web import api, pages
+from nianbao.web import api, pages, writes
 from nianbao.web.filters import BadParameter
 from nianbao.web.labels import EVENT_KIND, EVIDENCE, KIND, STATUS, VERSION_KIND
 
@@ -119,6 +119,7 @@ def create_app(engine: Engine, archive_dir: Path, conf: dict[str, Any]) -> Starl
     ]
     routes = [
         *pages.routes(),
+        *writes.routes(),
         *api.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

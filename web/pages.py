@@ -1,5 +1,5 @@
-"""The HTML pages: overview, compliance, reports, diff, archived copy, issuer, events, feeds,
-triage, subscriptions, sign-in, and the downloads (CSV of a page, exports, WACZ)."""
+"""The pages that read: overview, compliance, reports, diff, archived copy, issuer, events,
+feeds, and the downloads (CSV of a page, exports, WACZ). Writes are in ``web.writes``."""
 
 from __future__ import annotations
 
@@ -16,23 +16,24 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from nianbao.archive.wacz import write_wacz
 from nianbao.notify.events import event_dict
 from nianbao.notify.feeds import render_feed, site_feed, subscription_feed
 from nianbao.notify.messages import event_body, event_title
-from nianbao.notify.subscriptions import add_subscription, get_subscription, list_subscriptions
+from nianbao.notify.subscriptions import get_subscription
 from nianbao.storage import triage
 from nianbao.storage.exports import FORMATS, SHAPES, ExportFilter, export, write_csv
 from nianbao.storage.models import Event, Site, Version
 from nianbao.vocabulary.figures import KEY_FIGURES, RATES, percent
 from nianbao.vocabulary.issuers import normalize_issuer
-from nianbao.web import auth, charts, queries
+from nianbao.web import charts, queries
 from nianbao.web.diff import figure_changes, text_changes
-from nianbao.web.filters import BadParameter, parse_filters, parse_page
+from nianbao.web.filters import BadParameter, parse_filters
 from nianbao.web.labels import EVENT_KIND, STATUS
+from nianbao.web.render import engine, int_path, page_of, render, wants_csv
 from nianbao.web.replay import SANDBOX_CSP, ArchiveIntegrityError, load_capture, served_type
 from nianbao.web.reportview import failed_checks, tables
 
@@ -43,43 +44,14 @@ COMPLIANCE_COLUMNS = [("site_id", "网站"), ("region", "行政区划代码"), (
                       ("observation", "观察"), ("url", "报告网址"), ("mark", "复核")]
 
 
-def _engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
-def _render(request: Request, template: str, context: dict[str, Any],
-            status: int = 200) -> Response:
-    context = {"user": auth.current_user(request), "csrf": auth.csrf_token(request),
-               "path": request.url.path, **context}
-    return request.app.state.templates.TemplateResponse(request, template, context,
-                                                        status_code=status)
-
-
-def _conf(request: Request) -> dict[str, Any]:
-    return request.app.state.conf
-
-
-def _page(request: Request):
-    conf = _conf(request)
-    return parse_page(request.query_params, int(conf.get("page_size", 100)),
-                      int(conf.get("max_page_size", 1000)))
-
-
-def _int_path(request: Request, name: str) -> int:
-    try:
-        return int(request.path_params[name])
-    except ValueError:
-        raise HTTPException(404) from None
-
-
 # Overview and compliance -------------------------------------------------------------------
 
 def overview(request: Request) -> Response:
-    with Session(_engine(request)) as session:
+    with Session(engine(request)) as session:
         data = queries.overview(session)
     groups = {f"{region} · {year}": counts
               for (region, year), counts in data["by_region_year"].items()}
-    return _render(request, "overview.html", {
+    return render(request, "overview.html", {
         **data,
         "chart_regions": charts.stacked_bars("各地区、各年度的结论", groups, STATUS),
         "chart_offsets": charts.offsets_strip("发布日期与截止日期之差", data["offsets"]),
@@ -89,22 +61,18 @@ def overview(request: Request) -> Response:
 
 def compliance(request: Request) -> Response:
     filters = parse_filters(request.query_params)
-    page = _page(request)
-    if _wants_csv(request) and request.query_params.get("all") == "1":
-        return _csv_stream(_engine(request), filters)
-    with Session(_engine(request)) as session:
+    page = page_of(request)
+    if wants_csv(request) and request.query_params.get("all") == "1":
+        return _csv_stream(engine(request), filters)
+    with Session(engine(request)) as session:
         total = queries.count_verdicts(session, filters)
         rows = queries.verdicts(session, filters, page)
-        choices = queries.filter_choices(session) if not _wants_csv(request) else {}
-    if _wants_csv(request):
+        choices = queries.filter_choices(session) if not wants_csv(request) else {}
+    if wants_csv(request):
         return _csv_response(rows, "compliance.csv")
-    return _render(request, "compliance.html", {
+    return render(request, "compliance.html", {
         "rows": rows, "total": total, "filters": filters, "page": page, "choices": choices,
         "pages": max(1, -(-total // page.size)), "marks": triage.STATUSES})
-
-
-def _wants_csv(request: Request) -> bool:
-    return request.query_params.get("download") == "csv"
 
 
 def _csv_value(row: dict[str, Any], key: str) -> Any:
@@ -154,11 +122,11 @@ def _csv_stream(engine: Engine, filters: Any) -> Response:
 
 def report_list(request: Request) -> Response:
     filters = parse_filters(request.query_params)
-    page = _page(request)
-    with Session(_engine(request)) as session:
+    page = page_of(request)
+    with Session(engine(request)) as session:
         total, rows = queries.reports(session, filters, page)
         choices = queries.filter_choices(session)
-    return _render(request, "reports.html", {
+    return render(request, "reports.html", {
         "rows": rows, "total": total, "filters": filters, "page": page, "choices": choices,
         "pages": max(1, -(-total // page.size)), "figures": KEY_FIGURES})
 
@@ -175,8 +143,8 @@ def _version_param(request: Request, name: str, versions: list[Version]) -> Vers
 
 
 def report_page(request: Request) -> Response:
-    report_id = _int_path(request, "report_id")
-    with Session(_engine(request)) as session:
+    report_id = int_path(request, "report_id")
+    with Session(engine(request)) as session:
         found = queries.report(session, report_id)
         if found is None:
             raise HTTPException(404)
@@ -192,7 +160,7 @@ def report_page(request: Request) -> Response:
                                rep.report_year)
     metrics = record.get("metrics") or {}
     current = {(m.check_id): m for m in marks}
-    return _render(request, "report.html", {
+    return render(request, "report.html", {
         **found, "shown": shown, "record": record, "tables": tables(record),
         "figures": [(KEY_FIGURES[k], metrics.get(k)) for k in KEY_FIGURES],
         "rates": [(rate.label, percent(rate.value(metrics)), rate.explain(metrics))
@@ -206,8 +174,8 @@ def report_page(request: Request) -> Response:
 
 
 def report_diff(request: Request) -> Response:
-    report_id = _int_path(request, "report_id")
-    with Session(_engine(request)) as session:
+    report_id = int_path(request, "report_id")
+    with Session(engine(request)) as session:
         found = queries.report(session, report_id)
         if found is None:
             raise HTTPException(404)
@@ -220,15 +188,15 @@ def report_diff(request: Request) -> Response:
             a, b = a or versions[-2], b or versions[-1]
         changes = figure_changes(a.record or {}, b.record or {})
         texts = text_changes(a.record or {}, b.record or {})
-    return _render(request, "diff.html", {**found, "a": a, "b": b, "changes": changes,
+    return render(request, "diff.html", {**found, "a": a, "b": b, "changes": changes,
                                           "texts": texts})
 
 
 # Archived copies --------------------------------------------------------------------------
 
 def _capture(request: Request):
-    version_id = _int_path(request, "version_id")
-    with Session(_engine(request)) as session:
+    version_id = int_path(request, "version_id")
+    with Session(engine(request)) as session:
         version = session.get(Version, version_id)
         if version is None or not version.warc_pointer:
             raise HTTPException(404)
@@ -241,7 +209,7 @@ def _capture(request: Request):
 
 def archived_page(request: Request) -> Response:
     version, report_id, capture = _capture(request)
-    return _render(request, "archived.html", {"version": version, "report_id": report_id,
+    return render(request, "archived.html", {"version": version, "report_id": report_id,
                                               "capture": capture, "size": len(capture.body)})
 
 
@@ -257,7 +225,7 @@ def archived_raw(request: Request) -> Response:
 
 def wacz_download(request: Request) -> Response:
     site = request.query_params.get("site") or None
-    with Session(_engine(request)) as session:
+    with Session(engine(request)) as session:
         if site and session.get(Site, site) is None:
             raise BadParameter("没有该网站")
         pointers = [v.warc_pointer for v in session.scalars(
@@ -284,8 +252,8 @@ def _site_versions(site: str | None):
 # Issuer over the years --------------------------------------------------------------------
 
 def issuer_page(request: Request) -> Response:
-    issuer_id = _int_path(request, "issuer_id")
-    with Session(_engine(request)) as session:
+    issuer_id = int_path(request, "issuer_id")
+    with Session(engine(request)) as session:
         issuer, years = queries.issuer_years(session, issuer_id)
         if issuer is None:
             raise HTTPException(404)
@@ -293,7 +261,7 @@ def issuer_page(request: Request) -> Response:
     shown = ("requests.new.total", "requests.granted.total", "requests.handled_total.total",
              "review.total")
     series = {KEY_FIGURES[k]: [_number(y["key_figures"].get(k)) for y in years] for k in shown}
-    return _render(request, "issuer.html", {
+    return render(request, "issuer.html", {
         "issuer": issuer, "years": years, "figures": KEY_FIGURES,
         "chart": charts.lines("主要数字历年变化", [y["report_year"] for y in years], series),
         "cross": [(c, failed_checks(c.checks), len(c.checks or [])) for c in cross]})
@@ -307,15 +275,15 @@ def _number(value: Any) -> float | None:
 
 def events_page(request: Request) -> Response:
     filters = parse_filters(request.query_params)
-    page = _page(request)
-    with Session(_engine(request)) as session:
+    page = page_of(request)
+    with Session(engine(request)) as session:
         total, rows = queries.events(session, filters, page)
         items = [(e, event_title(event_dict(e)), event_body(event_dict(e))) for e in rows]
         choices = queries.filter_choices(session)
     days: dict[str, list[Any]] = defaultdict(list)
     for item in items:
         days[item[0].occurred_at.date().isoformat()].append(item)
-    return _render(request, "events.html", {
+    return render(request, "events.html", {
         "days": days, "total": total, "filters": filters, "page": page, "choices": choices,
         "pages": max(1, -(-total // page.size)), "event_kinds": EVENT_KIND})
 
@@ -326,15 +294,15 @@ def _atom(body: bytes) -> Response:
 
 def feed_site(request: Request) -> Response:
     site_id = request.path_params["site_id"]
-    with Session(_engine(request)) as session:
+    with Session(engine(request)) as session:
         if session.get(Site, site_id) is None:
             raise HTTPException(404)
-    return _atom(site_feed(_engine(request), site_id))
+    return _atom(site_feed(engine(request), site_id))
 
 
 def feed_region(request: Request) -> Response:
     region = request.path_params["region"]
-    with Session(_engine(request)) as session:
+    with Session(engine(request)) as session:
         site_ids = list(session.scalars(select(Site.id).where(Site.region == region)))
         if not site_ids:
             raise HTTPException(404)
@@ -345,110 +313,10 @@ def feed_region(request: Request) -> Response:
 
 
 def feed_subscription(request: Request) -> Response:
-    sub = get_subscription(_engine(request), str(_int_path(request, "sub_id")))
+    sub = get_subscription(engine(request), str(int_path(request, "sub_id")))
     if sub is None:
         raise HTTPException(404)
-    return _atom(subscription_feed(_engine(request), sub))
-
-
-# Writes: sign-in, triage, subscriptions ---------------------------------------------------
-
-def login_page(request: Request) -> Response:
-    return _render(request, "login.html", {"error": None,
-                                           "next": _safe_next(request.query_params.get("next"))})
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of ours: never an absolute or scheme-relative URL (open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
-
-
-async def login_submit(request: Request) -> Response:
-    form = await request.form()
-    users = _conf(request).get("users") or {}
-    name, token = str(form.get("user") or ""), str(form.get("token") or "")
-    next_path = _safe_next(str(form.get("next") or "/"))
-    if not auth.same_origin(request) or not auth.check_login(users, name, token):
-        return _render(request, "login.html", {"error": "用户名或令牌不正确", "next": next_path},
-                       status=403)
-    auth.sign_in(request, name)
-    return RedirectResponse(next_path, status_code=303)
-
-
-async def logout(request: Request) -> Response:
-    form = await request.form()
-    if auth.write_allowed(request, form) is None:
-        request.session.clear()
-    return RedirectResponse("/", status_code=303)
-
-
-def _refused(request: Request, why: str) -> Response:
-    return _render(request, "error.html", {"status": 403, "message": why}, status=403)
-
-
-async def triage_submit(request: Request) -> Response:
-    form = await request.form()
-    why = auth.write_allowed(request, form)
-    if why:
-        return _refused(request, why)
-    try:
-        year = int(str(form.get("report_year")))
-        triage.add_mark(_engine(request), site_id=str(form.get("site_id") or ""),
-                        issuer=str(form.get("issuer") or ""), report_year=year,
-                        status=str(form.get("status") or ""),
-                        check_id=str(form.get("check_id") or ""),
-                        note=str(form.get("note") or ""), user=auth.current_user(request) or "")
-    except ValueError as exc:
-        raise BadParameter(f"复核标记无效：{exc}") from None
-    return RedirectResponse(_safe_next(str(form.get("next") or "/triage")), status_code=303)
-
-
-def triage_page(request: Request) -> Response:
-    with Session(_engine(request)) as session:
-        marks = triage.all_current(session)
-    if _wants_csv(request):
-        buffer = io.StringIO()
-        buffer.write("\ufeff")
-        columns = ["target", "site_id", "issuer_key", "report_year", "check_id", "status",
-                   "note", "user", "marked_at"]
-        write_csv((m.as_dict() for m in marks), columns, buffer)
-        return Response(buffer.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="triage.csv"'})
-    return _render(request, "triage.html", {"marks": marks})
-
-
-def subscriptions_page(request: Request) -> Response:
-    subs = list_subscriptions(_engine(request))
-    return _render(request, "subscriptions.html", {"subs": subs, "error": None,
-                                                   "event_kinds": EVENT_KIND})
-
-
-async def subscription_submit(request: Request) -> Response:
-    form = await request.form()
-    why = auth.write_allowed(request, form)
-    if why:
-        return _refused(request, why)
-
-    def listed(name: str) -> list[str]:
-        return [v.strip() for v in str(form.get(name) or "").split(",") if v.strip()]
-
-    url = str(form.get("url") or "").strip()
-    try:
-        add_subscription(_engine(request), str(form.get("name") or "").strip(),
-                         url, sites=listed("sites"),
-                         regions=listed("regions"), kinds=listed("kinds"),
-                         keyword=str(form.get("keyword") or "").strip() or None,
-                         mode=str(form.get("mode") or "immediate"))
-    except (ValueError, KeyError) as exc:
-        # an Apprise URL carries the channel's secret: never echo it back
-        message = str(exc).replace(repr(url), "（该网址）").replace(url, "（该网址）") if url \
-            else str(exc)
-        return _render(request, "subscriptions.html", {
-            "subs": list_subscriptions(_engine(request)), "error": message,
-            "event_kinds": EVENT_KIND}, status=400)
-    return RedirectResponse("/subscriptions", status_code=303)
+    return _atom(subscription_feed(engine(request), sub))
 
 
 # Exports ----------------------------------------------------------------------------------
@@ -464,7 +332,7 @@ def export_download(request: Request) -> Response:
     where = ExportFilter(filters.site, filters.region, filters.year,
                          filters.report_format if shape == "long" else None)
     with tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False) as tmp:
-        export(_engine(request), shape, fmt, tmp, where, report_format)
+        export(engine(request), shape, fmt, tmp, where, report_format)
     media = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson",
              "parquet": "application/vnd.apache.parquet"}[fmt]
     stamp = datetime.now().strftime("%Y%m%d")
@@ -474,7 +342,7 @@ def export_download(request: Request) -> Response:
 
 
 def exports_page(request: Request) -> Response:
-    return _render(request, "exports.html", {})
+    return render(request, "exports.html", {})
 
 
 def routes() -> list[Route]:
@@ -492,13 +360,6 @@ def routes() -> list[Route]:
         Route("/feeds/site/{site_id}.atom", feed_site, name="feed_site"),
         Route("/feeds/region/{region}.atom", feed_region, name="feed_region"),
         Route("/feeds/subscription/{sub_id}.atom", feed_subscription, name="feed_sub"),
-        Route("/login", login_page, methods=["GET"], name="login"),
-        Route("/login", login_submit, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"], name="logout"),
-        Route("/triage", triage_page, methods=["GET"], name="triage"),
-        Route("/triage", triage_submit, methods=["POST"]),
-        Route("/subscriptions", subscriptions_page, methods=["GET"], name="subscriptions"),
-        Route("/subscriptions", subscription_submit, methods=["POST"]),
         Route("/exports", exports_page, name="exports"),
         Route("/exports/{shape}.{fmt}", export_download, name="export"),
     ]

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
+from nianbao.checks.compliance import STATUSES
 from nianbao.storage.models import (
     CrossYearResult,
     Event,
@@ -29,6 +30,7 @@ from nianbao.storage.models import (
 from nianbao.storage.triage import current_marks
 from nianbao.vocabulary.issuers import issuer_kind, normalize_issuer
 from nianbao.web.filters import Filters, Page
+from nianbao.web.labels import KIND as ISSUER_KINDS
 
 VERDICT_COLUMNS = ("id", "position", "site_id", "issuer_id", "issuer", "issuer_key", "kind",
                    "report_year", "status", "deadline", "grace_days", "published_date", "evidence",
@@ -74,10 +76,18 @@ def count_verdicts(session: Session, filters: Filters) -> int:
 def verdicts(session: Session, filters: Filters, page: Page | None) -> list[dict[str, Any]]:
     """One page of verdicts (all of them with ``page`` None), each with its current triage
     mark, in the order the evaluation made them (site, then position)."""
-    query = verdict_query(filters).order_by(VerdictRow.site_id, VerdictRow.position,
-                                            VerdictRow.id)
-    if page is not None:
-        query = query.limit(page.size).offset(page.offset)
+    order = (VerdictRow.site_id, VerdictRow.position, VerdictRow.id)
+    if page is None:
+        query = verdict_query(filters).order_by(*order)
+    else:
+        # the page's ids first, from the verdicts alone (the index on site and position);
+        # only its rows are joined to their site and version
+        ids = select(VerdictRow.id)
+        if filters.region:
+            ids = ids.join(Site, Site.id == VerdictRow.site_id)
+        ids = _verdict_where(ids, filters).order_by(*order).limit(page.size).offset(page.offset)
+        query = verdict_query(Filters()).where(VerdictRow.id.in_(ids.scalar_subquery())) \
+            .order_by(*order)
     rows = [dict(row._mapping) for row in session.execute(query)]
     marks = current_marks(session, [(r["site_id"], r["issuer_key"], r["report_year"])
                                     for r in rows])
@@ -114,10 +124,10 @@ def filter_choices(session: Session) -> dict[str, list[Any]]:
     return {
         "regions": sorted(r for r in session.scalars(select(Site.region).distinct()) if r),
         "sites": list(session.execute(select(Site.id, Site.name).order_by(Site.id))),
-        "kinds": sorted(k for k in session.scalars(select(VerdictRow.kind).distinct()) if k),
+        "kinds": list(ISSUER_KINDS),  # a fixed vocabulary: no scan of the verdicts for it
         "years": sorted(session.scalars(select(VerdictRow.report_year).distinct()),
                         reverse=True),
-        "statuses": sorted(session.scalars(select(VerdictRow.status).distinct())),
+        "statuses": list(STATUSES),
     }
 
 

@@ -5,6 +5,7 @@ Revision ID: 0006_web
 Revises: 0005
 Create Date: 2026-11-30
 
+- an index on ``verdicts.kind`` (the compliance page filters by issuer kind);
 - ``triage_marks``: people's marks on verdicts and failed checks (append-only, keyed by what
   survives a recomputation: site, normalised issuer, year, check id).
 - ``metric_labels``: each metric key's Chinese table/row/column labels; filled by
@@ -109,6 +110,7 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_metric_labels")),
     )
+    op.create_index("ix_verdicts_kind", "verdicts", ["kind"])
     connection = op.get_bind()
     op.execute(f"CREATE VIEW report_metrics AS {VIEW[connection.dialect.name]}")
     if connection.dialect.name == "sqlite":
@@ -118,5 +120,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP VIEW report_metrics")
     op.drop_table("metric_labels")
+    op.drop_index("ix_verdicts_kind", table_name="verdicts")
     op.drop_index("ix_triage_marks_target", table_name="triage_marks")
     op.drop_table("triage_marks")

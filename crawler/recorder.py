@@ -80,10 +80,10 @@ class CrawlRecorder:
     # -- the run -----------------------------------------------------------------------------
 
     def opened(self) -> None:
-        """Mark runs a killed crawler left 'running' as interrupted, register the sites, and
-        start this run."""
+        """Mark runs of these sites that a killed crawler left 'running' as interrupted,
+        register the sites, and start this run."""
         sites = services(self.crawler).sites
-        self.store.interrupted_runs_cleanup()
+        self.store.interrupted_runs_cleanup(sites=list(sites))
         for site in sites.values():
             self.store.upsert_site(site.id, site.name, site.region, site.raw,
                                    [i.as_dict() for i in site.issuers])

@@ -9,7 +9,7 @@ meet the unique constraints instead; the loser retries once and then sees the wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from functools import partial
@@ -220,19 +220,29 @@ class Store:
             run.status, run.stats, run.bytes_received = status, stats, bytes_received
             run.finished_at = utcnow()
 
-    def interrupted_runs_cleanup(self, started_before: datetime | None = None) -> int:
+    def interrupted_runs_cleanup(self, started_before: datetime | None = None,
+                                 sites: Iterable[str] | None = None) -> int:
         """Mark runs left 'running' by a killed crawler as 'interrupted'; how many were.
 
         Call it at start, before ``start_run``. Every unfinished run counts as dead unless
-        ``started_before`` spares those started later (another crawler still running).
+        ``started_before`` spares those started later, or ``sites`` (the sites this crawl is
+        about to observe) spares runs of other sites: with several workers, each crawling its
+        own platform under a lock, a run of another platform is alive, while a run of one of
+        these sites can only be a killed crawl whose job is being run again.
         """
-        query = update(CrawlRun).where(
+        query = select(CrawlRun.id, CrawlRun.sites).where(
             CrawlRun.status == "running", CrawlRun.finished_at.is_(None)
         )
         if started_before is not None:
             query = query.where(CrawlRun.started_at < as_utc(started_before))
+        mine = None if sites is None else set(sites)
         with self._sessions.begin() as session:
-            return session.execute(query.values(status="interrupted")).rowcount
+            dead = [run_id for run_id, run_sites in session.execute(query)
+                    if mine is None or mine.intersection(run_sites or ())]
+            if not dead:
+                return 0
+            return session.execute(update(CrawlRun).where(CrawlRun.id.in_(dead))
+                                   .values(status="interrupted")).rowcount
 
     def record_failure(
         self, run_id: int | None, site_id: str, url: str, reason: str, detail: str

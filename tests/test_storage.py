@@ -419,6 +419,15 @@ def test_interrupted_runs_cleanup(store: Store) -> None:
     assert store.run_stats(finished)["status"] == "finished"
 
 
+def test_a_crawl_marks_only_runs_of_its_own_sites_interrupted(store: Store) -> None:
+    """Several workers crawl different platforms at once: a new crawl of quwo leaves another
+    worker's live run of jccq alone, and marks a killed earlier run of quwo."""
+    other_worker, killed = store.start_run(["jccq"]), store.start_run(["quwo", "jiyuan"])
+    assert store.interrupted_runs_cleanup(sites=["quwo"]) == 1
+    assert store.run_stats(killed)["status"] == "interrupted"
+    assert store.run_stats(other_worker)["status"] == "running"
+
+
 def test_remember_resource_updates_only_given_fields(store: Store) -> None:
     assert store.resource(URL) is None
     store.remember_resource(URL, "jccq", "detail", etag='"abc"', status=200, fetched_at=T0,

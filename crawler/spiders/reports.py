@@ -280,6 +280,7 @@ class ReportsSpider(Spider):
             unchanged=request_meta.get(meta.UNCHANGED),
             rendered=bool(request_meta.get(meta.RENDERED)), encoding=site.encoding,
             page_dates=list(request_meta.get(meta.PAGE_DATES) or []),
+            previous=request_meta.get(meta.PREVIOUS),
         )
 
     # -- a moved column -------------------------------------------------------------------

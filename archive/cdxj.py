@@ -160,6 +160,17 @@ class CdxjIndex:
             finally:
                 os.close(fd)
 
+    def sync(self) -> None:
+        """Make every line appended so far durable (one fsync for lines appended without)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def replace_files(self, filenames: set[str], entries: Iterable[CdxjEntry]) -> None:
         """Drop every line pointing into ``filenames`` (and malformed lines); add ``entries``.
 

@@ -3,6 +3,8 @@
 Journalists cite these copies, so every record must replay in pywb / ReplayWeb.page and
 read back byte for byte: gzip-per-record WARC 1.1 written with warcio, one fsync per
 exchange before its index line, ``.open`` files recovered at the next open after a kill.
+The index lines of a file still ``.open`` are not fsynced one by one: recovery re-derives
+them from the file itself, so they are made durable once, before the file is closed (renamed).
 Identical payloads are stored once: a later 200 whose body was already archived (in any
 file of the directory, by any run) becomes an identical-payload-digest ``revisit``; a 304 Not
 Modified becomes a server-not-modified ``revisit`` of the latest archived response of its URL,
@@ -69,6 +71,7 @@ class WarcArchive:
         self._originals, self._latest = self._index.scan()
         self._file: WarcFile | None = None
         self._file_has_exchanges = False
+        self._index_unsynced = False  # index lines of the open file not fsynced yet
         self._seq = 0
         self._lock = threading.Lock()
 
@@ -170,7 +173,8 @@ class WarcArchive:
         offset, length = base + spans[0][0], spans[0][1]
         entry = records.index_entry(main, offset, length, self._file.name)
         if entry:
-            self._index.append([entry], sync)
+            self._index.append([entry], sync=False)  # see the module docstring
+            self._index_unsynced = True
             if entry.is_original:
                 self._originals.setdefault(entry.digest, (self._file.name, offset))
                 self._latest[entry.url] = (self._file.name, offset)
@@ -241,6 +245,9 @@ class WarcArchive:
 
     def _close_file(self) -> None:
         if self._file is not None:
+            if self._index_unsynced:  # before the rename, after which recovery would not
+                self._index.sync()
+                self._index_unsynced = False
             self._file.close()
             self._file = None
 

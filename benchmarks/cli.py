@@ -40,6 +40,9 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"{name:28} {median:9.3f} {min(values):7.3f} {median / base:11.1f}")
+    help_median = statistics.median(times["nianbao --help"])
+    print(f"target (issue 12): nianbao --help < 0.25 s: {help_median:.3f} s "
+          f"[{'ok' if help_median < 0.25 else 'NOT MET'}]")
 
 
 if __name__ == "__main__":

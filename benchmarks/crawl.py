@@ -128,6 +128,12 @@ def main() -> None:
     byte_ratio = statistics.median(a[2] / f[2] for a, f in zip(rows["again"], rows["first"],
                                                                  strict=True))
     print(f"unchanged recrawl / first crawl: time {time_ratio:.2f}, bytes {byte_ratio:.2%}")
+    crawl_ratio = per_minute("first") / base
+    print(f"targets (issue 12): crawl ≥ 0.50× bare: {crawl_ratio:.2f} "
+          f"[{'ok' if crawl_ratio >= 0.5 else 'NOT MET'}]; recrawl time ≤ 0.30× first: "
+          f"{time_ratio:.2f} [{'ok' if time_ratio <= 0.3 else 'NOT MET'}]; recrawl bytes < 2%: "
+          f"{byte_ratio:.2%} [{'ok' if byte_ratio < 0.02 else 'NOT MET'}]")
+    print(f"machine load (1, 5, 15 min) at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

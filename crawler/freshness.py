@@ -143,7 +143,9 @@ def keep_unchanged(store, item: FetchedDocument) -> str | None:
     also renews the document's validators; both in one transaction."""
     if item.unchanged is None:
         return None
-    previous = store.resource(item.url)
+    previous = item.previous  # read by the middleware that answered it from the archive
+    if previous is None or previous.url != item.url:
+        previous = store.resource(item.url)
     if previous is None or not previous.outcome:
         return None
     state = (document_state(item, previous.outcome, previous.version_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -30,3 +31,4 @@ class FetchedDocument:
     encoding: str | None = None  # the site's encoding override (sites.yaml ``encoding``)
     links: list[str] = field(default_factory=list)
     page_dates: list[dict] = field(default_factory=list)  # dates on the page linking to it
+    previous: Any = None  # the URL's stored state (ResourceState) its request was made with

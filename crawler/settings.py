@@ -39,6 +39,11 @@ AUTOTHROTTLE_MAX_DELAY = _fetch["autothrottle_max_delay_seconds"]
 DEPTH_LIMIT = 0
 CLOSESPIDER_TIMEOUT = int(_crawl["max_run_minutes"]) * 60
 DOWNLOAD_MAXSIZE = int(_conf["parse"]["max_file_mb"]) * 2**20
+# Scrapy starts this many asyncio tasks for *every* response to process what its callback
+# yields (default 100): a detail page yields one item and a list page a page of requests, so
+# 100 cost more CPU than the callbacks themselves. Items of different responses still run
+# concurrently; parsing is bounded by the parse pool (parse.workers).
+CONCURRENT_ITEMS = 8
 COOKIES_ENABLED = True
 
 # Connections go to the addresses the address guard checked (no second DNS answer).

@@ -36,7 +36,7 @@ from nianbao.crawler.links import Link, is_attachment, page_links
 from nianbao.crawler.meta import Role
 from nianbao.crawler.recorder import CrawlRecorder, recorder
 from nianbao.crawler.responses import header, visible_text
-from nianbao.crawler.services import configured_sites, services
+from nianbao.crawler.services import services
 from nianbao.sites import Site
 from nianbao.vocabulary.titles import COLUMN_TITLE, title_kind
 
@@ -64,7 +64,9 @@ class ReportsSpider(Spider):
 
     @property
     def sites(self) -> dict[str, Site]:
-        return configured_sites(self.settings)
+        """The crawl's sites, as its services read them once (not the sites file again for
+        every response)."""
+        return services(self.crawler).sites
 
     @property
     def run(self) -> CrawlRecorder:
@@ -278,6 +280,7 @@ class ReportsSpider(Spider):
             unchanged=request_meta.get(meta.UNCHANGED),
             rendered=bool(request_meta.get(meta.RENDERED)), encoding=site.encoding,
             page_dates=list(request_meta.get(meta.PAGE_DATES) or []),
+            previous=request_meta.get(meta.PREVIOUS),
         )
 
     # -- a moved column -------------------------------------------------------------------

@@ -35,10 +35,18 @@ HEARTBEAT = re.compile(r"^crawl: (\d)/4 sites done, (\d+) pages, (\d+) reports s
 
 @pytest.fixture(scope="module")
 def portal_sites(tmp_path_factory):
+    """The demo portal's sites, crawled a quarter of a second between requests: without delay
+    the crawl ends in about a second, before a bar is redrawn or a heartbeat is due."""
     require_tool("chromium", "the demo portal's crawl may start Chromium")
     folder = tmp_path_factory.mktemp("progress")
     with DemoPortal() as portal:
-        yield write_sites(folder, portal.url)
+        sites = write_sites(folder, portal.url)
+        text = sites.read_text(encoding="utf-8")
+        assert "politeness: {delay_seconds: 0, concurrency: 4}" in text
+        sites.write_text(text.replace("politeness: {delay_seconds: 0, concurrency: 4}",
+                                      "politeness: {delay_seconds: 0.25, concurrency: 1}"),
+                         encoding="utf-8")
+        yield sites
 
 
 def crawl_command(sites: Path, folder: Path) -> list[str]:
@@ -85,16 +93,8 @@ def test_off_a_terminal_a_heartbeat_line_at_the_configured_interval(portal_sites
     conf["crawl"]["heartbeat_seconds"] = 1
     settings = tmp_path / "settings.yaml"
     settings.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
-    # The demo's sites are crawled without delay in about a second: a quarter of a second
-    # between requests makes the crawl last the few seconds a heartbeat needs to be seen.
-    polite = tmp_path / "sites.yaml"
-    text = portal_sites.read_text(encoding="utf-8")
-    assert "politeness: {delay_seconds: 0, concurrency: 4}" in text
-    polite.write_text(text.replace("politeness: {delay_seconds: 0, concurrency: 4}",
-                                   "politeness: {delay_seconds: 0.25, concurrency: 1}"),
-                      encoding="utf-8")
     started = time.monotonic()
-    done = subprocess.run(crawl_command(polite, tmp_path), capture_output=True,
+    done = subprocess.run(crawl_command(portal_sites, tmp_path), capture_output=True,
                           text=True, cwd=ROOT, timeout=300,
                           env={**os.environ, "NIANBAO_SETTINGS": str(settings)})
     took = time.monotonic() - started

@@ -111,11 +111,9 @@ async def subscription_submit(request: Request) -> Response:
                          keyword=str(form.get("keyword") or "").strip() or None,
                          mode=str(form.get("mode") or "immediate"))
     except (ValueError, KeyError) as exc:
-        # an Apprise URL carries the channel's secret: never echo it back
-        message = str(exc).replace(repr(url), "（该网址）").replace(url, "（该网址）") if url \
-            else str(exc)
+        # the refusal is worded by notify/subscriptions.py, which masks the Apprise URL
         return render(request, "subscriptions.html", {
-            "subs": list_subscriptions(engine(request)), "error": message,
+            "subs": list_subscriptions(engine(request)), "error": str(exc),
             "event_kinds": EVENT_KIND}, status=400)
     return RedirectResponse("/subscriptions", status_code=303)
 

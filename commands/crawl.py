@@ -21,6 +21,12 @@ def add_crawl_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", action="append", metavar="ID", help="crawl only this site")
     parser.add_argument("--sites", type=Path, default=PROJECT_ROOT / "config" / "sites.yaml",
                         metavar="FILE", help="sites file (default config/sites.yaml)")
+    add_fetch_arguments(parser)
+
+
+def add_fetch_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where a crawl stores what it fetched, and how it reaches the portals: the options every
+    command that runs the crawler shares."""
     add_storage_arguments(parser)
     parser.add_argument("--archive", type=Path, metavar="DIR",
                         help="WARC directory (default from settings)")

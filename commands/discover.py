@@ -15,8 +15,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nianbao.commands.crawl import add_storage_arguments
-from nianbao.settings import PROJECT_ROOT, archive_dir
+from nianbao.commands.crawl import add_fetch_arguments
+from nianbao.settings import PROJECT_ROOT, archive_dir, discovery_dir
 
 SEEDS = PROJECT_ROOT / "config" / "provinces.yaml"
 SITES = PROJECT_ROOT / "config" / "sites.yaml"
@@ -30,21 +30,14 @@ def add_discover_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sites", type=Path, default=SITES, metavar="FILE",
                         help="the hand-checked sites file, never overwritten "
                         "(default config/sites.yaml)")
-    parser.add_argument("--out", type=Path, default=Path("data/discovery"), metavar="DIR",
+    parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where candidates.yaml, coverage.json and tree.json go "
-                        "(default data/discovery)")
+                        "(default schedule.discover_dir in settings, under the project)")
     parser.add_argument("--accept", type=Path, metavar="CANDIDATES",
                         help="append the reviewed candidates of this file to --sites")
     parser.add_argument("--id", action="append", default=[], metavar="ID",
                         help="with --accept: only these candidates")
-    add_storage_arguments(parser)
-    parser.add_argument("--archive", type=Path, metavar="DIR",
-                        help="WARC directory (default from settings)")
-    parser.add_argument("--proxy", metavar="URL",
-                        help="HTTP proxy for every fetch, Scrapy and Chromium alike")
-    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
-                        help="allow this loopback/private host")
-    parser.add_argument("--verbose", action="store_true", help="Scrapy's INFO log on stderr")
+    add_fetch_arguments(parser)
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
@@ -96,21 +89,22 @@ def discover(args: argparse.Namespace) -> int:
         else:
             candidates.append(entry)
     report = coverage(tree, provinces, observed_this_cycle(url))
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out or discovery_dir()
+    out.mkdir(parents=True, exist_ok=True)
     header = ("# Candidate site entries found by `nianbao discover` "
               f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC).\n"
               "# Review each (its seen_at says where every link was found), then run\n"
               "#   nianbao discover --accept THIS_FILE [--id ID ...]\n"
               f"# Divisions with a hand-checked entry already (kept, not listed): {len(kept)}\n")
-    (args.out / "candidates.yaml").write_text(
+    (out / "candidates.yaml").write_text(
         header + yaml.safe_dump({"sites": candidates}, allow_unicode=True, sort_keys=False),
         encoding="utf-8")
-    (args.out / "coverage.json").write_text(
+    (out / "coverage.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    (args.out / "tree.json").write_text(
+    (out / "tree.json").write_text(
         json.dumps(tree.as_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     print("\n".join(coverage_lines(report)))
-    print(f"{len(candidates)} candidate(s) in {args.out / 'candidates.yaml'}; "
+    print(f"{len(candidates)} candidate(s) in {out / 'candidates.yaml'}; "
           f"{len(kept)} kept as hand-checked")
     return 0
 

@@ -34,3 +34,8 @@ def project_path(value: str | Path) -> Path:
 def archive_dir() -> Path:
     """Where the WARC files go (``storage.archive_dir``)."""
     return project_path(settings()["storage"]["archive_dir"])
+
+
+def discovery_dir() -> Path:
+    """Where ``nianbao discover`` writes candidates and coverage (``schedule.discover_dir``)."""
+    return project_path(settings()["schedule"]["discover_dir"])

@@ -11,14 +11,14 @@ import logging
 import sys
 
 from nianbao.schedule.jobs import run_crawl_subprocess
-from nianbao.settings import project_path, settings
+from nianbao.settings import discovery_dir, settings
 
 log = logging.getLogger("nianbao.schedule")
 
 
 def rediscover(db_url: str, sites_file: str | None = None) -> int:
     """Walk the portal tree again; its exit code."""
-    out = project_path(settings()["schedule"].get("discover_dir") or "data/discovery")
+    out = discovery_dir()
     command = [sys.executable, "-m", "nianbao.commands.cli", "discover", "--db", db_url,
                "--out", str(out)]
     if sites_file:

@@ -50,6 +50,7 @@ def metric_mismatches(record: dict, expected: dict) -> list[tuple[str, object, o
 
 import secrets  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 
 import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -74,18 +75,15 @@ def require_postgresql() -> psycopg.Connection:
         pytest.skip(message)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty database: a SQLite file, or a PostgreSQL schema of its own.
+@contextmanager
+def postgres_schema(prefix: str = "nianbao_t") -> Iterator[str]:
+    """A URL to a PostgreSQL schema of its own, dropped afterwards.
 
-    The schema is the connection's whole search_path, so tables and Alembic's version table
-    land in it; it is dropped afterwards.
+    The schema is the connection's whole search_path, so tables, Alembic's version table (and
+    procrastinate's) land in it.
     """
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'nianbao.sqlite'}"
-        return
     admin = require_postgresql()
-    schema = f"nianbao_t_{secrets.token_hex(6)}"
+    schema = f"{prefix}_{secrets.token_hex(6)}"
     admin.execute(f"CREATE SCHEMA {schema}")
     try:
         url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
@@ -94,3 +92,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.execute("SET lock_timeout = '10s'")
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
         admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'nianbao.sqlite'}"
+        return
+    with postgres_schema() as url:
+        yield url

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -131,21 +130,11 @@ def sequence(request, replica, test_settings, tmp_path_factory):
                             work / "archive")
         replica.revise(REVISED[0], REVISED[1], gold_value(*REVISED[:2]))
         return
-    from tests.conftest import POSTGRES_URL, require_postgresql
+    from tests.conftest import postgres_schema
 
-    admin = require_postgresql()
-    schema = f"nianbao_crawl_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    from sqlalchemy.engine import make_url
-
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield CrawlSequence(replica, test_settings, url.render_as_string(hide_password=False),
-                            work / "archive")
+    with postgres_schema("nianbao_crawl") as url:
+        yield CrawlSequence(replica, test_settings, url, work / "archive")
         replica.revise(REVISED[0], REVISED[1], gold_value(*REVISED[:2]))
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
 
 
 def gold_value(seed_prefix: str, key: str):

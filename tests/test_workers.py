@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,13 +24,12 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
 from nianbao.crawler.platforms import platform_key
 from nianbao.settings import settings
 from nianbao.storage.db import connect, migrate
 from nianbao.storage.models import Observation, VerdictRow, Version
-from tests.conftest import POSTGRES_URL, require_postgresql
+from tests.conftest import postgres_schema
 from tests.mockserver.nation import Nation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,16 +52,8 @@ def worker_settings(tmp: Path, name: str) -> Path:
 
 @pytest.fixture
 def pg_schema():
-    admin = require_postgresql()
-    schema = f"nianbao_w_{secrets.token_hex(6)}"
-    admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        admin.execute("SET lock_timeout = '10s'")
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
+    with postgres_schema("nianbao_w") as url:
+        yield url
 
 
 def nianbao(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:

@@ -183,6 +183,19 @@ def _latest(report_id: Any) -> Any:
     return select(func.max(other.id)).where(other.report_id == report_id).scalar_subquery()
 
 
+def _report_where(query: Select[Any], filters: Filters) -> Select[Any]:
+    """The filters a report or version listing shares (its query joins Issuer, Report, Site)."""
+    if filters.region:
+        query = query.where(Site.region == filters.region)
+    if filters.site:
+        query = query.where(Issuer.site_id == filters.site)
+    if filters.year:
+        query = query.where(Report.report_year == filters.year)
+    if filters.issuer:
+        query = query.where(Issuer.name.like(_like(filters.issuer), escape="\\"))
+    return query
+
+
 def report_query(filters: Filters) -> Select[Any]:
     query = (select(Report.id.label("report_id"), Issuer.id.label("issuer_id"),
                     Issuer.name.label("issuer"), Issuer.kind.label("issuer_kind"),
@@ -193,14 +206,7 @@ def report_query(filters: Filters) -> Select[Any]:
              .join(Issuer, Issuer.id == Report.issuer_id)
              .outerjoin(Site, Site.id == Issuer.site_id)
              .join(Version, Version.id == _latest(Report.id)))
-    if filters.region:
-        query = query.where(Site.region == filters.region)
-    if filters.site:
-        query = query.where(Issuer.site_id == filters.site)
-    if filters.year:
-        query = query.where(Report.report_year == filters.year)
-    if filters.issuer:
-        query = query.where(Issuer.name.like(_like(filters.issuer), escape="\\"))
+    query = _report_where(query, filters)
     if filters.report_format:
         query = query.where(Version.format == filters.report_format)
     return query
@@ -280,14 +286,7 @@ def versions(session: Session, filters: Filters, page: Page) -> tuple[int, list[
              .join(Report, Report.id == Version.report_id)
              .join(Issuer, Issuer.id == Report.issuer_id)
              .outerjoin(Site, Site.id == Issuer.site_id))
-    if filters.region:
-        query = query.where(Site.region == filters.region)
-    if filters.site:
-        query = query.where(Issuer.site_id == filters.site)
-    if filters.year:
-        query = query.where(Report.report_year == filters.year)
-    if filters.issuer:
-        query = query.where(Issuer.name.like(_like(filters.issuer), escape="\\"))
+    query = _report_where(query, filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(Version.id.desc()).limit(page.size)
                            .offset(page.offset))

@@ -69,3 +69,15 @@ def national_stats(engine: Engine, year: int) -> list[StatsRow]:
                 row.days_late[days_late] += 1
     order = {level: i for i, level in enumerate(("province", "prefecture", "county"))}
     return [rows[key] for key in sorted(rows, key=lambda k: (k[0], order.get(k[1], 9)))]
+
+
+CSV_FIELDS = ("province", "province_name", "level", "expected", "observed", *STATUSES,
+              "days_late", "verdict_ids")
+
+
+def csv_values(record: dict) -> list:
+    """A row of the statistic's CSV (``StatsRow.as_dict()``), in ``CSV_FIELDS`` order: days
+    late as ``days:count`` pairs, and the ids of every verdict the row counts."""
+    return [*(record[k] for k in CSV_FIELDS[:-2]),
+            "; ".join(f"{d}:{n}" for d, n in record["days_late"].items()),
+            " ".join(str(i) for ids in record["verdicts"].values() for i in ids)]

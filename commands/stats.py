@@ -23,8 +23,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     import orjson
     from sqlalchemy.exc import SQLAlchemyError
 
-    from nianbao.checks.compliance import STATUSES
-    from nianbao.checks.stats import national_stats
+    from nianbao.checks.stats import CSV_FIELDS, csv_values, national_stats
+    from nianbao.escaping import csv_row
     from nianbao.storage.db import DatabaseMissing, open_existing
 
     try:
@@ -40,13 +40,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(orjson.dumps({"year": args.year, "rows": records},
                                              option=orjson.OPT_INDENT_2) + b"\n")
     elif args.csv:
-        fields = ("province", "province_name", "level", "expected", "observed", *STATUSES)
         writer = csv.writer(sys.stdout)
-        writer.writerow([*fields, "days_late", "verdict_ids"])
-        for r in records:
-            writer.writerow([*(r[k] for k in fields),
-                             "; ".join(f"{d}:{n}" for d, n in r["days_late"].items()),
-                             " ".join(str(i) for ids in r["verdicts"].values() for i in ids)])
+        writer.writerow(CSV_FIELDS)
+        writer.writerows(csv_row(csv_values(r)) for r in records)
     else:
         print(f"{'province':<10}{'level':<12}" + "".join(
             f"{k:>11}" for k in ("expected", "observed", "on_time", "late", "missing",

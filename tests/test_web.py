@@ -120,7 +120,7 @@ def test_a_hostile_title_is_text_on_every_page_and_in_every_export(page, base_ur
                             r=data.hostile_report_id)
     shown = (f"/compliance?issuer={HOSTILE[:8]}", "/reports", "/events",
              f"/reports/{data.hostile_report_id}", f"/issuers/{issuer_id}")
-    for path in ("/", "/triage", *shown):
+    for path in ("/", "/triage", "/stats", *shown):
         page.goto(base_url + path)
         assert page.locator("img[src=x]").count() == 0, path
         assert page.locator("script:not([src])").count() == 0, path
@@ -174,6 +174,12 @@ def test_every_page_renders_real_data(page, base_url, data):
     events = _query(data, "SELECT count(*) FROM events")[0][0]
     page.goto(base_url + "/events?per_page=1000")
     assert page.locator("#timeline li").count() == events > 0
+    # the national statistic: its counts add up to the stored verdicts of the newest year
+    [(year, of_year)] = _query(data, "SELECT report_year, count(*) FROM verdicts GROUP BY "
+                                     "report_year ORDER BY report_year DESC LIMIT 1")
+    page.goto(base_url + "/stats")
+    expected = [int(c) for c in page.locator("#stats tbody tr td:nth-child(3)").all_inner_texts()]
+    assert sum(expected) == of_year and str(year) in page.locator("h1").inner_text()
     feed = page.request.get(base_url + f"/feeds/site/{sites[0][0]}.atom")
     assert feed.ok and feed.headers["content-type"].startswith("application/atom+xml")
     [(region,)] = _query(data, "SELECT region FROM sites WHERE region IS NOT NULL LIMIT 1")

@@ -149,3 +149,46 @@ def test_nianbao_serve_starts_the_app_and_refuses_a_missing_database(tmp_path: P
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_the_statistic_page_counts_what_its_links_list(db_url: str, tmp_path: Path) -> None:
+    """Each count of /stats is a link to the compliance table of exactly the verdicts it counts:
+    a province code selects its prefectures and counties, a level keeps one of them."""
+    engine = connect(db_url)
+    migrate(engine)
+    places = {"jccq": "140502", "jincheng": "140500", "shanxi": "140000", "hz": "330100"}
+    statuses = {"jccq": ["on_time", "late", "missing"], "jincheng": ["late"],
+                "shanxi": ["unobserved"], "hz": ["on_time", "on_time"]}
+    with Session(engine) as session, session.begin():
+        for site_id, region in places.items():
+            session.add(Site(id=site_id, name=site_id, region=region, config={}))
+        session.flush()
+        for site_id, found in statuses.items():
+            for n, status in enumerate(found):
+                session.add(VerdictRow(
+                    site_id=site_id, issuer=f"{site_id}-{n}", issuer_key=f"{site_id}-{n}",
+                    kind="department", report_year=2023, status=status,
+                    deadline=date(2024, 1, 31), days_late=5 if status == "late" else None,
+                    position=n, evidence="meta:PubDate" if status in ("on_time", "late") else "",
+                    as_of=date(2026, 3, 1)))
+    client = TestClient(create_app(engine, tmp_path, {}))
+    page = client.get("/stats")
+    assert page.status_code == 200 and "2023" in page.text
+    table = list(csv.reader(io.StringIO(client.get("/stats?year=2023&download=csv")
+                                        .content.decode("utf-8-sig"))))
+    header, rows = table[0], [dict(zip(table[0], row, strict=True)) for row in table[1:]]
+    assert header[:5] == ["province", "province_name", "level", "expected", "observed"]
+    by_place = {(r["province"], r["level"]): r for r in rows}
+    assert set(by_place) == {("140000", "province"), ("140000", "prefecture"),
+                             ("140000", "county"), ("330000", "prefecture")}
+    assert by_place[("140000", "county")]["late"] == "1"
+    assert by_place[("330000", "prefecture")]["on_time"] == "2"
+    for (province, level), row in by_place.items():
+        for status in ("on_time", "late", "missing", "unobserved"):
+            listed = client.get(f"/api/verdicts?year=2023&region={province}&level={level}"
+                                f"&status={status}").json()
+            assert listed["total"] == int(row[status]), (province, level, status)
+            assert f'href="/compliance?year=2023&amp;region={province}&amp;level={level}' \
+                in page.text
+    assert client.get("/api/verdicts?level=city").status_code == 400
+    engine.dispose()

@@ -143,7 +143,9 @@ def metrics(request: Request) -> Response:
 # OpenAPI -----------------------------------------------------------------------------------
 
 FILTER_PARAMS = {
-    "region": ("string", "行政区划代码 (6 digits) of the site"),
+    "region": ("string", "行政区划代码 (6 digits): the sites of that division and of those "
+               "under it (330000: all of Zhejiang)"),
+    "level": ("string", "level of government of the site: province, prefecture or county"),
     "site": ("string", "site id (config/sites.yaml)"),
     "kind": ("string", "issuer kind: government, department, office, township, other"),
     "year": ("integer", "report year"),
@@ -166,7 +168,7 @@ ROUTES = [
     ("/api/versions", versions, "listVersions", "Every stored version, newest first",
      ("region", "site", "year", "issuer"), "Version"),
     ("/api/verdicts", verdicts, "listVerdicts", "Compliance verdicts",
-     ("region", "site", "kind", "year", "status", "issuer"), "Verdict"),
+     ("region", "level", "site", "kind", "year", "status", "issuer"), "Verdict"),
     ("/api/events", events, "listEvents", "Events, newest first",
      ("region", "site", "year", "event"), "Event"),
     ("/api/metrics", metrics, "listMetrics",

@@ -27,6 +27,7 @@ class Filters:
     issuer: str | None = None  # substring of the issuer name
     report_format: str | None = None
     event_kind: str | None = None
+    level: str | None = None  # province, prefecture or county (of the site's region code)
 
     def query(self, **extra: Any) -> str:
         """The query string of these filters (and ``extra``), for links."""
@@ -75,7 +76,17 @@ def parse_filters(params: QueryParams) -> Filters:
                    kind=_text(params, "kind", 40), year=_int(params, "year", 1990, 2200),
                    status=_text(params, "status", 40), issuer=_text(params, "issuer"),
                    report_format=_text(params, "format", 10),
-                   event_kind=_text(params, "event", 40))
+                   event_kind=_text(params, "event", 40), level=_level(params))
+
+
+LEVELS = ("province", "prefecture", "county")
+
+
+def _level(params: QueryParams) -> str | None:
+    level = _text(params, "level", 20)
+    if level is not None and level not in LEVELS:
+        raise BadParameter(f"level 应为 {'、'.join(LEVELS)} 之一")
+    return level
 
 
 def parse_page(params: QueryParams, default: int, maximum: int) -> Page:

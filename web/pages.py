@@ -1,8 +1,10 @@
 """The pages that read: overview, compliance, reports, diff, archived copy, issuer, events,
-feeds, and the downloads (CSV of a page, exports, WACZ). Writes are in ``web.writes``."""
+the national statistic, feeds, and the downloads (CSV of a page, exports, WACZ). Writes are
+in ``web.writes``."""
 
 from __future__ import annotations
 
+import csv
 import io
 import tempfile
 from collections import defaultdict
@@ -20,6 +22,10 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from nianbao.archive.wacz import write_wacz
+from nianbao.checks.stats import CSV_FIELDS as STATS_CSV_FIELDS
+from nianbao.checks.stats import csv_values as stats_csv_values
+from nianbao.checks.stats import national_stats
+from nianbao.escaping import csv_row
 from nianbao.notify.events import event_dict
 from nianbao.notify.feeds import render_feed, site_feed, subscription_feed
 from nianbao.notify.messages import event_body, event_title
@@ -288,6 +294,31 @@ def events_page(request: Request) -> Response:
         "pages": max(1, -(-total // page.size)), "event_kinds": EVENT_KIND})
 
 
+# The national statistic ----------------------------------------------------------------------
+
+LEVEL = {"province": "省级", "prefecture": "地市级", "county": "县级", "unknown": "未知"}
+
+
+def stats_page(request: Request) -> Response:
+    """``nianbao stats`` as a page: per province and level, each count a link to the
+    compliance table of exactly the verdicts it counts (and their evidence)."""
+    filters = parse_filters(request.query_params)
+    with Session(engine(request)) as session:
+        years = queries.verdict_years(session)
+    year = filters.year or (years[0] if years else None)
+    rows = [row.as_dict() for row in national_stats(engine(request), year)] if year else []
+    if wants_csv(request):
+        out = io.StringIO()
+        out.write("\ufeff")
+        writer = csv.writer(out)
+        writer.writerow(STATS_CSV_FIELDS)
+        writer.writerows(csv_row(stats_csv_values(r)) for r in rows)
+        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="stats-{year}.csv"'})
+    return render(request, "stats.html", {
+        "rows": rows, "year": year, "years": years, "statuses": list(STATUS), "levels": LEVEL})
+
+
 def _atom(body: bytes) -> Response:
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
@@ -357,6 +388,7 @@ def routes() -> list[Route]:
         Route("/archive/collection.wacz", wacz_download, name="wacz"),
         Route("/issuers/{issuer_id}", issuer_page, name="issuer"),
         Route("/events", events_page, name="events"),
+        Route("/stats", stats_page, name="stats"),
         Route("/feeds/site/{site_id}.atom", feed_site, name="feed_site"),
         Route("/feeds/region/{region}.atom", feed_region, name="feed_region"),
         Route("/feeds/subscription/{sub_id}.atom", feed_subscription, name="feed_sub"),

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.checks.compliance import STATUSES
@@ -38,6 +38,24 @@ VERDICT_COLUMNS = ("id", "position", "site_id", "issuer_id", "issuer", "issuer_k
                    "observation", "reasons", "as_of")
 
 
+def _in_region(filters: Filters) -> list[ColumnElement[bool]]:
+    """The sites of a region and of the divisions under it (GB/T 2260: 330000 is all of
+    Zhejiang, 330600 Shaoxing with its counties), and of one level of government."""
+    clauses: list[ColumnElement[bool]] = []
+    code = filters.region
+    if code and len(code) == 6 and code.isdigit() and code.endswith("00"):
+        clauses.append(Site.region.like((code[:2] if code.endswith("0000") else code[:4]) + "%"))
+    elif code:
+        clauses.append(Site.region == code)
+    if filters.level == "province":
+        clauses.append(Site.region.like("__0000"))
+    elif filters.level == "prefecture":
+        clauses += [Site.region.like("____00"), Site.region.not_like("__0000")]
+    elif filters.level == "county":
+        clauses.append(Site.region.not_like("____00"))
+    return clauses
+
+
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -51,8 +69,7 @@ def verdict_query(filters: Filters) -> Select[Any]:
 
 
 def _verdict_where(query: Select[Any], filters: Filters) -> Select[Any]:
-    if filters.region:
-        query = query.where(Site.region == filters.region)
+    query = query.where(*_in_region(filters))
     if filters.site:
         query = query.where(VerdictRow.site_id == filters.site)
     if filters.kind:
@@ -68,7 +85,7 @@ def _verdict_where(query: Select[Any], filters: Filters) -> Select[Any]:
 
 def count_verdicts(session: Session, filters: Filters) -> int:
     query = select(func.count()).select_from(VerdictRow)
-    if filters.region:
+    if filters.region or filters.level:
         query = query.join(Site, Site.id == VerdictRow.site_id)
     return session.scalar(_verdict_where(query, filters)) or 0
 
@@ -83,7 +100,7 @@ def verdicts(session: Session, filters: Filters, page: Page | None) -> list[dict
         # the page's ids first, from the verdicts alone (the index on site and position);
         # only its rows are joined to their site and version
         ids = select(VerdictRow.id)
-        if filters.region:
+        if filters.region or filters.level:
             ids = ids.join(Site, Site.id == VerdictRow.site_id)
         ids = _verdict_where(ids, filters).order_by(*order).limit(page.size).offset(page.offset)
         query = verdict_query(Filters()).where(VerdictRow.id.in_(ids.scalar_subquery())) \
@@ -117,6 +134,12 @@ def iter_verdicts(session: Session, filters: Filters, chunk: int = 2000
             yield row
         last = rows[-1]
         after = (last["site_id"], last["position"], last["id"])
+
+
+def verdict_years(session: Session) -> list[int]:
+    """The report years that have verdicts, newest first."""
+    return list(session.scalars(select(VerdictRow.report_year).distinct()
+                                .order_by(VerdictRow.report_year.desc())))
 
 
 def filter_choices(session: Session) -> dict[str, list[Any]]:
@@ -185,8 +208,7 @@ def _latest(report_id: Any) -> Any:
 
 def _report_where(query: Select[Any], filters: Filters) -> Select[Any]:
     """The filters a report or version listing shares (its query joins Issuer, Report, Site)."""
-    if filters.region:
-        query = query.where(Site.region == filters.region)
+    query = query.where(*_in_region(filters))
     if filters.site:
         query = query.where(Issuer.site_id == filters.site)
     if filters.year:
@@ -295,8 +317,7 @@ def versions(session: Session, filters: Filters, page: Page) -> tuple[int, list[
 
 def events(session: Session, filters: Filters, page: Page) -> tuple[int, list[Event]]:
     query = select(Event).outerjoin(Site, Site.id == Event.site_id)
-    if filters.region:
-        query = query.where(Site.region == filters.region)
+    query = query.where(*_in_region(filters))
     if filters.site:
         query = query.where(Event.site_id == filters.site)
     if filters.year:
@@ -310,8 +331,7 @@ def events(session: Session, filters: Filters, page: Page) -> tuple[int, list[Ev
 
 def sites(session: Session, filters: Filters) -> list[Site]:
     query = select(Site).order_by(Site.id)
-    if filters.region:
-        query = query.where(Site.region == filters.region)
+    query = query.where(*_in_region(filters))
     if filters.site:
         query = query.where(Site.id == filters.site)
     return list(session.scalars(query))

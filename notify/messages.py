@@ -72,8 +72,12 @@ def fit(text: str, limit: int) -> str:
 
 
 def archive_link(payload: dict[str, Any]) -> str | None:  # a report payload, or a copy
-    """The archived copy: a pywb replay URL when ``alerts.archive_base_url`` is set, else the
+    """The archived copy: its page in nianbao's web app when ``alerts.web_base_url`` is set
+    (``nianbao serve``), else a pywb replay URL when ``alerts.archive_base_url`` is, else the
     WARC file and offset (enough for ``nianbao.archive.reader.read_payload``)."""
+    web = settings()["alerts"].get("web_base_url")
+    if web and payload.get("version_id") is not None:
+        return f"{web.rstrip('/')}/versions/{int(payload['version_id'])}/archive"
     base = settings()["alerts"].get("archive_base_url")
     url, seen, warc = payload.get("url"), payload.get("first_seen"), payload.get("warc") or {}
     if base and url and seen:

@@ -35,7 +35,7 @@ from nianbao.notify.subscriptions import add_subscription, get_subscription
 from nianbao.parsers.pipeline import parse_bytes
 from nianbao.settings import settings
 from nianbao.storage.db import connect, migrate
-from nianbao.storage.models import Delivery, Event
+from nianbao.storage.models import Delivery, Event, Version
 from nianbao.storage.store import Store
 from tests.conftest import FIXTURES, ROOT
 
@@ -404,6 +404,23 @@ def test_a_revision_alert_links_both_archived_copies(
             f"{old:%Y-%m-%d}）") in alert["message"]
     assert f"存档：http://localhost:8080/nb/{new:%Y%m%d%H%M%S}/{QUWO_URL}" in alert["message"]
     assert f"发现修改：{new:%Y-%m-%d %H:%M}（UTC）" in alert["message"]
+
+
+def test_with_the_web_app_configured_alerts_link_its_archived_copy_pages(
+    engine: Engine, runs: Runs, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A journalist opens the copy an alert cites in ``nianbao serve``: both copies of a
+    revision link to their version's archived-copy page."""
+    monkeypatch.setitem(settings()["alerts"], "web_base_url", "https://nb.example.org/")
+    add_subscription(engine, "desk", webhook.url, kinds=["revised_report"])
+    runs()
+    deliver_pending(engine, now())
+    [alert] = webhook.received
+    with engine.connect() as c:
+        old, new = c.execute(select(Version.id).where(Version.url == QUWO_URL)
+                             .order_by(Version.id)).scalars().all()
+    assert f"存档：https://nb.example.org/versions/{new}/archive" in alert["message"]
+    assert f"修改前存档：https://nb.example.org/versions/{old}/archive" in alert["message"]
 
 
 def test_a_subscription_starts_when_it_says(engine: Engine, runs: Runs, webhook: Webhook) -> None:

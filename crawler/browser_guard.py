@@ -6,10 +6,10 @@ script's ``fetch()``) that answers 302 to an internal address would be followed 
 DevTools ``Fetch`` domain pauses every request, redirect hops included, before it leaves:
 each is judged with the site's own allowance (``crawler/addresses.py``) and failed with
 ``BlockedByClient`` when refused. WebSockets are not needed to read a report and are never
-connected. Without an upstream proxy, pages go through ``browser_proxy.py``, which connects to
-the addresses this guard checked (pinned), so a name that resolves elsewhere the second time
-(DNS rebinding) is never contacted there; without that proxy, the address each response came
-from is checked, and a page from a non-public address is refused, never archived.
+connected. Chromium never resolves a page's host: without an upstream ``--proxy``, pages go
+through ``browser_proxy.py``, which connects to the addresses this guard checked (pinned), so
+a name that answers an internal address the second time (DNS rebinding) is never contacted
+there.
 
 Scrapy-playwright calls :func:`guard_page` (``playwright_page_init_callback``) before the page
 navigates; ``RenderMiddleware`` refuses a page whose guard is not in place.
@@ -18,15 +18,13 @@ navigates; ``RenderMiddleware`` refuses a page whose guard is not in place.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from scrapy import Request
 
 from nianbao.crawler import meta
-from nianbao.crawler.addresses import address_problem, forbidden_address
+from nianbao.crawler.addresses import forbidden_address
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +38,9 @@ class Refusal:
     document: bool  # the page's own document (a navigation of its main frame), not a part
 
 
-def rules(allowed: frozenset[str], via_proxy: bool, pinning_proxy: bool = False) -> dict:
-    """What travels in a browser request's meta for :func:`guard_page`. ``pinning_proxy``:
-    the pages go through ``browser_proxy.py``, which connects to the addresses checked here."""
-    return {"allowed": sorted(allowed), "via_proxy": via_proxy, "pinning_proxy": pinning_proxy}
+def rules(allowed: frozenset[str], via_proxy: bool) -> dict:
+    """What travels in a browser request's meta for :func:`guard_page`."""
+    return {"allowed": sorted(allowed), "via_proxy": via_proxy}
 
 
 async def guard_page(page, request: Request) -> None:
@@ -92,31 +89,6 @@ async def guard_page(page, request: Request) -> None:
 
     await page.route_web_socket("**", no_socket)
 
-    async def connected(response) -> None:
-        try:
-            server = await response.server_addr()
-        except Exception:
-            return
-        if not server:
-            return
-        host = (urlsplit(response.url).hostname or "").lower()
-        address = server["ipAddress"].strip("[]")
-        if host in allowed or address in allowed:
-            return
-        try:
-            why = address_problem(ipaddress.ip_address(address))
-        except ValueError:
-            return
-        if why:
-            document = (response.request.is_navigation_request()
-                        and response.frame == page.main_frame)
-            refused.append(Refusal(response.url, f"{host} answered from the non-public "
-                                   f"address {address} ({why})", document))
-
-    # Through a proxy the browser connects to the proxy: the upstream one resolves, the local
-    # pinning one connects to the address checked above.
-    if not via_proxy and not conf.get("pinning_proxy"):
-        page.on("response", lambda response: asyncio.ensure_future(connected(response)))
     request.meta[meta.BROWSER_GUARDED] = True
 
 

@@ -94,8 +94,7 @@ class RenderMiddleware:
                                       idle_timeout=max(self.timeout, STEP_SECONDS))
             self.context = {**self.context, "proxy": {"server": self.proxy.start(),
                                                       "bypass": "<-loopback>"}}
-        to_browser(request, self.context, rules(self._allowance(request), self.via_proxy,
-                                                pinning_proxy=not self.via_proxy))
+        to_browser(request, self.context, rules(self._allowance(request), self.via_proxy))
 
     def _solve_ended(self, request: Request) -> None:
         """A SOLVE visit is over (passed or not): the host's other requests stop waiting."""

@@ -315,12 +315,15 @@ def test_the_browser_proxy_connects_only_to_pinned_addresses(monkeypatch) -> Non
             refused = ask(f"GET http://{never}:{portal.port}/p HTTP/1.1\r\n"
                           f"Host: {never}:{portal.port}\r\n\r\n")
             tunnel = ask(f"CONNECT {never}:443 HTTP/1.1\r\nHost: {never}:443\r\n\r\n")
+            through = ask(f"CONNECT {name}:{portal.port} HTTP/1.1\r\n\r\n"
+                          f"GET /p HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n")
         finally:
             proxy.close()
     assert plain.startswith(b"HTTP/1.1 200") and b"checked" in plain, plain
     assert refused.startswith(b"HTTP/1.1 403") and tunnel.startswith(b"HTTP/1.1 403")
-    assert ("GET", "/p", f"{name}:{portal.port}") in portal.hits
-    assert internal.hits == [] and len(portal.hits) == 1
+    assert through.startswith(b"HTTP/1.1 200 Connection established") and b"checked" in through
+    assert portal.hits == [("GET", "/p", f"{name}:{portal.port}"), ("GET", "/p", name)]
+    assert internal.hits == []
     assert proxy.refused == 2
 
 

@@ -3,8 +3,9 @@ add-on runs after ``-s`` options and the spider's ``-a site=`` have been applied
 
 - ``DOWNLOAD_SLOTS`` from each site's ``politeness`` (``concurrency``, ``delay_seconds``,
   ``autothrottle``), so a fragile county portal can get one request every few seconds;
-- ``NIANBAO_PROXY`` for Chromium's pages as well as for Scrapy, and a proxy where nothing
-  listens for Chromium's own background traffic;
+- ``NIANBAO_PROXY`` for Chromium's pages as well as for Scrapy (without it, pages go through
+  the local pinning proxy, ``crawler/browser_proxy.py``), and a proxy where nothing listens for
+  Chromium's own background traffic;
 - the filter of what Chromium need not request (``PLAYWRIGHT_ABORT_REQUEST``); addresses are
   judged per site inside each page (``crawler/browser_guard.py``).
 """
@@ -39,12 +40,13 @@ def browser_proxies(settings: BaseSettings) -> tuple[dict, dict]:
     """Chromium's launch and context options with the proxies set so that only pages' requests
     leave the browser: the browser-wide proxy (which Chromium's own background traffic —
     updates, accounts — uses) is ``NIANBAO_BROWSER_NULL_PROXY``, where nothing listens; the
-    pages' context uses ``NIANBAO_PROXY``, or goes direct (bypass ``*``) without one."""
+    pages' context uses ``NIANBAO_PROXY``; without one, ``RenderMiddleware`` gives it the local
+    pinning proxy (``browser_proxy.py``) when the first page is rendered."""
     null = settings.get("NIANBAO_BROWSER_NULL_PROXY")
     launch = {**settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"), "proxy": {"server": null}}
     proxy = settings.get("NIANBAO_PROXY")
-    pages = {"server": proxy} if proxy else {"server": null, "bypass": "*"}
-    return launch, {**settings.getdict("NIANBAO_BROWSER_CONTEXT"), "proxy": pages}
+    context = settings.getdict("NIANBAO_BROWSER_CONTEXT")
+    return launch, {**context, "proxy": {"server": proxy}} if proxy else context
 
 
 def _derive(settings: BaseSettings, name: str, value) -> None:

@@ -6,8 +6,10 @@ script's ``fetch()``) that answers 302 to an internal address would be followed 
 DevTools ``Fetch`` domain pauses every request, redirect hops included, before it leaves:
 each is judged with the site's own allowance (``crawler/addresses.py``) and failed with
 ``BlockedByClient`` when refused. WebSockets are not needed to read a report and are never
-connected. The address each response came from is checked too: a name that passed the guard
-and then resolved elsewhere (DNS rebinding) makes the page refused, never archived.
+connected. Chromium never resolves a page's host: without an upstream ``--proxy``, pages go
+through ``browser_proxy.py``, which connects to the addresses this guard checked (pinned), so
+a name that answers an internal address the second time (DNS rebinding) is never contacted
+there.
 
 Scrapy-playwright calls :func:`guard_page` (``playwright_page_init_callback``) before the page
 navigates; ``RenderMiddleware`` refuses a page whose guard is not in place.
@@ -16,15 +18,13 @@ navigates; ``RenderMiddleware`` refuses a page whose guard is not in place.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from scrapy import Request
 
 from nianbao.crawler import meta
-from nianbao.crawler.addresses import address_problem, forbidden_address
+from nianbao.crawler.addresses import forbidden_address
 
 logger = logging.getLogger(__name__)
 
@@ -89,29 +89,6 @@ async def guard_page(page, request: Request) -> None:
 
     await page.route_web_socket("**", no_socket)
 
-    async def connected(response) -> None:
-        try:
-            server = await response.server_addr()
-        except Exception:
-            return
-        if not server:
-            return
-        host = (urlsplit(response.url).hostname or "").lower()
-        address = server["ipAddress"].strip("[]")
-        if host in allowed or address in allowed:
-            return
-        try:
-            why = address_problem(ipaddress.ip_address(address))
-        except ValueError:
-            return
-        if why:
-            document = (response.request.is_navigation_request()
-                        and response.frame == page.main_frame)
-            refused.append(Refusal(response.url, f"{host} answered from the non-public "
-                                   f"address {address} ({why})", document))
-
-    if not via_proxy:  # through a proxy, the browser connects to the proxy, which resolves
-        page.on("response", lambda response: asyncio.ensure_future(connected(response)))
     request.meta[meta.BROWSER_GUARDED] = True
 
 

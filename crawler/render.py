@@ -15,7 +15,7 @@ import contextlib
 import logging
 from urllib.parse import urlsplit
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
 
@@ -24,6 +24,7 @@ from nianbao.crawler.addresses import allowance
 from nianbao.crawler.archiving import archive_response, browser_label
 from nianbao.crawler.browser import browser_rss_mb
 from nianbao.crawler.browser_guard import document_refusal, rules
+from nianbao.crawler.browser_proxy import PinningProxy
 from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.meta import Role
 from nianbao.crawler.middlewares import Refused
@@ -54,13 +55,21 @@ class RenderMiddleware:
         self.memory_limit = conf.getint("NIANBAO_BROWSER_MEMORY_MB")
         self.allowed = frozenset(conf.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"))
         self.via_proxy = bool(conf.get("NIANBAO_PROXY"))
+        self.proxy: PinningProxy | None = None  # started with the first page to render
         self.render_hosts: set[str] = set()
         self.solving: set[str] = set()
         self.solved_hosts: dict[str, set[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RenderMiddleware:
-        return cls(crawler, services(crawler))
+        middleware = cls(crawler, services(crawler))
+        crawler.signals.connect(middleware.close_proxy, signal=signals.spider_closed)
+        return middleware
+
+    def close_proxy(self) -> None:
+        if self.proxy is not None:
+            self.proxy.close()
+            self.proxy = None
 
     def process_request(self, request: Request) -> None:
         site = self.sites.get(request.meta.get(meta.SITE, ""))
@@ -77,7 +86,14 @@ class RenderMiddleware:
         return allowance(self.allowed, site.allow_private if site else ())
 
     def _to_browser(self, request: Request) -> None:
-        """Route ``request`` to Chromium, judged inside the browser by its site's allowance."""
+        """Route ``request`` to Chromium, judged inside the browser by its site's allowance.
+        Without an upstream proxy, the pages' proxy is the local pinning proxy
+        (``browser_proxy.py``); every host, loopback included, goes through it."""
+        if not self.via_proxy and self.proxy is None:
+            self.proxy = PinningProxy(connect_timeout=STEP_SECONDS,
+                                      idle_timeout=max(self.timeout, STEP_SECONDS))
+            self.context = {**self.context, "proxy": {"server": self.proxy.start(),
+                                                      "bypass": "<-loopback>"}}
         to_browser(request, self.context, rules(self._allowance(request), self.via_proxy))
 
     def _solve_ended(self, request: Request) -> None:

@@ -252,16 +252,17 @@ def test_crawl_connects_to_the_checked_address(tmp_path: Path) -> None:
                for f in failures(db)), failures(db)
 
 
-def test_chromium_refuses_a_page_from_an_address_that_was_not_checked(tmp_path: Path) -> None:
+def test_chromium_connects_to_the_checked_address(tmp_path: Path) -> None:
     """Chromium resolves names itself: the guard's lookup says 127.0.0.1 (allowed), the
-    browser's says 127.0.0.2. The browser's request does reach 127.0.0.2 (a limit, written in
-    SECURITY.md), but the page that came from there is refused: never archived or parsed."""
+    browser's own would say 127.0.0.2. Through the local pinning proxy the browser never
+    resolves: its request goes to the checked address, and 127.0.0.2 receives no request."""
     require_tool("chromium", "the browser path is tested in a real browser")
     from tests.mockserver.rebinding import RUN
 
     with AttackPortal() as portal, AttackPortal("127.0.0.2", portal.port) as internal:
-        internal.page("/col/", column((f"http://{REBIND_NAME}:{portal.port}/d.html", TITLE))
-                      .replace("</body>", "SECRET-METADATA</body>"))
+        listing = column((f"http://{REBIND_NAME}:{portal.port}/d.html", TITLE))
+        portal.page("/col/", listing)
+        internal.page("/col/", listing.replace("</body>", "SECRET-METADATA</body>"))
         sites = write_site(tmp_path / "sites.yaml", portal, domains=[REBIND_NAME],
                            render="always",
                            columns=[{"url": f"http://{REBIND_NAME}:{portal.port}/col/"}])
@@ -270,12 +271,60 @@ def test_chromium_refuses_a_page_from_an_address_that_was_not_checked(tmp_path: 
                "NIANBAO_TEST_CHROMIUM_ANSWER": "127.0.0.2"}
         done, db = run_crawl(tmp_path, sites, env=env, code=RUN)
     assert done.returncode == 0, done.stderr[-3000:]
-    refused = [f for f in failures(db) if f["url"].endswith("/col/")]
-    assert refused and refused[0]["reason"] == "forbidden-address", failures(db)
-    assert "answered from the non-public address 127.0.0.2" in refused[0]["detail"]
-    assert "/d.html" not in internal.paths() + portal.paths()  # its links were not followed
+    assert internal.hits == []  # not one request from Chromium reached the second answer
+    assert ("GET", "/col/", f"{REBIND_NAME}:{portal.port}") in portal.hits
+    assert "/d.html" in portal.paths()  # the rendered listing was read and followed
+    assert not [f for f in failures(db) if f["url"].endswith("/col/")], failures(db)
     for warc in (tmp_path / "archive").rglob("*.warc*"):
         assert b"SECRET-METADATA" not in warc.read_bytes()
+
+
+def test_the_browser_proxy_connects_only_to_pinned_addresses(monkeypatch) -> None:
+    """The pinning proxy never resolves: a name the guard passed is connected at the address
+    the guard checked even after DNS answers another; a name it never passed gets a 403 and
+    no connection, over CONNECT and over plain HTTP alike."""
+    import socket
+
+    from nianbao.crawler.addresses import check_host
+    from nianbao.crawler.browser_proxy import PinningProxy
+    from tests.mockserver import rebinding
+
+    name, never = "pinned.nianbao.test", "never-checked.nianbao.test"
+    with AttackPortal() as portal, AttackPortal("127.0.0.2", portal.port) as internal:
+        portal.page("/p", "<html>checked</html>")
+        internal.page("/p", "<html>SECRET</html>")
+        monkeypatch.setattr(socket, "getaddrinfo", socket.getaddrinfo)
+        monkeypatch.setattr(socket, "gethostbyname", socket.gethostbyname)
+        monkeypatch.setenv("NIANBAO_TEST_REBIND", f"{name}=127.0.0.1,127.0.0.2")
+        rebinding.install()
+        assert check_host(name, portal.port, {"127.0.0.1"}) == (None, ("127.0.0.1",))
+        assert socket.getaddrinfo(name, portal.port)[0][4][0] == "127.0.0.2"  # rebound
+        proxy = PinningProxy(connect_timeout=5, idle_timeout=5)
+        address = proxy.start().removeprefix("http://").split(":")
+        try:
+            def ask(head: str) -> bytes:
+                with socket.create_connection((address[0], int(address[1])), 5) as conn:
+                    conn.sendall(head.encode())
+                    answer = b""
+                    while chunk := conn.recv(65536):
+                        answer += chunk
+                    return answer
+
+            plain = ask(f"GET http://{name}:{portal.port}/p HTTP/1.1\r\n"
+                        f"Host: {name}:{portal.port}\r\n\r\n")
+            refused = ask(f"GET http://{never}:{portal.port}/p HTTP/1.1\r\n"
+                          f"Host: {never}:{portal.port}\r\n\r\n")
+            tunnel = ask(f"CONNECT {never}:443 HTTP/1.1\r\nHost: {never}:443\r\n\r\n")
+            through = ask(f"CONNECT {name}:{portal.port} HTTP/1.1\r\n\r\n"
+                          f"GET /p HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n")
+        finally:
+            proxy.close()
+    assert plain.startswith(b"HTTP/1.1 200") and b"checked" in plain, plain
+    assert refused.startswith(b"HTTP/1.1 403") and tunnel.startswith(b"HTTP/1.1 403")
+    assert through.startswith(b"HTTP/1.1 200 Connection established") and b"checked" in through
+    assert portal.hits == [("GET", "/p", f"{name}:{portal.port}"), ("GET", "/p", name)]
+    assert internal.hits == []
+    assert proxy.refused == 2
 
 
 def test_parse_url_is_judged_by_its_sites_entry(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from nianbao.storage.models import Version
 from nianbao.vocabulary.metrics import metric_label
 from nianbao.web import queries
 from nianbao.web.filters import Page, parse_filters, parse_page
+from nianbao.web.render import int_path
 
 
 def _default(value: Any) -> Any:
@@ -65,10 +66,7 @@ def reports(request: Request) -> Response:
 
 
 def report(request: Request) -> Response:
-    try:
-        report_id = int(request.path_params["report_id"])
-    except ValueError:
-        raise HTTPException(404) from None
+    report_id = int_path(request, "report_id")
     with Session(request.app.state.engine) as session:
         found = queries.report(session, report_id)
         if found is None:

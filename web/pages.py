@@ -148,12 +148,17 @@ def _version_param(request: Request, name: str, versions: list[Version]) -> Vers
         raise BadParameter(f"{name}：该报告没有此版本") from None
 
 
+def _report_or_404(session: Session, request: Request) -> dict[str, Any]:
+    """The report the path names, with its issuer and versions (``queries.report``)."""
+    found = queries.report(session, int_path(request, "report_id"))
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
 def report_page(request: Request) -> Response:
-    report_id = int_path(request, "report_id")
     with Session(engine(request)) as session:
-        found = queries.report(session, report_id)
-        if found is None:
-            raise HTTPException(404)
+        found = _report_or_404(session, request)
         versions = found["versions"]
         shown = _version_param(request, "version", versions) or versions[-1]
         record = shown.record or {}
@@ -180,11 +185,8 @@ def report_page(request: Request) -> Response:
 
 
 def report_diff(request: Request) -> Response:
-    report_id = int_path(request, "report_id")
     with Session(engine(request)) as session:
-        found = queries.report(session, report_id)
-        if found is None:
-            raise HTTPException(404)
+        found = _report_or_404(session, request)
         versions = found["versions"]
         a = _version_param(request, "a", versions)
         b = _version_param(request, "b", versions)

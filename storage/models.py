@@ -14,7 +14,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from nianbao.storage.types import JSONType, UTCDateTime, utcnow
@@ -339,6 +347,10 @@ class VerdictRow(Base):
     position: Mapped[int] = mapped_column(default=0)  # order within the site's evaluation
     as_of: Mapped[date]
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The verdict as ``nianbao check`` prints it, ``as_of`` left out (a JSON object; a CSV row
+    # without its line end), so a listing of an unchanged day streams these bytes.
+    as_json: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    as_csv: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
 
 class VerdictSite(Base):
@@ -348,11 +360,32 @@ class VerdictSite(Base):
     fingerprint would produce the same rows, so it reads them instead of recomputing."""
 
     __tablename__ = "verdict_sites"
+    # (position, site_id) is unique as site_id is: the listing in the evaluation's order
+    # (``nianbao.storage.verdicts.listing``) is then an index walk, with no sort.
+    __table_args__ = (Index("ix_verdict_sites_position_site_id", "position", "site_id",
+                            unique=True),)
 
     site_id: Mapped[str] = mapped_column(primary_key=True)
     fingerprint: Mapped[str]
     as_of: Mapped[date]
     report_year: Mapped[int | None]  # the one year evaluated, or None for all
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    position: Mapped[int] = mapped_column(default=0)  # the site's place in that evaluation
+
+
+class VerdictStamp(Base):
+    """What the whole ``verdicts`` table was last computed from, when one evaluation of a whole
+    sites file wrote it (``fingerprint``: the sites file's bytes, the deadline rules, the day
+    and year judged, and the newest version, observation, failure, alias and finished crawl
+    run stored). A listing with the same fingerprint streams the stored rows as they are. Any
+    other evaluation that stores verdicts removes the stamp first."""
+
+    __tablename__ = "verdict_stamps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # one row at most
+    fingerprint: Mapped[str]
+    as_of: Mapped[date]
+    report_year: Mapped[int | None]
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

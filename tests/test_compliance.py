@@ -397,9 +397,9 @@ def test_an_unchanged_site_is_read_back_and_a_new_observation_recomputes_it(arch
     written = verdicts_module.VerdictTable.write
     calls = []
 
-    def spy(self, site_ids, verdicts, prints):
+    def spy(self, site_ids, *rest):
         calls.append(site_ids)
-        return written(self, site_ids, verdicts, prints)
+        return written(self, site_ids, *rest)
 
     monkeypatch.setattr(verdicts_module.VerdictTable, "write", spy)
     assert list(evaluate(archive, [observed_site()], today, store=True)) == first

@@ -39,7 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from nianbao.checks.deadlines import Deadline, DeadlineRules, load_rules
 from nianbao.checks.stamp import LOGIC
@@ -301,20 +301,27 @@ def _place_key(url: str) -> str:
 
 
 def _load_copies(session: Session, batch: dict[str, SiteEvidence]) -> None:
-    earliest = aliased(Version)
-    first_id = (select(earliest.id).where(earliest.report_id == Report.id)
-                .order_by(earliest.first_seen, earliest.id).limit(1).scalar_subquery())
+    """Each report's earliest version (by first sighting, then id) and its issuer. Every
+    version's few columns are read (from an index that holds them, on SQLite) and the earliest
+    kept here: a report has one or two versions, and a subquery per report would read the
+    rows themselves."""
     rows = session.connection().execute(  # Core rows: no ORM loading per report
         select(Issuer.site_id, Issuer.id, Issuer.name, Issuer.kind, Report.report_year,
-               Version.id, Version.url, Version.date_evidence, Version.first_seen,
+               Version.first_seen, Version.id, Version.url, Version.date_evidence,
                Version.crawl_run_id)
         .join(Report, Report.issuer_id == Issuer.id)
-        .join(Version, Version.id == first_id)
+        .join(Version, Version.report_id == Report.id)
         .where(Issuer.site_id.in_(list(batch))))
-    for site_id, issuer_id, name, kind, year, *copy in rows:
-        evidence = batch[site_id]
-        evidence.issuers[issuer_id] = (name, kind)
-        evidence.copies[(issuer_id, year)] = Copy(*copy)
+    earliest: dict[tuple[str, int, int], tuple[Any, ...]] = {}
+    for site_id, issuer_id, name, kind, year, first_seen, version_id, *copy in rows:
+        batch[site_id].issuers[issuer_id] = (name, kind)
+        key, order = (site_id, issuer_id, year), (_aware(first_seen), version_id)
+        if key not in earliest or order < earliest[key][0]:
+            earliest[key] = (order, first_seen, version_id, *copy)
+    for (site_id, issuer_id, year), (_, first_seen, version_id, url, dates, run_id) in (
+            earliest.items()):
+        batch[site_id].copies[(issuer_id, year)] = Copy(version_id, url, dates, first_seen,
+                                                         run_id)
     for scope, normalized, issuer_id in session.connection().execute(
             select(IssuerAlias.scope, IssuerAlias.normalized, IssuerAlias.issuer_id)
             .where(IssuerAlias.scope.in_(list(batch)))):

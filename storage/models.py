@@ -57,6 +57,8 @@ class Issuer(Base):
     """One publishing body (a government or a department), canonical name first seen or set."""
 
     __tablename__ = "issuers"
+    # ``nianbao reports`` lists by site and issuer name: read in this index's order, no sort
+    __table_args__ = (Index("ix_issuers_site_id_name", "site_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
@@ -107,6 +109,13 @@ class CrawlRun(Base):
     events_recorded_at: Mapped[datetime | None]
 
 
+# What listings and the compliance evaluation read of a version (``ix_versions_listing``).
+LISTING_COLUMNS = ("report_id", "id", "first_seen", "crawl_run_id", "published_date",
+                   "date_source", "format", "url", "warc_file", "warc_offset", "warc_length",
+                   "warc_record_id", "warc_pointer", "failed_checks", "key_figures",
+                   "date_evidence")
+
+
 class Version(Base):
     """One captured text of a report; never updated except ``last_seen``.
 
@@ -119,6 +128,12 @@ class Version(Base):
         UniqueConstraint("report_id", "url", "content_hash"),
         Index("ix_versions_report_id_first_seen_id", "report_id", "first_seen", "id"),
         Index("ix_versions_report_id_id", "report_id", "id"),
+        # SQLite keeps a row's columns in order, and ``record`` (some 20 KB) comes before the
+        # extracts: reading them walks the record's overflow pages. This index holds what the
+        # listings and the compliance evaluation read, so they never touch the row. PostgreSQL
+        # keeps large values out of line (TOAST) and limits an index entry to ~2.7 KB, which a
+        # long URL could pass: it has no such index.
+        Index("ix_versions_listing", *LISTING_COLUMNS).ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

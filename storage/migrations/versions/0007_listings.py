@@ -9,7 +9,11 @@ Create Date: 2026-11-30
 - ``verdict_sites.position``: the site's place in its evaluation (the listing's order, an
   index walk with no sort);
 - ``verdict_stamps``: what the whole table was last computed from (see
-  ``nianbao.storage.verdicts``).
+  ``nianbao.storage.verdicts``);
+- on SQLite, ``ix_versions_listing``: what listings and the compliance evaluation read of a
+  version, so they never walk the overflow pages of the ``record`` stored before it in the
+  row (PostgreSQL keeps large values out of line);
+- ``ix_issuers_site_id_name``: ``nianbao reports`` in its order without a sort.
 
 Stored verdicts have no rendering yet: their digests and site fingerprints are cleared, so the
 next evaluation writes every row again.
@@ -24,6 +28,13 @@ revision = "0007_listings"
 down_revision = "0006_web"
 branch_labels = None
 depends_on = None
+
+
+# nianbao.storage.models.LISTING_COLUMNS when this was written
+LISTING_COLUMNS = ("report_id", "id", "first_seen", "crawl_run_id", "published_date",
+                   "date_source", "format", "url", "warc_file", "warc_offset", "warc_length",
+                   "warc_record_id", "warc_pointer", "failed_checks", "key_figures",
+                   "date_evidence")
 
 
 def upgrade() -> None:
@@ -45,11 +56,17 @@ def upgrade() -> None:
         sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_verdict_stamps")),
     )
+    op.create_index("ix_issuers_site_id_name", "issuers", ["site_id", "name"])
+    if op.get_bind().dialect.name == "sqlite":
+        op.create_index("ix_versions_listing", "versions", list(LISTING_COLUMNS))
     op.execute("UPDATE verdicts SET digest = ''")
     op.execute("DELETE FROM verdict_sites")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index("ix_versions_listing", table_name="versions")
+    op.drop_index("ix_issuers_site_id_name", table_name="issuers")
     op.drop_table("verdict_stamps")
     with op.batch_alter_table("verdict_sites") as batch:
         batch.drop_index("ix_verdict_sites_position_site_id")

@@ -311,6 +311,7 @@ def _load_copies(session: Session, batch: dict[str, SiteEvidence]) -> None:
                Version.crawl_run_id)
         .join(Report, Report.issuer_id == Issuer.id)
         .join(Version, Version.report_id == Report.id)
+        .with_hint(Version, "INDEXED BY ix_versions_listing", "sqlite")
         .where(Issuer.site_id.in_(list(batch))))
     earliest: dict[tuple[str, int, int], tuple[Any, ...]] = {}
     for site_id, issuer_id, name, kind, year, first_seen, version_id, *copy in rows:

@@ -4,10 +4,11 @@
 identities of its own record plus the cross-year checks between it and the latest versions of
 the neighbouring years; results computed against versions since superseded are not shown.
 
-Both listings are one streamed query each, ordered by site, issuer and year: they read the
-small extracts stored with each version (``Version.key_figures``, ``failed_checks``,
-``date_source``), never full records, and hold one report at a time, so 100,000 reports cost
-what their rows cost, on SQLite and PostgreSQL alike.
+Both listings are one streamed query each, ordered by site, issuer name, issuer and year:
+they read the small extracts stored with each version (``Version.key_figures``,
+``failed_checks``, ``date_source``), never full records, and hold one report at a time, so
+100,000 reports cost what their rows cost, on SQLite and PostgreSQL alike. (Two issuers of one
+site with the same name are listed one after the other, each with its years.)
 """
 
 from __future__ import annotations
@@ -60,38 +61,44 @@ def _stream(session: Session, query: Any) -> Iterator[Any]:
 
 def report_summaries(session: Session, site_id: str | None = None,
                      year: int | None = None) -> Iterator[dict[str, Any]]:
-    """One summary per report (see the module docstring), streamed."""
-    counts = (select(Version.report_id, func.count().label("n"),
-                     func.min(Version.first_seen).label("first_seen"))
-              .group_by(Version.report_id).subquery())
-    joined = _current_cross_year(Version.id)
+    """One summary per report (see the module docstring), streamed.
+
+    Every version of each report is read, oldest first (a report has one or two), so the
+    count, the first sighting and the latest version come from one pass with no subquery per
+    report. On SQLite the rows come in the indexes' order — issuers by site and name, their
+    reports by year, the versions from the index that holds their listed columns — so nothing
+    is sorted and no record is touched; a report's few cross-year rows are ordered here."""
+    joined = and_(Version.id == _latest_of(Report.id), _current_cross_year(Version.id))
     query = _filtered(
         select(Report.id, Issuer.site_id, Issuer.name, Report.report_year, Version.id,
                Version.url, Version.published_date, Version.date_source, Version.format,
                Version.failed_checks, Version.key_figures, Version.warc_pointer,
                Version.warc_file, Version.warc_offset, Version.warc_length,
-               Version.warc_record_id, counts.c.n, counts.c.first_seen,
+               Version.warc_record_id, Version.first_seen, CrossYearResult.earlier_year,
                CrossYearResult.checks)
-        .join(Issuer, Report.issuer_id == Issuer.id)
-        .join(Version, Version.id == _latest_of(Report.id))
-        .join(counts, counts.c.report_id == Report.id)
-        .outerjoin(CrossYearResult, joined), site_id, year,
-    ).order_by(Issuer.site_id, Issuer.name, Report.report_year, Report.id,
-               CrossYearResult.earlier_year)
+        .select_from(Issuer)
+        .join(Report, Report.issuer_id == Issuer.id)
+        .join(Version, Version.report_id == Report.id)
+        .outerjoin(CrossYearResult, joined)
+        .with_hint(Issuer, "INDEXED BY ix_issuers_site_id_name", "sqlite")
+        .with_hint(Version, "INDEXED BY ix_versions_listing", "sqlite"), site_id, year,
+    ).order_by(Issuer.site_id, Issuer.name, Issuer.id, Report.report_year, Version.id)
     for _, rows in groupby(_stream(session, query), key=lambda row: row[0]):
         rows = list(rows)
         (report_id, site, issuer, report_year, version_id, url, published, date_source, fmt,
-         failed, figures, pointer, warc_file, warc_offset, warc_length, record_id, n,
-         first_seen, _) = rows[0]
+         failed, figures, pointer, warc_file, warc_offset, warc_length, record_id, _, _,
+         _) = rows[-1]
         failed = list(failed or [])
-        for row in rows:
-            failed += [c["id"] for c in row[-1] or [] if not c["ok"]]
+        cross = sorted((row for row in rows if row[4] == version_id and row[-1] is not None),
+                       key=lambda row: row[-2])  # the latest version's, by earlier year
+        for row in cross:
+            failed += [c["id"] for c in row[-1] if not c["ok"]]
         yield {
             "report_id": report_id, "site": site, "issuer": issuer,
-            "report_year": report_year, "url": url, "first_seen": first_seen,
-            "published_date": published, "date_source": date_source, "versions": n,
-            "latest_version_id": version_id, "format": fmt,
-            "failed_checks": list(dict.fromkeys(failed)),
+            "report_year": report_year, "url": url, "first_seen": min(row[16] for row in rows),
+            "published_date": published, "date_source": date_source,
+            "versions": len({row[4] for row in rows}), "latest_version_id": version_id,
+            "format": fmt, "failed_checks": list(dict.fromkeys(failed)),
             "key_figures": dict(figures or {}),
             "warc": pointer or {"file": warc_file, "offset": warc_offset,
                                 "length": warc_length, "record_id": record_id},

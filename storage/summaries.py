@@ -94,8 +94,8 @@ def report_summaries(session: Session, site_id: str | None = None,
          failed, figures, pointer, warc_file, warc_offset, warc_length, record_id, _, _,
          _) = rows[-1]
         failed = list(failed or [])
-        cross = sorted((row for row in rows if row[4] == version_id and row[-1] is not None),
-                       key=lambda row: row[-2])  # the latest version's, by earlier year
+        cross = [row for row in rows if row[4] == version_id and row[-1] is not None]
+        cross.sort(key=lambda row: row[-2])  # the latest version's, by earlier year
         for row in cross:
             failed += [c["id"] for c in row[-1] if not c["ok"]]
         yield {

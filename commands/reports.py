@@ -94,8 +94,11 @@ def _print_failures(rows, args: argparse.Namespace) -> None:
 
 
 def cmd_reports(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
     from nianbao.storage.db import DatabaseMissing, open_existing
     from nianbao.storage.store import Store
+    from nianbao.storage.summaries import report_summaries
 
     try:
         engine = open_existing(args.db)
@@ -106,8 +109,12 @@ def cmd_reports(args: argparse.Namespace) -> int:
     try:
         if args.failures:
             _print_failures(store.identity_failures(site_id=args.site, year=args.year), args)
-        else:
+        elif args.json:
             _print_reports(store.reports(site_id=args.site, year=args.year), args)
+        else:  # a table or CSV shows no archive pointer: not read
+            with Session(engine) as session:
+                _print_reports(report_summaries(session, args.site, args.year, warc=False),
+                               args)
     finally:
         engine.dispose()
     return 0

@@ -64,9 +64,10 @@ def _stream(session: Session, query: Any) -> Iterator[Any]:
     return connection.execution_options(yield_per=STREAM_ROWS).execute(query)
 
 
-def report_summaries(session: Session, site_id: str | None = None,
-                     year: int | None = None) -> Iterator[dict[str, Any]]:
-    """One summary per report (see the module docstring), streamed.
+def report_summaries(session: Session, site_id: str | None = None, year: int | None = None,
+                     warc: bool = True) -> Iterator[dict[str, Any]]:
+    """One summary per report (see the module docstring), streamed; without ``warc`` (where
+    the archived copy is), which a table or CSV does not show, when ``warc`` is false.
 
     Every version of each report is read, oldest first (a report has one or two), so the
     count, the first sighting and the latest version come from one pass with no subquery per
@@ -74,13 +75,13 @@ def report_summaries(session: Session, site_id: str | None = None,
     reports by year, the versions from the index that holds their listed columns — so nothing
     is sorted and no record is touched; a report's few cross-year rows are ordered here."""
     joined = and_(Version.id == _latest_of(Report.id), _current_cross_year(Version.id))
+    archived = (Version.warc_pointer, Version.warc_file, Version.warc_offset,
+                Version.warc_length, Version.warc_record_id) if warc else ()
     query = _filtered(
         select(Report.id, Issuer.site_id, Issuer.name, Report.report_year, Version.id,
                Version.url, Version.published_date, Version.date_source, Version.format,
-               Version.failed_checks, Version.key_figures, Version.warc_pointer,
-               Version.warc_file, Version.warc_offset, Version.warc_length,
-               Version.warc_record_id, Version.first_seen, CrossYearResult.earlier_year,
-               CrossYearResult.checks)
+               Version.failed_checks, Version.key_figures, Version.first_seen,
+               CrossYearResult.earlier_year, CrossYearResult.checks, *archived)
         .select_from(Issuer)
         .join(Report, Report.issuer_id == Issuer.id)
         .join(Version, Version.report_id == Report.id)
@@ -88,26 +89,31 @@ def report_summaries(session: Session, site_id: str | None = None,
         .with_hint(Issuer, "INDEXED BY ix_issuers_site_id_name", "sqlite")
         .with_hint(Version, "INDEXED BY ix_versions_listing", "sqlite"), site_id, year,
     ).order_by(Issuer.site_id, Issuer.name, Issuer.id, Report.report_year, Version.id)
-    for _, rows in groupby(_stream(session, query), key=lambda row: row[0]):
-        rows = list(rows)
+    for _, group in groupby(_stream(session, query), key=lambda row: row[0]):
+        rows = list(group)
+        last = rows[-1]  # of the latest version
         (report_id, site, issuer, report_year, version_id, url, published, date_source, fmt,
-         failed, figures, pointer, warc_file, warc_offset, warc_length, record_id, _, _,
-         _) = rows[-1]
+         failed, figures) = last[:11]
         failed = list(failed or [])
-        cross = [row for row in rows if row[4] == version_id and row[-1] is not None]
-        cross.sort(key=lambda row: row[-2])  # the latest version's, by earlier year
+        cross = [row for row in rows if row[4] == version_id and row[13] is not None]
+        cross.sort(key=lambda row: row[12])  # by earlier year
         for row in cross:
-            failed += [c["id"] for c in row[-1] if not c["ok"]]
-        yield {
+            failed += [c["id"] for c in row[13] if not c["ok"]]
+        summary = {
             "report_id": report_id, "site": site, "issuer": issuer,
-            "report_year": report_year, "url": url, "first_seen": min(row[16] for row in rows),
+            "report_year": report_year, "url": url,
+            "first_seen": last[11] if len(rows) == 1 else min(row[11] for row in rows),
             "published_date": published, "date_source": date_source,
-            "versions": len({row[4] for row in rows}), "latest_version_id": version_id,
-            "format": fmt, "failed_checks": list(dict.fromkeys(failed)),
+            "versions": 1 if len(rows) == 1 else len({row[4] for row in rows}),
+            "latest_version_id": version_id, "format": fmt,
+            "failed_checks": list(dict.fromkeys(failed)) if len(failed) > 1 else failed,
             "key_figures": dict(figures or {}),
-            "warc": pointer or {"file": warc_file, "offset": warc_offset,
-                                "length": warc_length, "record_id": record_id},
         }
+        if warc:
+            pointer, warc_file, warc_offset, warc_length, record_id = last[14:]
+            summary["warc"] = pointer or {"file": warc_file, "offset": warc_offset,
+                                          "length": warc_length, "record_id": record_id}
+        yield summary
 
 
 def identity_failures(session: Session, site_id: str | None = None,

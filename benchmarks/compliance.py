@@ -5,7 +5,9 @@ Each command runs as the user runs it (a subprocess of the real CLI, start-up in
 to /dev/null); its median wall time over ``--repeat`` runs and its peak RSS are printed next to
 the named baseline measured in the same run: a plain ``SELECT`` of the same rows through the
 bare driver (sqlite3 / psycopg), iterated to the end. ``check`` judges as of today, so it also
-keeps the ``verdicts`` table; its first run (which writes every verdict) is shown apart.
+keeps the ``verdicts`` table; its first run (which judges and writes every verdict) is shown
+apart, and later runs list the stored verdicts as long as nothing they were computed from has
+changed — a plain ``SELECT`` of the stored verdicts' columns is printed too, for scale.
 
 The reports are realistic: the five seed reports parsed into canonical records, each stored
 under many issuers (governments, offices, departments, townships), sites and years (2019–2023),

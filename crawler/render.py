@@ -39,7 +39,7 @@ NAVIGATING = "page is navigating and changing the content"
 RENDERED_FLAG = "nianbao:rendered"  # a response RenderMiddleware made from a browser page
 STEP_SECONDS = 10.0  # the most a single browser step (cookies, status, close) may take
 # What a SOLVE visit keeps of the request it is made for: its site, and its open work (progress).
-_CARRIED = (meta.SITE, meta.WORK)
+_CARRIED = (meta.SITE, meta.WORK, meta.SOLVE_ANY)
 
 
 class RenderMiddleware:
@@ -136,12 +136,12 @@ class RenderMiddleware:
         site = self.sites.get(request.meta.get(meta.SITE, ""))
         kind = challenge_kind(response.status, lower_headers(response), response.url,
                               response.body)
-        if not kind or site is None:
+        if not kind or (site is None and not request.meta.get(meta.SOLVE_ANY)):
             return response
         self.crawler.stats.inc_value(f"nianbao/challenge/{kind}")
         request.meta[meta.CHALLENGE] = kind
         host = urlsplit(request.url).hostname or ""
-        if site.render == "never":
+        if site is not None and site.render == "never":
             raise Refused("challenge", f"{NAMES[kind]} challenge; the site is set to "
                           "render: never")
         waited = request.meta.get(meta.CHALLENGE_WAITS, 0)
@@ -173,7 +173,7 @@ class RenderMiddleware:
             f"{parts.scheme}://{parts.netloc}/", callback=request.callback,
             errback=request.errback, dont_filter=True,
             meta={**{key: request.meta[key] for key in _CARRIED if key in request.meta},
-                  meta.SITE: site.id, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
+                  meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
                   meta.BUDGET_COUNTED: True},
         )
         self._to_browser(solve)

@@ -12,8 +12,11 @@ From each seed (a provincial portal, ``config/provinces.yaml``) the spider walks
 - a column is recognised as the crawl recognises it (``crawler/discovery.py``).
 
 Every request goes through the crawl's middlewares: the address guard, robots.txt, the
-per-platform slot (``crawler/platforms.py``) and the archive. A page that cannot be read is
-recorded with its reason (unreachable, blocked, robots). The walk's findings are in
+per-platform slot (``crawler/platforms.py``) and the archive. A page behind an anti-bot
+challenge is opened in Chromium, as the crawl does (``crawler/render.py``): a challenge the
+browser passes is no obstacle, one it cannot pass leaves the portal ``blocked``, with the
+browser's reason. A page that cannot be read is recorded with its reason (unreachable,
+blocked, robots). The walk's findings are in
 ``spider.tree`` (``crawler/portal_tree.py``) when the crawl ends.
 """
 
@@ -26,6 +29,7 @@ from pathlib import Path
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
+from nianbao.crawler import meta
 from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.discovery import is_report_column, leads_to_column, leads_to_portal
 from nianbao.crawler.failures import failure_reason
@@ -87,7 +91,7 @@ class DiscoverSpider(Spider):
              evidence: Evidence | None = None) -> Request:
         return Request(url, callback=getattr(self, f"on_{kind}"), errback=self.failed,
                        meta={STEP: kind, CODE: code, BODY: body, HOPS: hops,
-                             "evidence": evidence})
+                             "evidence": evidence, meta.SOLVE_ANY: True})
 
     # -- a government's homepage, and its navigation pages ----------------------------------
 
@@ -207,6 +211,7 @@ class DiscoverSpider(Spider):
 
     def failed(self, failure) -> None:
         request = failure.request
+        request = request.meta.get(meta.SOLVE_FOR) or request  # the browser's visit for it
         portal = self.tree.portals.get(request.meta.get(CODE, ""))
         if portal is None:
             return

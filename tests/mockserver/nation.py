@@ -12,7 +12,10 @@ seed reports re-issued under each body's name, published on time or late, or non
 
 Some portals are made hard on purpose, by their position among the counties (``TROUBLE``):
 not linked from their prefecture, unreachable (HTTP 503 on every page), behind a 瑞数-style
-challenge (HTTP 412 with a cookie script), or closed by robots.txt (one). Some counties keep
+challenge (HTTP 412 with a script that sets a cookie and reloads a second later: a real
+browser passes it, a plain HTTP client never does), behind a bot check (the same script, run
+only where ``navigator.webdriver`` is false: no automated browser passes it), or closed by
+robots.txt (one). Some counties keep
 their platform on their prefecture's host (``xxgk.gov<prefecture>.test/county/<code>/``), as
 city-wide platforms do: many bodies, one platform.
 
@@ -49,6 +52,8 @@ DEPARTMENTS = ("人民政府办公室", "发展和改革局", "教育局")
 # A county's position among its province's 25 counties → what is wrong with its portal.
 TROUBLE = {3: "unlinked", 8: "unreachable", 13: "challenge", 18: "robots"}
 ROBOTS_ONLY_IN = "330000"  # one robots.txt disallow in the nation
+BOT_CHECK_IN = "140000"  # there the challenge is a bot check no automated browser passes
+CHALLENGED = ("challenge", "bot-check")
 SHARED_PLATFORM_EVERY = 4  # every 4th county keeps its platform on its prefecture's host
 REPORT_YEAR = 2023
 HEAVY_FILES = {"scan": ("pdf", "application/pdf"), "doc": ("doc", "application/msword")}
@@ -133,6 +138,8 @@ def build(provinces: tuple[str, ...] = PROVINCES, per_level: int = PER_LEVEL) ->
                 trouble = TROUBLE.get(k)
                 if trouble == "robots" and pcode != ROBOTS_ONLY_IN:
                     trouble = None
+                if trouble == "challenge" and pcode == BOT_CHECK_IN:
+                    trouble = "bot-check"
                 county = Gov(cd, trouble=trouble, parent=prefecture, index=j,
                              shared_platform=k % SHARED_PLATFORM_EVERY == 1)
                 prefecture.children.append(county)
@@ -297,10 +304,12 @@ class Nation:
         gov = next((g for g in self.govs if g.host == parts.hostname), None)
         if gov is not None and gov.trouble == "unreachable":
             return 503, "text/html; charset=utf-8", b"<h1>503 Service Unavailable</h1>"
-        if gov is not None and gov.trouble == "challenge" and "FSSBBIl1UgzbN7NT" not in (
+        if gov is not None and gov.trouble in CHALLENGED and "FSSBBIl1UgzbN7NT" not in (
                 headers.get("Cookie") or ""):
-            script = ("<html><head><script>document.cookie='FSSBBIl1UgzbN7NT=1';"
-                      "location.reload();</script></head><body></body></html>")
+            unless = "if (navigator.webdriver) return; " if gov.trouble == "bot-check" else ""
+            script = ("<html><head><script>setTimeout(function () { " + unless
+                      + "document.cookie = 'FSSBBIl1UgzbN7NT=1; path=/'; location.reload(); "
+                      "}, 1000);</script></head><body></body></html>")
             return 412, "text/html; charset=utf-8", script.encode()
         key = f"{parts.scheme}://{parts.netloc}{parts.path}" + (
             f"?{parts.query}" if parts.query else "")

@@ -50,9 +50,7 @@ def _existing(sites_file: Path) -> tuple[set[str], set[str]]:
     """(ids, region codes) of the entries already in the sites file."""
     from nianbao.sites import load_sites
 
-    if not sites_file.exists():
-        return set(), set()
-    sites = load_sites(sites_file)
+    sites = load_sites(sites_file)  # the walk's middlewares read it too: it must exist
     return {s.id for s in sites}, {s.region for s in sites if s.region}
 
 

@@ -37,6 +37,7 @@ RENDER = "render"  # fetch this page with Chromium
 WAIT_FOR = "wait_for"  # CSS selector Chromium waits for before reading the page
 
 # -- set by the middlewares -------------------------------------------------------------------
+REGION = "region"  # the division a request without a site entry is for (discovery): its way out
 GUARD_FOR = "guard_for"  # a request of Scrapy's own (robots.txt) judged by this site's allowance
 BUDGET_COUNTED = "budget_counted"  # the guard has charged this request to its site's budget
 RENDERED = "rendered"  # the response is Chromium's DOM, not the server's bytes

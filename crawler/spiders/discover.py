@@ -36,6 +36,7 @@ from nianbao.crawler.failures import failure_reason
 from nianbao.crawler.links import Link, page_links
 from nianbao.crawler.portal_tree import Evidence, Portal, Tree, outcome_of
 from nianbao.crawler.responses import lower_headers
+from nianbao.crawler.vantage import Ways
 from nianbao.vocabulary.divisions import children, divisions, match_division
 from nianbao.vocabulary.issuers import kind_from_name
 from nianbao.vocabulary.titles import title_kind
@@ -74,10 +75,12 @@ class DiscoverSpider(Spider):
         self.seeds_file = seeds
         self.only = {p.strip() for p in (provinces or "").split(",") if p.strip()}
         self.tree = Tree()
+        self.ways: Ways | None = None  # each division's way out (crawler/vantage.py)
 
     # -- start ------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        self.ways = Ways.from_settings(self.settings)
         path = Path(self.seeds_file or self.settings["NIANBAO_DISCOVER_SEEDS"])
         for seed in load_seeds(path):
             code = str(seed["code"])
@@ -91,7 +94,7 @@ class DiscoverSpider(Spider):
              evidence: Evidence | None = None) -> Request:
         return Request(url, callback=getattr(self, f"on_{kind}"), errback=self.failed,
                        meta={STEP: kind, CODE: code, BODY: body, HOPS: hops,
-                             "evidence": evidence, meta.SOLVE_ANY: True})
+                             "evidence": evidence, meta.SOLVE_ANY: True, meta.REGION: code})
 
     # -- a government's homepage, and its navigation pages ----------------------------------
 
@@ -100,6 +103,7 @@ class DiscoverSpider(Spider):
         if not self.readable(response, portal, home=True):
             return
         portal.status = "reached"
+        portal.vantage = self.ways.of(portal.code).vantage
         links = page_links(response.selector, response.url)
         yield from self.subordinates(response, portal, links)
         yield from self.platform_links(response, portal, links)
@@ -224,6 +228,7 @@ class DiscoverSpider(Spider):
         if step == "home" or (step == "platform" and portal.platform is None):
             if step == "home":
                 portal.status = outcome_of(reason)
+                portal.vantage = self.ways.of(portal.code).vantage
             portal.reason, portal.detail = reason, f"{url}: {detail}"[:500]
 
     def portal(self, response: Response) -> Portal:

@@ -60,7 +60,8 @@ def test_jobs_persist_in_the_database_and_survive_a_restart(db_url, tmp_path):
     sync_jobs(first, sites, db_url)
     before = next_runs(first)
     stop_scheduler(first)
-    assert set(before) == {"crawl:alpha", "crawl:beta", "evaluate", "digests", "deliveries"}
+    assert set(before) == {"crawl:alpha", "crawl:beta", "evaluate", "digests", "deliveries",
+                           "discover"}
 
     engine = connect(db_url)
     assert "apscheduler_jobs" in inspect(engine).get_table_names()

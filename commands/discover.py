@@ -128,9 +128,9 @@ def coverage_lines(report: list[dict]) -> list[str]:
     return lines
 
 
-def observed_this_cycle(url: str, days: int = 7) -> dict[str, bool]:
+def observed_this_cycle(url: str, days: int | None = None) -> dict[str, bool]:
     """Division code → a site of that region had a complete observation in the last ``days``
-    (none when the database does not exist yet)."""
+    (``schedule.observed_cycle_days``; none when the database does not exist yet)."""
     from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
@@ -138,6 +138,8 @@ def observed_this_cycle(url: str, days: int = 7) -> dict[str, bool]:
     from nianbao.storage.db import connect
     from nianbao.storage.models import Observation, Site
 
+    if days is None:
+        days = int(settings()["schedule"]["observed_cycle_days"])
     since = datetime.now(UTC) - timedelta(days=days)
     try:
         with Session(connect(url)) as session:

@@ -69,6 +69,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             print(terminal(f"nianbao: {exc}"), file=sys.stderr)
             return 2
     pool = ParsePool.from_settings(conf["parse"])
+    pool.start()  # the workers' imports run while the inputs are read
     threads = ThreadPoolExecutor(pool.limits.workers, "nianbao-input")
 
     bad = 0

@@ -44,14 +44,15 @@ from multiprocessing.connection import Connection
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
 
-# Imported once by the forkserver, so that every worker starts with them: the readers of most
-# documents. The PDF and OCR readers (pdfplumber, numpy, onnxruntime: +0.3 s to every start)
-# are imported by a worker when it first meets such a file, once in its life.
+# Imported once by the forkserver, so that every worker starts with them: what HTML pages, most
+# documents, need (and the DOCX reader, which costs nothing more). The first worker waits for
+# these imports, so nothing else is here: the PDF and OCR readers (pdfplumber, numpy,
+# onnxruntime: +0.3 s) and the legacy converter are imported by a worker when it first meets
+# such a file, once in its life.
 PRELOAD = (
     "nianbao.parsers.pipeline",
     "nianbao.parsers.readers.html",
     "nianbao.parsers.readers.docx",
-    "nianbao.parsers.readers.legacy",
     "trafilatura",  # imported by the HTML reader at its first page
 )
 STOP_GRACE_SECONDS = 1.0  # between SIGTERM and SIGKILL of a worker that overran its time
@@ -264,6 +265,17 @@ class ParsePool:
     def from_settings(cls, parse: dict) -> ParsePool:
         return cls(PoolLimits.from_settings(parse))
 
+    def start(self) -> None:
+        """Start every worker now, in the background, instead of at the first documents.
+
+        The first worker waits for the forkserver's imports (about half a second, most of it
+        trafilatura's); started early, they run while the caller reads its inputs. A parse
+        that comes first simply waits for its worker.
+        """
+        for n in range(self.limits.workers):
+            threading.Thread(target=self._start_one, name=f"nianbao-parse-start-{n}",
+                             daemon=True).start()
+
     def __enter__(self) -> ParsePool:
         return self
 
@@ -341,6 +353,14 @@ class ParsePool:
         with self._lock:
             self._busy.add(worker)
         return worker
+
+    def _start_one(self) -> None:
+        """Fill one empty slot with a live worker (a slot taken meanwhile is left as it is)."""
+        try:
+            worker = self._acquire()
+        except ParseError:  # closed, or no process could be started: a parse will say so
+            return
+        self._release(worker, answered=True, keep=True)
 
     def _release(self, worker: _Worker, answered: bool, keep: bool) -> None:
         """Back to the slots if it may parse again; else retired (idle) or stopped (busy or

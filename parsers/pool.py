@@ -79,6 +79,27 @@ class PoolLimits:
         )
 
 
+def _forkserver_context() -> mp.context.BaseContext:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(PRELOAD))
+    return ctx
+
+
+def start_forkserver() -> None:
+    """Start the forkserver, and so its imports, now and in the background: a program that
+    will parse calls this first thing, and the imports overlap the rest of its start-up (the
+    pool's limits, its inputs). A failure here is left to the pool's first worker to report."""
+    from multiprocessing import forkserver
+
+    _forkserver_context()
+
+    def start() -> None:
+        with contextlib.suppress(Exception):
+            forkserver.ensure_running()
+
+    threading.Thread(target=start, name="nianbao-forkserver", daemon=True).start()
+
+
 def address_space_limit(wanted: int) -> tuple[int, int]:
     """The (soft, hard) address-space limit to set for ``wanted`` bytes: never above the hard
     limit nor the soft limit already in force (``ulimit -v``), which only root could raise and
@@ -249,8 +270,7 @@ class ParsePool:
 
     def __init__(self, limits: PoolLimits):
         self.limits = limits
-        self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(list(PRELOAD))
+        self._ctx = _forkserver_context()
         # One token per worker slot: a live worker, or None for a slot whose worker is to start.
         self._slots: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
         for _ in range(limits.workers):

@@ -69,6 +69,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             print(terminal(f"nianbao: {exc}"), file=sys.stderr)
             return 2
     pool = ParsePool.from_settings(conf["parse"])
+    pool.start()  # the workers' imports run while the inputs are read
     threads = ThreadPoolExecutor(pool.limits.workers, "nianbao-input")
 
     bad = 0
@@ -97,7 +98,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 2 if bad else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only_parse: bool = False) -> argparse.ArgumentParser:
+    """The command line; ``only_parse``: with the ``parse`` command alone (for a run of it,
+    which then imports none of the other commands' modules)."""
     parser = argparse.ArgumentParser(
         prog="nianbao", description="Crawl, archive, parse and check 政府信息公开工作年度报告."
     )
@@ -113,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="FILE", help="sites file: a URL of a site is judged by its "
                    "allow_private (default config/sites.yaml)")
     p.set_defaults(func=cmd_parse)
+    if only_parse:
+        return parser
 
     from nianbao.commands.crawl import add_crawl_arguments, cmd_crawl
 
@@ -203,7 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    parsing = words[:1] == ["parse"] and not {"-h", "--help"} & set(words)
+    if parsing:  # the parse workers' imports start now, beside the rest of the start-up
+        from nianbao.parsers.pool import start_forkserver
+
+        start_forkserver()
+    args = build_parser(only_parse=parsing).parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:

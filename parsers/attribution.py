@@ -69,9 +69,13 @@ NOT_TITLE_START = re.compile(
 )
 
 
+_GAP_IN_CHINESE = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
+SENTENCE_END = re.compile(r"(?<=[。；;])")  # split after it: the sentences of a line
+
+
 def squash(text: str) -> str:
     """Drop the spaces CMS pages and PDFs scatter through Chinese text (报 告 → 报告)."""
-    return re.sub(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", text).strip()
+    return _GAP_IN_CHINESE.sub("", text).strip()
 
 
 _MENU_ITEM = re.compile(r"[•·▪►]\s*\S{1,10}")
@@ -102,6 +106,12 @@ def box_fields(lines: list[str]) -> dict[str, str]:
 
 # -- the issuer in a title or a sentence -------------------------------------------------------
 
+_CLAUSE_BREAK = re.compile(r"[，。；：,;:、！？!?|｜_—]|\s-\s|-(?=[\u4e00-\u9fff])")
+_QUOTES_AND_MARKS = re.compile(r"[《》〈〉“”\"'【】\[\]#*_\-—－]")
+_NON_CHINESE_LEAD = re.compile(r"^[^\u4e00-\u9fff]+")
+_OWN_LEVEL = re.compile(r"(?:本级|的)$")
+
+
 def organ_before(text: str, end: int) -> str | None:
     """The organ named right before ``text[end:]`` (the report's name), as printed.
 
@@ -109,30 +119,37 @@ def organ_before(text: str, end: int) -> str | None:
     政府 is shared with the report's name, so 郭道镇人民 + 政府. Years, quotes and the verbs that
     introduce a name (现公布, 编制了, 做好…) are dropped; what is left must end like an organ.
     """
-    head = re.split(r"[，。；：,;:、！？!?|｜_—]|\s-\s|-(?=[\u4e00-\u9fff])", text[:end])[-1]
+    head = _CLAUSE_BREAK.split(text[:end])[-1]
     head = _YEAR.sub("", head)
-    head = re.sub(r"[《》〈〉“”\"'【】\[\]#*_\-—－]", "", head)
-    head = re.sub(r"^[^\u4e00-\u9fff]+", "", head.strip())
+    head = _QUOTES_AND_MARKS.sub("", head)
+    head = _NON_CHINESE_LEAD.sub("", head.strip())
     head = _LEAD_WORDS.sub("", head)
     head = _TRAIL_WORDS.sub("", head)
     if head.endswith("人民") and text[end:end + 2] == "政府":
         head += "政府"
-    return as_issuer(re.sub(r"(?:本级|的)$", "", head))
+    return as_issuer(_OWN_LEVEL.sub("", head))
 
 
 _NOT_A_NAME = re.compile(r"网站|网|专栏|平台|栏目|系统|通过|可在")
+_NOTE_AT_END = re.compile(r"[(（][^()（）]{1,8}[)）]$")
+_NOT_CHINESE = re.compile(r"[^\u4e00-\u9fff（）()]")
+_PARTY_COMMITTEE = re.compile(r"(?:党委|区委|县委|市委)")
+_TITLE_LEAD = re.compile(r"^(?:【[^】]*】|#+\s*|关于)")
+_TITLE_BOX_KEYS = tuple(re.compile(rf"^.*?{key}\s*[:：]")
+                        for key in ("标题", "名称", "信息名称", "关键字", "关键词"))
+_NAME_AFTER_TITLE = re.compile(r"^[_\-—－:：\s]+(.{2,30})$")
 
 
 def as_issuer(name: str) -> str | None:
     """``name`` if it reads as an organ's name (not 我局, not a sentence), without a trailing
     note such as (机关) or an internal office (某某局办公室 → 某某局)."""
-    name = re.sub(r"[(（][^()（）]{1,8}[)）]$", "", name.strip())
+    name = _NOTE_AT_END.sub("", name.strip())
     name = without_internal_office(name)
     if not (2 <= len(name) <= 40) or name.startswith(("我", "本", "全", "各", "单位")):
         return None
     if name in issuers.GENERIC_NAMES or _NOT_A_NAME.search(name):
         return None
-    if re.search(r"[^\u4e00-\u9fff（）()]", name) or re.search(r"(?:党委|区委|县委|市委)", name):
+    if _NOT_CHINESE.search(name) or _PARTY_COMMITTEE.search(name):
         return None
     return name if ORGAN_END.search(name) else None
 
@@ -140,16 +157,16 @@ def as_issuer(name: str) -> str | None:
 def issuer_in_title(title: str) -> str | None:
     """The issuer a title names: before the report's name, or after it (2020年报_审计局)."""
     t = squash(title)
-    t = re.sub(r"^(?:【[^】]*】|#+\s*|关于)", "", t)
-    for key in ("标题", "名称", "信息名称", "关键字", "关键词"):
-        t = re.sub(rf"^.*?{key}\s*[:：]", "", t)
+    t = _TITLE_LEAD.sub("", t)
+    for box_key in _TITLE_BOX_KEYS:
+        t = box_key.sub("", t)
     m = REPORT_NAME.search(t)
     if not m:
         return None
     found = organ_before(t, m.start())
     if found:
         return found
-    tail = re.match(r"^[_\-—－:：\s]+(.{2,30})$", t[m.end():])
+    tail = _NAME_AFTER_TITLE.match(t[m.end():])
     return as_issuer(tail.group(1)) if tail else None
 
 
@@ -241,8 +258,11 @@ _REPORT_NAMED_WITH_YEAR = re.compile(
 _BODY_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年(?:度)?(?:以来)?[,，、]")
 
 
+_TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?度?")
+
+
 def year_in_title(title: str) -> int | None:
-    m = re.search(r"((?:19|20)\d{2})\s*年?度?", squash(title))
+    m = _TITLE_YEAR.search(squash(title))
     return int(m.group(1)) if m else None
 
 
@@ -257,7 +277,7 @@ def report_year_in_text(paragraphs: list[str]) -> tuple[int, str] | None:
         if m:
             return int(m.group(1)), source
     for p in paragraphs[:40]:
-        for sentence in re.split(r"(?<=[。；;])", squash(p)):
+        for sentence in SENTENCE_END.split(squash(p)):
             m = _BODY_YEAR.match(sentence)
             if m:
                 return int(m.group(1)), "first sentence of the body"
@@ -274,12 +294,19 @@ _PLACE_SPLIT = re.compile(r"可以从|可从|从|通过|登录|访问|依托|利
 _PLACE_LEAD = re.compile(r"^(?:在|通过|利用|依托|于|及|和|的|经|由|向|到|从|对|为|按|是)+")
 
 
+_SIGNATURE_NAME = re.compile(r"[\u4e00-\u9fff（）()]{2,30}")
+_SIGNATURE_DATE = re.compile(r"(?:19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2}\s*日?")
+_BODY_SELF = re.compile(r"我(?:局|委|办|镇|乡|街道|单位|中心)")
+_CHINESE_RUN_AT_END = re.compile(r"[\u4e00-\u9fff]{1,14}$")
+_PLACE_END = re.compile(r"(?:市|县|区|旗|盟)$")
+
+
 def signature(lines: list[str]) -> str | None:
     """An organ's name alone on one of the last lines, with a date after it."""
     tail = [ln for ln in lines[-6:] if ln]
     for i, line in enumerate(tail):
-        if re.fullmatch(r"[\u4e00-\u9fff（）()]{2,30}", line) and any(
-            re.fullmatch(r"(?:19|20)\d{2}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2}\s*日?", x)
+        if _SIGNATURE_NAME.fullmatch(line) and any(
+            _SIGNATURE_DATE.fullmatch(x)
             for x in tail[i + 1:]
         ):
             return as_issuer(line)
@@ -298,12 +325,12 @@ def contact(text: str) -> str | None:
 
 def portal_of_government(text: str) -> str | None:
     """A government that speaks of itself (我县, 我旗) and names its own portal (某某旗政府网站)."""
-    if not _GOVERNMENT_SELF.search(text) or re.search(r"我(?:局|委|办|镇|乡|街道|单位|中心)", text):
+    if not _GOVERNMENT_SELF.search(text) or _BODY_SELF.search(text):
         return None
     for m in _PORTAL.finditer(text):
-        before = re.search(r"[\u4e00-\u9fff]{1,14}$", text[: m.start()])
+        before = _CHINESE_RUN_AT_END.search(text[: m.start()])
         run = _PLACE_SPLIT.split(before.group(0))[-1] if before else ""
         name = _PLACE_LEAD.sub("", run)
-        if len(name) >= 2 and re.search(r"(?:市|县|区|旗|盟)$", name):
+        if len(name) >= 2 and _PLACE_END.search(name):
             return name + m.group(1)
     return None

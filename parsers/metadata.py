@@ -52,6 +52,10 @@ def _title_like(line: str) -> bool:
 
 
 _SENTENCE_MARK = re.compile(r"[。；;]|[，,].*[，,]")
+_DOCUMENT_WORD = re.compile(r"报告|报表|年报|解读|图解|预算|决算")
+_HEADING_TWO = re.compile(r"^[二2][、.．]")
+_YEAR_ALONE = re.compile(r"(19|20)\d{2}")
+_NUMBERED_HEADING = re.compile(r"^[一二三四五六七八九十][、.．]")
 # A title run into its first sentence: 某某局2024年…年度报告根据《条例》…
 _SENTENCE_AFTER_TITLE = re.compile(r"根据|依据|按照|由|是|本")
 
@@ -104,7 +108,7 @@ def _title(doc: Document, lines: list[str], box: dict[str, str]) -> tuple[str | 
         return normalise_text(doc.title_hint), []
     first = next((ln for ln in lines[:12] if ln and _title_like(ln) and
                   not attribution.is_chrome(ln)), None)
-    if first and re.search(r"报告|报表|年报|解读|图解|预算|决算", first):
+    if first and _DOCUMENT_WORD.search(first):
         return first, []
     return None, []
 
@@ -141,17 +145,17 @@ def _issuer(doc: Document, lines: list[str], box: dict[str, str],
 
 def _sentences(lines: list[str]) -> list[str]:
     return [x for line in lines if not attribution.is_chrome(line)
-            for x in re.split(r"(?<=[。；;])", line) if x]
+            for x in attribution.SENTENCE_END.split(line) if x]
 
 
 def _opening_sentences(lines: list[str]) -> list[str]:
     """Sentences of the report's first paragraphs, before table 二 (where narrative stops)."""
     out: list[str] = []
     for line in lines[:30]:
-        if re.match(r"^[二2][、.．]", line) and "主动公开" in line:
+        if _HEADING_TWO.match(line) and "主动公开" in line:
             break
         if line and not attribution.is_chrome(line):
-            out.extend(x for x in re.split(r"(?<=[。；;])", line) if x)
+            out.extend(x for x in attribution.SENTENCE_END.split(line) if x)
     return out[:25]
 
 
@@ -161,7 +165,7 @@ def _report_year(title: str | None, lines: list[str]) -> tuple[int | None, str |
     found = attribution.report_year_in_text([ln for ln in lines if not attribution.is_chrome(ln)])
     if found:
         return found
-    standalone = [int(ln) for ln in lines[:5] if re.fullmatch(r"(19|20)\d{2}", ln)]
+    standalone = [int(ln) for ln in lines[:5] if _YEAR_ALONE.fullmatch(ln)]
     if standalone:
         return standalone[0], "year printed above the text"
     return None, None
@@ -194,16 +198,18 @@ def _signature_date(lines: list[str]) -> DateEvidence | None:
     return None
 
 
+_URL_DATES = tuple(re.compile(p) for p in (
+    r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+",
+    r"/art/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/",
+    r"/((?:19|20)\d{2})(\d{2})(\d{2})/",
+    r"/((?:19|20)\d{2})-(\d{2})/(\d{2})/",
+))
+
+
 def url_dates(url: str) -> list[DateEvidence]:
     """Dates CMSs put in detail URLs (TRS t20240129_, Hanweb art/2024/1/29, /20240129/)."""
-    patterns = [
-        r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+",
-        r"/art/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/",
-        r"/((?:19|20)\d{2})(\d{2})(\d{2})/",
-        r"/((?:19|20)\d{2})-(\d{2})/(\d{2})/",
-    ]
-    for p in patterns:
-        m = re.search(p, url)
+    for p in _URL_DATES:
+        m = p.search(url)
         if m and (iso := iso_date(*m.groups())):
             return [DateEvidence("url", iso, m.group(0).strip("/"))]
     return []
@@ -215,7 +221,7 @@ def _head_lines(doc: Document) -> list[str]:
     out: list[str] = []
     for block in doc.blocks:
         if isinstance(block, Paragraph):
-            if re.match(r"^[一二三四五六七八九十][、.．]", block.text.strip()) and out:
+            if _NUMBERED_HEADING.match(block.text.strip()) and out:
                 break
             out.append(block.text.strip())
         else:

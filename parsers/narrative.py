@@ -68,6 +68,11 @@ _BREAKDOWN = re.compile(
 )
 
 
+_STATEMENT_PATTERNS = tuple(re.compile(pattern) for _, pattern, _ in STATEMENTS)
+_PART = {unit: re.compile(r"(\d+)\s*" + unit) for unit in ("条", "件")}  # _BREAKDOWN's units
+_SPACE = re.compile(r"\s+")
+
+
 def _breakdown_checks(text: str) -> list[dict]:
     """共 N 条，其中 A 条、B 条、C 条: the parts should add up to N."""
     out = []
@@ -75,7 +80,7 @@ def _breakdown_checks(text: str) -> list[dict]:
         if "各" in m.group(3):  # "各1件" counts per body: the parts do not add up by design
             continue
         total = int(m.group(1))
-        parts = [int(x) for x in re.findall(r"(\d+)\s*" + m.group(2), m.group(3))]
+        parts = [int(x) for x in _PART[m.group(2)].findall(m.group(3))]
         ok = sum(parts) == total
         out.append({
             "id": "narrative.breakdown", "severity": "warning", "ok": ok,
@@ -86,10 +91,10 @@ def _breakdown_checks(text: str) -> list[dict]:
 
 
 def narrative_checks(overview: str, metrics: Metrics) -> list[dict]:
-    text = re.sub(r"\s+", "", overview)
+    text = _SPACE.sub("", overview)
     checks = []
-    for check_id, pattern, expected in STATEMENTS:
-        m = re.search(pattern, text)
+    for (check_id, _, expected), pattern in zip(STATEMENTS, _STATEMENT_PATTERNS, strict=True):
+        m = pattern.search(text)
         if not m:
             continue
         stated = float(m.group(1))

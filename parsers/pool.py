@@ -45,14 +45,15 @@ from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
 from nianbao.parsers.weight import HeavyDocument, HeavyRules, heavy_reason
 
-# Imported once by the forkserver, so that every worker starts with them: the readers of most
-# documents. The PDF and OCR readers (pdfplumber, numpy, onnxruntime: +0.3 s to every start)
-# are imported by a worker when it first meets such a file, once in its life.
+# Imported once by the forkserver, so that every worker starts with them: what HTML pages, most
+# documents, need (and the DOCX reader, which costs nothing more). The first worker waits for
+# these imports, so nothing else is here: the PDF and OCR readers (pdfplumber, numpy,
+# onnxruntime: +0.3 s) and the legacy converter are imported by a worker when it first meets
+# such a file, once in its life.
 PRELOAD = (
     "nianbao.parsers.pipeline",
     "nianbao.parsers.readers.html",
     "nianbao.parsers.readers.docx",
-    "nianbao.parsers.readers.legacy",
     "trafilatura",  # imported by the HTML reader at its first page
 )
 STOP_GRACE_SECONDS = 1.0  # between SIGTERM and SIGKILL of a worker that overran its time
@@ -77,6 +78,27 @@ class PoolLimits:
             max_documents=max(1, int(parse["worker_max_documents"])),
             recycle_mb=int(parse["worker_recycle_mb"]),
         )
+
+
+def _forkserver_context() -> mp.context.BaseContext:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(PRELOAD))
+    return ctx
+
+
+def start_forkserver() -> None:
+    """Start the forkserver, and so its imports, now and in the background: a program that
+    will parse calls this first thing, and the imports overlap the rest of its start-up (the
+    pool's limits, its inputs). A failure here is left to the pool's first worker to report."""
+    from multiprocessing import forkserver
+
+    _forkserver_context()
+
+    def start() -> None:
+        with contextlib.suppress(Exception):
+            forkserver.ensure_running()
+
+    threading.Thread(target=start, name="nianbao-forkserver", daemon=True).start()
 
 
 def address_space_limit(wanted: int) -> tuple[int, int]:
@@ -251,8 +273,7 @@ class ParsePool:
 
     def __init__(self, limits: PoolLimits):
         self.limits = limits
-        self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(list(PRELOAD))
+        self._ctx = _forkserver_context()
         # One token per worker slot: a live worker, or None for a slot whose worker is to start.
         self._slots: queue.LifoQueue[_Worker | None] = queue.LifoQueue()
         for _ in range(limits.workers):
@@ -266,6 +287,17 @@ class ParsePool:
     @classmethod
     def from_settings(cls, parse: dict) -> ParsePool:
         return cls(PoolLimits.from_settings(parse))
+
+    def start(self) -> None:
+        """Start every worker now, in the background, instead of at the first documents.
+
+        The first worker waits for the forkserver's imports (about half a second, most of it
+        trafilatura's); started early, they run while the caller reads its inputs. A parse
+        that comes first simply waits for its worker.
+        """
+        for n in range(self.limits.workers):
+            threading.Thread(target=self._start_one, name=f"nianbao-parse-start-{n}",
+                             daemon=True).start()
 
     def __enter__(self) -> ParsePool:
         return self
@@ -348,6 +380,14 @@ class ParsePool:
         with self._lock:
             self._busy.add(worker)
         return worker
+
+    def _start_one(self) -> None:
+        """Fill one empty slot with a live worker (a slot taken meanwhile is left as it is)."""
+        try:
+            worker = self._acquire()
+        except ParseError:  # closed, or no process could be started: a parse will say so
+            return
+        self._release(worker, answered=True, keep=True)
 
     def _release(self, worker: _Worker, answered: bool, keep: bool) -> None:
         """Back to the slots if it may parse again; else retired (idle) or stopped (busy or

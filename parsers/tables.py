@@ -108,6 +108,39 @@ def _names_row(table: str, label: str) -> bool:
     return any(_spec_for(table, fmt, label) is not None for fmt in ("2021", "2019"))
 
 
+_KEEP = object()  # a label that leaves the context as it is
+
+
+def _signals(label: str) -> tuple[object, tuple[str, ...]]:
+    """What a heading or header label says: the context it moves to (``_KEEP`` if none; the
+    last rule that applies wins) and the formats of table 二 it votes for."""
+    context: object = _KEEP
+    votes: tuple[str, ...] = ()
+    if len(label) < 40:
+        for pattern, ctx in _SECTION_CONTEXT:
+            if pattern.match(label):
+                context = ctx
+    if ("第二十条" in label and len(label) <= 20) or label == "信息内容":
+        context = "二"
+    if label.startswith(ACTIVE_HEADERS_2021):
+        votes += ("2021",)
+        context = "二"
+    if label.startswith(ACTIVE_HEADERS_2019):
+        votes += ("2019",)
+        context = "二"
+    if "勾稽关系" in label or label in ("申请人情况", "自然人"):
+        context = "三"
+    if "行政复议" in label and len(label) <= 12:
+        context = "四"
+    return context, votes
+
+
+# Header labels recur in every report, and each paragraph is tried too: remembered, up to a
+# heading's length (a paragraph of narrative is read each time).
+_label_signals = lru_cache(maxsize=4096)(_signals)
+_REMEMBERED_LABEL = 200
+
+
 @dataclass
 class Row:
     labels: list[str]  # cleaned label cells, parents first
@@ -191,22 +224,12 @@ class _TableScan:
 
     def _context_from(self, label: str) -> None:
         """Move the context on a heading or header label (short ones only: not narrative)."""
-        if len(label) < 40:
-            for pattern, ctx in _SECTION_CONTEXT:
-                if pattern.match(label):
-                    self.context = ctx
-        if ("第二十条" in label and len(label) <= 20) or label == "信息内容":
-            self.context = "二"
-        if label.startswith(ACTIVE_HEADERS_2021):
-            self.votes["2021"] += 1
-            self.context = "二"
-        if label.startswith(ACTIVE_HEADERS_2019):
-            self.votes["2019"] += 1
-            self.context = "二"
-        if "勾稽关系" in label or label in ("申请人情况", "自然人"):
-            self.context = "三"
-        if "行政复议" in label and len(label) <= 12:
-            self.context = "四"
+        context, votes = _label_signals(label) if len(label) <= _REMEMBERED_LABEL else (
+            _signals(label))
+        if context is not _KEEP:
+            self.context = context
+        for fmt in votes:
+            self.votes[fmt] += 1
 
     def header(self, row: Row) -> None:
         for label in row.labels:

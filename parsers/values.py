@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 NA_MARKS = {"/", "／", "\\", "-", "—", "——", "–", "－", "―", "无", "無", "空", "不适用", "×", "x"}
 _NUMBER = re.compile(r"^[+\-]?\d+(\.\d+)?$")
@@ -18,12 +19,24 @@ _UNIT = re.compile(r"(件|个|项|条|次|人|万元|元|起)$")
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 
 
-def normalise_text(text: str) -> str:
-    """NFKC (full-width digits and punctuation to ASCII) and whitespace removed. ASCII text,
-    most cells, is its own NFKC form."""
-    if not text.isascii():
+def _normalise(text: str) -> str:
+    if not text.isascii():  # ASCII text, most cells, is its own NFKC form
         text = unicodedata.normalize("NFKC", text)
     return _SPACES.sub("", text)
+
+
+_remembered = lru_cache(maxsize=4096)(_normalise)
+_REMEMBERED_CHARS = 1000  # a long paragraph; longer texts are not kept
+
+
+def normalise_text(text: str) -> str:
+    """NFKC (full-width digits and punctuation to ASCII) and whitespace removed.
+
+    The same texts come back: every paragraph is normalised by the metadata, the sections and
+    the table reader, and cell texts and labels recur in every report; texts up to a long
+    paragraph's length are remembered (NFKC's check of every character is the cost).
+    """
+    return _remembered(text) if len(text) <= _REMEMBERED_CHARS else _normalise(text)
 
 
 def clean_label(text: str) -> str:

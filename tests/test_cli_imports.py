@@ -31,3 +31,19 @@ def test_help_still_lists_every_command() -> None:
     for command in ("parse", "crawl", "reports", "check", "demo", "schedule", "run",
                     "subscribe", "feed"):
         assert command in done.stdout
+
+
+def test_a_parse_run_builds_only_the_parse_command() -> None:
+    """``nianbao parse`` reads its arguments without importing the other commands' modules."""
+    code = (
+        "import json, sys\n"
+        "from nianbao.commands.cli import build_parser\n"
+        "args = build_parser(only_parse=True).parse_args(['parse', '--json', 'a.html'])\n"
+        "print(json.dumps([args.inputs, args.json, sorted(m for m in sys.modules\n"
+        "                  if m.startswith('nianbao.commands.'))]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    inputs, as_json, commands = json.loads(done.stdout)
+    assert inputs == ["a.html"] and as_json
+    assert commands == ["nianbao.commands.cli", "nianbao.commands.summary"]

@@ -181,6 +181,22 @@ def test_workers_are_recycled_by_memory() -> None:
         assert pool.workers_started == 1
 
 
+def test_workers_started_ahead_are_the_ones_that_parse() -> None:
+    """``start`` forks the workers before any document; the documents then go to them."""
+    page = html_pages()[0]
+    with ParsePool(limits(workers=2)) as pool:
+        pool.start()
+        deadline = time.monotonic() + 60
+        while len(pool.worker_pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = pool.worker_pids()
+        assert len(started) == 2 and pool.workers_started == 2
+        records = [f.result(timeout=120) for f in [pool.submit(page, f"{n}.html")
+                                                    for n in range(4)]]
+        assert pool.worker_pids() == started and pool.workers_started == 2
+    assert all(r == parse_bytes(page, "0.html") | {"source": r["source"]} for r in records)
+
+
 def test_no_more_documents_parse_at_once_than_there_are_workers() -> None:
     pages = html_pages()
     most = 0

@@ -40,7 +40,7 @@ NAVIGATING = "page is navigating and changing the content"
 RENDERED_FLAG = "nianbao:rendered"  # a response RenderMiddleware made from a browser page
 STEP_SECONDS = 10.0  # the most a single browser step (cookies, status, close) may take
 # What a SOLVE visit keeps of the request it is made for: its site, and its open work (progress).
-_CARRIED = (meta.SITE, meta.WORK, meta.SOLVE_ANY)
+_CARRIED = (meta.SITE, meta.WORK, meta.SOLVE_ANY, meta.REGION)  # the visit goes the same way
 
 
 class RenderMiddleware:

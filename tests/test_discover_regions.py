@@ -22,6 +22,7 @@ from sqlalchemy import select
 from nianbao.settings import settings
 from nianbao.storage.db import connect
 from nianbao.storage.models import FetchFailure, Observation, Version
+from tests.conftest import require_tool
 from tests.mockserver.nation import Nation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,3 +106,37 @@ def test_discovery_takes_each_region_its_own_way(regions):
     walked = {h.host for h in shanxi.log()[before[0]:]}, {h.host for h in home.log()[before[1]:]}
     assert walked[0] and all(".gov14" in h for h in walked[0])
     assert walked[1] and all(".gov33" in h for h in walked[1])
+
+
+def test_a_challenged_portal_is_opened_in_chromium_through_its_regions_proxy(tmp_path):
+    """Chromium takes the region's way too: with no machine-wide proxy, the only way to the
+    replica's portals is the proxy of region 330000, so a JS challenge passed there was passed
+    by a browser that went through it."""
+    require_tool("chromium", "discovery opens challenged portals in Debian's Chromium")
+    with Nation(("330000",)) as zhejiang:
+        conf = json.loads(json.dumps(settings()))
+        conf["crawl"]["regions"] = {"330000": {"proxy": zhejiang.proxy_url,
+                                               "vantage": "zhejiang-office"}}
+        path = tmp_path / "settings.yaml"
+        path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+        env = {**os.environ, "NIANBAO_SETTINGS": str(path)}
+        for name in ("NIANBAO_PROXY", "NIANBAO_VANTAGE"):
+            env.pop(name, None)
+        seeds = tmp_path / "provinces.yaml"
+        seeds.write_text(yaml.safe_dump({"provinces": zhejiang.seeds()}, allow_unicode=True),
+                         encoding="utf-8")
+        (tmp_path / "none.yaml").write_text("sites: []\n", encoding="utf-8")
+        done = nianbao("discover", "--seeds", str(seeds), "--sites", str(tmp_path / "none.yaml"),
+                       "--out", str(tmp_path / "out"),
+                       "--db", f"sqlite:///{tmp_path / 'walk.sqlite'}",
+                       "--archive", str(tmp_path / "warc"), env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        challenged = next(g for g in zhejiang.govs if g.trouble == "challenge")
+        hits = zhejiang.log(challenged.host)
+    tree = json.loads((tmp_path / "out" / "tree.json").read_text(encoding="utf-8"))
+    portal = next(p for p in tree["portals"] if p["code"] == challenged.code)
+    assert portal["status"] == "reached" and portal["vantage"] == "zhejiang-office", portal
+    assert portal["bodies"], portal  # its 年报 columns were read behind the challenge
+    # the challenge was met through the proxy, and passed: a 200 needs the cookie its script sets,
+    # which only the browser ran (the host resolves nowhere: the proxy was its only way)
+    assert any(h.status == 412 for h in hits) and any(h.status == 200 for h in hits), hits

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from nianbao.storage.models import Issuer, IssuerAlias
@@ -22,6 +22,24 @@ log = logging.getLogger(__name__)
 # Asked for every document stored: built once.
 _ISSUER_OF_ALIAS = select(Issuer).join(IssuerAlias, IssuerAlias.issuer_id == Issuer.id).where(
     IssuerAlias.scope == bindparam("scope"), IssuerAlias.normalized == bindparam("normalized"))
+
+
+# The aliases of a scope that may name the same body as a name: the name or one of its endings
+# (found by the unique index), or an alias ending with the name (``same_body`` decides). Asked
+# only when a name is new to the site, instead of reading all the site's aliases; SQLite's LIKE
+# also ignores ASCII case, so the query may return more than needed, never less.
+_LIKE_ESCAPE = "/"
+_SUFFIX_CANDIDATES = select(IssuerAlias.issuer_id, IssuerAlias.normalized).where(
+    IssuerAlias.scope == bindparam("scope"),
+    or_(IssuerAlias.normalized.in_(bindparam("endings", expanding=True)),
+        IssuerAlias.normalized.endswith(bindparam("escaped", type_=String),
+                                        escape=_LIKE_ESCAPE)))
+
+
+def _like_escaped(text: str) -> str:
+    for char in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(char, _LIKE_ESCAPE + char)
+    return text
 
 
 def _scope(site_id: str | None) -> str:
@@ -47,8 +65,9 @@ def resolve_issuer(session: Session, site_id: str | None, name: str) -> Issuer:
     known = session.scalar(_ISSUER_OF_ALIAS, {"scope": scope, "normalized": normalized})
     if known is not None:
         return known
-    aliases = session.execute(select(IssuerAlias.issuer_id, IssuerAlias.normalized)
-                              .where(IssuerAlias.scope == scope))
+    aliases = session.execute(_SUFFIX_CANDIDATES, {
+        "scope": scope, "endings": [normalized[i:] for i in range(len(normalized))],
+        "escaped": _like_escaped(normalized)})
     matches = {issuer_id for issuer_id, known in aliases if same_body(known, normalized)}
     if len(matches) == 1:
         issuer = session.get_one(Issuer, matches.pop())

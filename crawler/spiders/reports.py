@@ -119,13 +119,13 @@ class ReportsSpider(Spider):
         self.run.count(site.id, "pages")
         if isinstance(response, TextResponse) and is_report_column(response):
             self.run.count(site.id, "columns_discovered")
-            remember_page(self.store, response, Role.DISCOVER, "list")
+            remember_page(services(self.crawler), response, Role.DISCOVER, "list")
             yield from self.parse(response)
             return
         self.run.passed(response.request)
         if not isinstance(response, TextResponse):
             return
-        remember_page(self.store, response, Role.DISCOVER, "discover")
+        remember_page(services(self.crawler), response, Role.DISCOVER, "discover")
         hops = response.meta.get(meta.HOPS, 0)
         place = response.meta[meta.PLACE]
         deeper = hops + 1 <= self.settings.getint("NIANBAO_MAX_DISCOVERY_HOPS")
@@ -149,7 +149,7 @@ class ReportsSpider(Spider):
         if role != Role.DISCOVER:
             self.run.count(site.id, "pages")
         if role == Role.LIST:
-            remember_page(self.store, response, Role.LIST, "list")
+            remember_page(services(self.crawler), response, Role.LIST, "list")
         if role != Role.FEED and not isinstance(response, TextResponse):
             self.page_failed(site, request, "not-html", "list page is not text")
             return
@@ -252,7 +252,7 @@ class ReportsSpider(Spider):
         if is_soft_404(response.status, visible_text(response)):
             self.run.fail(site.id, response.url, "soft-404",
                           "HTTP 200 page that says it does not exist")
-            remember_page(self.store, response, Role.DETAIL, "soft-404")
+            remember_page(services(self.crawler), response, Role.DETAIL, "soft-404")
             return
         attachments = [link for link in page_links(response.selector, response.url)
                        if is_attachment(link.url) and title_kind(link.text) != "lookalike"]

@@ -49,6 +49,7 @@ class FreshnessMiddleware:
         if request.meta.get(meta.ROLE) not in ROLES or request.meta.get("playwright"):
             return None
         state = self.services.store.resource(request.url)
+        request.meta[meta.KNOWN] = (request.url, state is not None)
         if state is None or not state.warc_pointer:
             return None
         request.meta[meta.PREVIOUS] = state

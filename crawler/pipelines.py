@@ -110,8 +110,9 @@ class StorePipeline:
         if keep_unchanged(store, item) is not None:
             run.count(item.site_id, "unchanged")
             return item
-        previous = store.resource(item.url)
-        dates = external_dates(item, first_seen=previous is None)
+        # First seen: the freshness middleware's lookup says, when it made one.
+        known = item.known if item.known is not None else store.resource(item.url) is not None
+        dates = external_dates(item, first_seen=not known)
         try:
             record = await self.parse(item, dates)
         except ParseError as exc:

@@ -254,8 +254,9 @@ class ReportsSpider(Spider):
                           "HTTP 200 page that says it does not exist")
             remember_page(services(self.crawler), response, Role.DETAIL, "soft-404")
             return
-        attachments = [link for link in page_links(response.selector, response.url)
-                       if is_attachment(link.url) and title_kind(link.text) != "lookalike"]
+        attachments = [link for link in page_links(response.selector, response.url,
+                                                   keep=is_attachment)
+                       if title_kind(link.text) != "lookalike"]
         document = self.document(site, response, Role.DETAIL)
         document.links = [link.url for link in attachments]
         yield document
@@ -280,7 +281,7 @@ class ReportsSpider(Spider):
             unchanged=request_meta.get(meta.UNCHANGED),
             rendered=bool(request_meta.get(meta.RENDERED)), encoding=site.encoding,
             page_dates=list(request_meta.get(meta.PAGE_DATES) or []),
-            previous=request_meta.get(meta.PREVIOUS),
+            previous=request_meta.get(meta.PREVIOUS), known=known_url(response),
         )
 
     # -- a moved column -------------------------------------------------------------------
@@ -378,6 +379,13 @@ def off_column(column: str, url: str) -> bool:
 def is_document(link: Link) -> bool:
     """A link the spider would fetch as a report or an attachment."""
     return title_kind(link.text) == "report" or is_attachment(link.url)
+
+
+def known_url(response: Response) -> bool | None:
+    """Whether the store knew the response's URL when its request was sent (the freshness
+    middleware asked); None when it was not asked for this URL (a redirect it did not see)."""
+    url, known = response.meta.get(meta.KNOWN) or (None, None)
+    return known if url == response.url else None
 
 
 def page_dates(response: TextResponse) -> list[dict]:

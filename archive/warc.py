@@ -31,7 +31,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from nianbao.archive import headers, records
 from nianbao.archive.cdxj import CdxjIndex
-from nianbao.archive.files import WarcFile
+from nianbao.archive.files import OPEN_SUFFIX, WarcFile
 from nianbao.archive.pointer import WarcPointer
 from nianbao.archive.reader import (
     ArchiveIntegrityError,
@@ -143,6 +143,8 @@ class WarcArchive:
             else:
                 flag = {records.RENDERED_BY: rendered_by} if rendered_by else {}
                 main = records.response(url, date, head, body, {**extra, **flag})
+            if original:
+                self._durable_elsewhere(original.file)
             main_id = records.record_id(main)
             exchange = [
                 main,
@@ -218,6 +220,21 @@ class WarcArchive:
             revisit=original is not None,
             refers_to=(original.file, original.offset) if original else None,
         )
+
+    def _durable_elsewhere(self, file: str) -> None:
+        """A record about to be cited (a revisit's original) in a file another writer still has
+        open: fsynced first, since that writer makes its records durable only before its own
+        rows point to them. This archive's own files are made durable with what cites them."""
+        if self._file is not None and file == self._file.name:
+            return
+        try:
+            fd = os.open(self.directory / (file + OPEN_SUFFIX), os.O_RDONLY)
+        except FileNotFoundError:
+            return  # closed: fsynced when its writer closed it
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _not_modified_of(self, url: str) -> tuple[records.Original, bytes] | None:
         """The latest archived response of ``url`` and its body (read back and checked), which

@@ -61,9 +61,9 @@ async def queue_run(url: str, jobs: int) -> tuple[float, float]:
     """(seconds to defer, seconds for one worker to run them all)."""
     import procrastinate
 
-    from nianbao.schedule.queue import _conninfo
+    from nianbao.crawler.deferred import libpq_url
 
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_conninfo(url)))
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url)))
 
     @app.task(name="bench.simulated", queue="bench")
     async def task(platform: str, url: str) -> str:

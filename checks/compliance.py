@@ -22,7 +22,9 @@ was already there at that reading.
 
 ``evaluate`` streams: sites are read in batches of ``SITES_PER_BATCH`` (a few short queries
 each, no ``IN`` list longer than a batch), so memory stays bounded by a batch, whatever the
-number of reports.
+number of reports. ``printed`` is the same evaluation as ``nianbao check`` prints it (each
+verdict's stored JSON or CSV form, ``nianbao.checks.verdict_text``), stamped as
+``nianbao.checks.stamp`` tells when it covers the whole sites file.
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from nianbao.checks.deadlines import Deadline, DeadlineRules, load_rules
+from nianbao.checks.stamp import LOGIC
+from nianbao.checks.verdict_text import Renderer
 from nianbao.sites import Site
 from nianbao.storage.models import (
     CrawlRun,
@@ -62,8 +66,7 @@ ITEM_FAILURES_THAT_ARE_ABSENCES = frozenset({
     "http-404", "http-410", "soft-404", "not-a-report", "lookalike", "out-of-scope",
     "forbidden-address", "trap",
 })
-SITES_PER_BATCH = 100
-LOGIC = "observed-verdicts/1"
+SITES_PER_BATCH = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,20 +301,28 @@ def _place_key(url: str) -> str:
 
 
 def _load_copies(session: Session, batch: dict[str, SiteEvidence]) -> None:
-    earliest = aliased(Version)
-    first_id = (select(earliest.id).where(earliest.report_id == Report.id)
-                .order_by(earliest.first_seen, earliest.id).limit(1).scalar_subquery())
+    """Each report's earliest version (by first sighting, then id) and its issuer. Every
+    version's few columns are read (from an index that holds them, on SQLite) and the earliest
+    kept here: a report has one or two versions, and a subquery per report would read the
+    rows themselves."""
     rows = session.connection().execute(  # Core rows: no ORM loading per report
         select(Issuer.site_id, Issuer.id, Issuer.name, Issuer.kind, Report.report_year,
-               Version.id, Version.url, Version.date_evidence, Version.first_seen,
+               Version.first_seen, Version.id, Version.url, Version.date_evidence,
                Version.crawl_run_id)
         .join(Report, Report.issuer_id == Issuer.id)
-        .join(Version, Version.id == first_id)
+        .join(Version, Version.report_id == Report.id)
+        .with_hint(Version, "INDEXED BY ix_versions_listing", "sqlite")
         .where(Issuer.site_id.in_(list(batch))))
-    for site_id, issuer_id, name, kind, year, *copy in rows:
-        evidence = batch[site_id]
-        evidence.issuers[issuer_id] = (name, kind)
-        evidence.copies[(issuer_id, year)] = Copy(*copy)
+    earliest: dict[tuple[str, int, int], tuple[Any, ...]] = {}
+    for site_id, issuer_id, name, kind, year, first_seen, version_id, *copy in rows:
+        batch[site_id].issuers[issuer_id] = (name, kind)
+        key, order = (site_id, issuer_id, year), (_aware(first_seen), version_id)
+        if key not in earliest or order < earliest[key][0]:
+            earliest[key] = (order, first_seen, version_id, *copy)
+    for (site_id, issuer_id, year), (_, first_seen, version_id, url, dates, run_id) in (
+            earliest.items()):
+        batch[site_id].copies[(issuer_id, year)] = Copy(version_id, url, dates, first_seen,
+                                                         run_id)
     for scope, normalized, issuer_id in session.connection().execute(
             select(IssuerAlias.scope, IssuerAlias.normalized, IssuerAlias.issuer_id)
             .where(IssuerAlias.scope.in_(list(batch)))):
@@ -476,8 +487,8 @@ def site_verdicts(site: Site, evidence: SiteEvidence, as_of: date, year: int | N
 def fingerprint(site: Site, stored: tuple[int, ...], rules: str, as_of: date,
                 year: int | None) -> str:
     """What a site's verdicts are computed from (see ``nianbao.storage.verdicts``): its entry,
-    the deadline rules, the day and year judged, what is stored for it, and this module's
-    ``LOGIC`` (raised whenever what a verdict says changes)."""
+    the deadline rules, the day and year judged, what is stored for it, and ``LOGIC``
+    (raised whenever what a verdict says or how it is printed changes)."""
     entry = json.dumps(site.raw, sort_keys=True, ensure_ascii=False, default=str)
     text = repr((LOGIC, rules, as_of, year, entry, stored))
     return hashlib.sha1(text.encode()).hexdigest()
@@ -494,9 +505,28 @@ def evaluate(engine: Engine, sites: list[Site], as_of: date, site_ids: list[str]
     is read back instead of judged again (``nianbao.storage.verdicts``); when every site of the
     sites file was evaluated, verdicts of sites no longer in it are dropped at the end.
     """
+    return _evaluate(engine, sites, as_of, site_ids, year, rules, store, None, None)
+
+
+def printed(engine: Engine, sites: list[Site], as_of: date, form: str,
+            site_ids: list[str] | None = None, year: int | None = None,
+            rules: DeadlineRules | None = None, store: bool = False,
+            stamp: str | None = None) -> Iterator[bytes]:
+    """``evaluate``, each verdict in its stored ``form`` (``as_json`` or ``as_csv``, see
+    ``nianbao.checks.verdict_text``); a stored evaluation of every site of the sites file is
+    stamped with ``stamp`` (``nianbao.checks.stamp``), taken before it started."""
+    return _evaluate(engine, sites, as_of, site_ids, year, rules, store, form, stamp)
+
+
+def _evaluate(engine: Engine, sites: list[Site], as_of: date, site_ids: list[str] | None,
+              year: int | None, rules: DeadlineRules | None, store: bool, form: str | None,
+              stamp: str | None) -> Iterator[Any]:
+    """``evaluate`` (``form`` None: ``Verdict`` objects) or ``printed`` (their ``form``)."""
     rules = rules or load_rules()
     rules_key = repr(rules)
+    render = Renderer()
     chosen = [s for s in sites if site_ids is None or s.id in site_ids]
+    places = {site.id: place for place, site in enumerate(chosen)}
     table = VerdictTable(engine, as_of, year, all_sites=site_ids is None) if store else None
     for start in range(0, len(chosen), SITES_PER_BATCH):
         batch = chosen[start:start + SITES_PER_BATCH]
@@ -508,26 +538,35 @@ def evaluate(engine: Engine, sites: list[Site], as_of: date, site_ids: list[str]
             prints = {s.id: fingerprint(s, inputs[s.id], rules_key, as_of, year) for s in batch}
             fresh = table.fresh(prints)
         stale = [s for s in batch if s.id not in fresh]
-        computed: dict[str, list[Verdict]] = {}
+        computed: dict[str, list[tuple[Verdict, dict[str, bytes]]]] = {}
         if stale:
             with Session(engine) as session:
                 evidence = load_evidence(session, stale, rules.timezone)
-            computed = {s.id: list(site_verdicts(s, evidence[s.id], as_of, year, rules))
+            rendered = table is not None or form is not None
+            computed = {s.id: [(v, render(v) if rendered else {})
+                               for v in site_verdicts(s, evidence[s.id], as_of, year, rules)]
                         for s in stale}
             if table is not None:
                 table.write([s.id for s in stale],
-                            [v for verdicts in computed.values() for v in verdicts], prints)
-        stored: dict[str, list[tuple[Any, ...]]] = {}
+                            [pair for pairs in computed.values() for pair in pairs], prints,
+                            places)
+        stored: dict[str, list[Any]] = {}
         if fresh and table is not None:
-            table.keep(sorted(fresh))
-            stored = table.stored(sorted(fresh))
+            kept = sorted(fresh)
+            table.keep({site_id: places[site_id] for site_id in kept})
+            stored = table.stored(kept) if form is None else table.stored_forms(kept, form)
         for site in batch:
             if site.id in computed:
-                yield from computed[site.id]
-            else:
+                if form is None:
+                    yield from (verdict for verdict, _ in computed[site.id])
+                else:
+                    yield from (forms[form] for _, forms in computed[site.id])
+            elif form is None:
                 yield from (Verdict(*row) for row in stored[site.id])  # VERDICT's order
+            else:
+                yield from stored[site.id]
     if table is not None:
-        table.finish()
+        table.finish(stamp)
 
 
 @dataclass(frozen=True, slots=True)

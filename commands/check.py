@@ -1,34 +1,33 @@
 """``nianbao check``: the compliance table (who published on time), readable, JSON Lines or CSV.
 
-JSON and CSV carry the same fields (``FIELDS``): the verdict, its date evidence, the URL, the
-explanation and the observation it rests on. Verdicts are printed as they are computed, a batch
-of sites at a time; as of today (the default) they are also stored in the ``verdicts`` table.
-The database must exist: a missing one is an error (exit 2), never an empty table.
+JSON and CSV carry the same fields (``nianbao.checks.verdict_text.FIELDS``): the verdict, its
+date evidence, the URL, the explanation and the observation it rests on. Verdicts are printed
+as they are computed, a batch of sites at a time; as of today (the default) they are also
+stored in the ``verdicts`` table. When nothing the stored table was computed from has changed
+(the sites file, the rules, the day, what is stored), JSON and CSV stream the stored verdicts
+as they are, without reading the sites file. The database must exist: a missing one is an
+error (exit 2), never an empty table.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import codecs
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from itertools import groupby
-from operator import attrgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import orjson
-
+from nianbao.checks.verdict_text import FIELDS
 from nianbao.commands.crawl import add_storage_arguments
 from nianbao.settings import PROJECT_ROOT, settings
 from nianbao.sites import SitesError, load_sites, select_sites
 
-FIELDS = ("site_id", "issuer_id", "issuer", "kind", "report_year", "status", "deadline",
-          "grace_days", "published_date", "evidence", "days_late", "warnings", "version_id",
-          "url", "explanation", "observation_id", "observation", "reasons", "as_of")
 TABLE = ("issuer", "kind", "year", "status", "deadline", "published", "evidence", "days_late")
+FORMS = {"json": "as_json", "csv": "as_csv"}
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,26 +47,6 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 def record(verdict, as_of: date) -> dict:
     """A verdict as a plain dict of ``FIELDS`` (days as ``date``)."""
     return {**{name: getattr(verdict, name) for name in FIELDS[:-1]}, "as_of": as_of}
-
-
-def json_lines(verdicts: Iterable, as_of: date) -> Iterator[bytes]:
-    """JSON Lines records of ``FIELDS``: orjson writes each verdict dataclass itself (its
-    fields are ``FIELDS`` but ``as_of``, in order), then ``as_of`` closes the object."""
-    tail = b',"as_of":"' + as_of.isoformat().encode() + b'"}\n'
-    for verdict in verdicts:
-        yield orjson.dumps(verdict)[:-1] + tail
-
-
-_VALUES = attrgetter(*FIELDS[:-1])
-_LISTS = (FIELDS.index("warnings"), FIELDS.index("reasons"))
-
-
-def csv_values(verdict, as_of: date) -> list:
-    """One CSV row of ``FIELDS``; lists joined with "; ", None empty."""
-    values = [*_VALUES(verdict), as_of]
-    for i in _LISTS:
-        values[i] = "; ".join(values[i])
-    return values
 
 
 def _width(text: str) -> int:
@@ -99,21 +78,12 @@ def site_table(site_id: str, rows: list[dict]) -> Iterator[str]:
             yield f"      warnings: {'; '.join(row['warnings'])}"
 
 
-def print_verdicts(verdicts: Iterable, fmt: str, as_of: date) -> None:
-    """Print verdicts as they come: JSON Lines, CSV, or a table per site with the counts."""
+def print_table(verdicts: Iterable, as_of: date) -> None:
+    """Verdicts as they come, as a table per site, then the counts."""
     from nianbao.checks.compliance import STATUSES
-    from nianbao.escaping import csv_row, terminal
+    from nianbao.escaping import terminal
 
     out = sys.stdout
-    if fmt == "json":
-        out.flush()
-        out.buffer.writelines(json_lines(verdicts, as_of))
-        return
-    if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(FIELDS)
-        writer.writerows(csv_row(csv_values(v, as_of)) for v in verdicts)
-        return
     counts = dict.fromkeys(STATUSES, 0)
     out.write(f"compliance as of {as_of}\n")
     for site_id, site_verdicts in groupby(verdicts, key=lambda v: v.site_id):
@@ -124,29 +94,82 @@ def print_verdicts(verdicts: Iterable, fmt: str, as_of: date) -> None:
     out.write(", ".join(f"{n} {status}" for status, n in counts.items()) + "\n")
 
 
+def print_verdicts(verdicts: Iterable, fmt: str, as_of: date) -> None:
+    """Print verdicts as they come: JSON Lines, CSV, or a table per site with the counts."""
+    if fmt == "table":
+        print_table(verdicts, as_of)
+        return
+    from nianbao.checks.verdict_text import Renderer
+
+    render = Renderer()
+    write_lines(lines((render(v)[FORMS[fmt]] for v in verdicts), fmt, as_of))
+
+
+def lines(stored: Iterable[bytes], fmt: str, as_of: date) -> Iterator[bytes]:
+    """The printed JSON Lines or CSV (with its header) of verdicts in their stored form."""
+    from nianbao.checks.verdict_text import HEADER, csv_line, csv_tail, json_line, json_tail
+
+    if fmt == "json":
+        tail = json_tail(as_of)
+        return (json_line(value, tail) for value in stored)
+    tail = csv_tail(as_of)
+    return _prefixed(HEADER, (csv_line(value, tail) for value in stored))
+
+
+def _prefixed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def write_lines(chunks: Iterable[bytes]) -> None:
+    """UTF-8 bytes to standard output as they come; re-encoded when it is not UTF-8."""
+    out = sys.stdout
+    if codecs.lookup(out.encoding).name == "utf-8":
+        out.flush()
+        out.buffer.writelines(chunks)
+    else:
+        out.writelines(chunk.decode() for chunk in chunks)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    from nianbao.checks.compliance import evaluate
-    from nianbao.checks.deadlines import DeadlineError
+    from nianbao.checks.deadlines import DeadlineError, load_rules
     from nianbao.storage.db import DatabaseMissing, open_existing
 
-    try:
-        sites = select_sites(load_sites(args.sites), args.site)
-    except SitesError as exc:
-        print(f"nianbao: {exc}", file=sys.stderr)
-        return 2
     today = datetime.now(ZoneInfo(settings()["schedule"]["timezone"])).date()
     as_of = args.as_of or today
+    fmt = "json" if args.json else "csv" if args.csv else "table"
+    store = as_of == today
     try:
+        sites_file = args.sites.read_bytes()
         engine = open_existing(args.db)
+    except OSError as exc:
+        print(f"nianbao: {args.sites}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 2
     except DatabaseMissing as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2
-    fmt = "json" if args.json else "csv" if args.csv else "table"
     try:
-        verdicts = evaluate(engine, sites, as_of, site_ids=args.site, year=args.year,
-                            store=as_of == today)
-        print_verdicts(verdicts, fmt, as_of)
-    except DeadlineError as exc:
+        rules = load_rules()
+        if fmt == "table":
+            from nianbao.checks.compliance import evaluate
+
+            sites = select_sites(load_sites(args.sites), args.site)
+            print_table(evaluate(engine, sites, as_of, site_ids=args.site, year=args.year,
+                                 rules=rules, store=store), as_of)
+            return 0
+        from nianbao.checks.stamp import listed, stamp
+
+        whole = store and not args.site  # only a whole evaluation is stamped
+        value = stamp(engine, sites_file, rules, as_of, args.year) if whole else None
+        stored = listed(engine, value, FORMS[fmt]) if value else None
+        if stored is None:
+            from nianbao.checks.compliance import printed
+
+            sites = select_sites(load_sites(args.sites), args.site)
+            stored = printed(engine, sites, as_of, FORMS[fmt], site_ids=args.site,
+                             year=args.year, rules=rules, store=store, stamp=value)
+        write_lines(lines(stored, fmt, as_of))
+    except (SitesError, DeadlineError) as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -167,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_worker,
     )
 
-    w = sub.add_parser("worker", help="take crawl jobs from the PostgreSQL queue (several "
-                       "machines)")
+    w = sub.add_parser("worker", help="take crawl and heavy-parse jobs from the PostgreSQL "
+                       "queue (several machines)")
     add_worker_arguments(w)
     w.set_defaults(func=cmd_worker)
     e = sub.add_parser("enqueue", help="put one crawl job per platform on the queue")

@@ -16,15 +16,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nianbao.commands.crawl import add_fetch_arguments
-from nianbao.settings import PROJECT_ROOT, archive_dir, discovery_dir
+from nianbao.settings import PROJECT_ROOT, archive_dir, discovery_dir, project_path, settings
 
-SEEDS = PROJECT_ROOT / "config" / "provinces.yaml"
 SITES = PROJECT_ROOT / "config" / "sites.yaml"
 
 
 def add_discover_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seeds", type=Path, default=SEEDS, metavar="FILE",
-                        help="provincial portals to start from (default config/provinces.yaml)")
+    parser.add_argument("--seeds", type=Path, metavar="FILE",
+                        help="provincial portals to start from (default schedule.discover_seeds "
+                        "in settings: config/provinces.yaml)")
     parser.add_argument("--province", action="append", default=[], metavar="CODE",
                         help="walk only this province (6-digit code)")
     parser.add_argument("--sites", type=Path, default=SITES, metavar="FILE",
@@ -50,9 +50,7 @@ def _existing(sites_file: Path) -> tuple[set[str], set[str]]:
     """(ids, region codes) of the entries already in the sites file."""
     from nianbao.sites import load_sites
 
-    if not sites_file.exists():
-        return set(), set()
-    sites = load_sites(sites_file)
+    sites = load_sites(sites_file)  # the walk's middlewares read it too: it must exist
     return {s.id for s in sites}, {s.region for s in sites if s.region}
 
 
@@ -66,6 +64,7 @@ def discover(args: argparse.Namespace) -> int:
     from nianbao.sites import SitesError
     from nianbao.storage.db import database_url
 
+    args.seeds = args.seeds or project_path(settings()["schedule"]["discover_seeds"])
     try:
         seeds = load_seeds(args.seeds)
         ids, regions = _existing(args.sites)
@@ -79,6 +78,11 @@ def discover(args: argparse.Namespace) -> int:
                            allowed_private_hosts=tuple(args.allow_host),
                            log_level="INFO" if args.verbose else "WARNING")
     tree = run_discovery(options, args.seeds, provinces)
+    out = args.out or discovery_dir()
+    if not any(p.status == "reached" for p in tree.portals.values()):
+        print(f"nianbao: no portal could be reached (offline?); the previous results in {out} "
+              "are kept", file=sys.stderr)
+        return 1
     candidates, kept = [], []
     for portal in tree.portals.values():
         if not portal.column:
@@ -89,7 +93,6 @@ def discover(args: argparse.Namespace) -> int:
         else:
             candidates.append(entry)
     report = coverage(tree, provinces, observed_this_cycle(url))
-    out = args.out or discovery_dir()
     out.mkdir(parents=True, exist_ok=True)
     header = ("# Candidate site entries found by `nianbao discover` "
               f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC).\n"
@@ -125,9 +128,9 @@ def coverage_lines(report: list[dict]) -> list[str]:
     return lines
 
 
-def observed_this_cycle(url: str, days: int = 7) -> dict[str, bool]:
+def observed_this_cycle(url: str, days: int | None = None) -> dict[str, bool]:
     """Division code → a site of that region had a complete observation in the last ``days``
-    (none when the database does not exist yet)."""
+    (``schedule.observed_cycle_days``; none when the database does not exist yet)."""
     from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
@@ -135,6 +138,8 @@ def observed_this_cycle(url: str, days: int = 7) -> dict[str, bool]:
     from nianbao.storage.db import connect
     from nianbao.storage.models import Observation, Site
 
+    if days is None:
+        days = int(settings()["schedule"]["observed_cycle_days"])
     since = datetime.now(UTC) - timedelta(days=days)
     try:
         with Session(connect(url)) as session:

@@ -38,6 +38,14 @@ def _flat(row: dict) -> dict:
     return out
 
 
+def _cells(row: dict) -> list:
+    """``_flat(row)``'s values, built straight as a list (a CSV row per report)."""
+    return [row["site"], row["issuer"], row["report_year"], row["format"],
+            row["published_date"], row["date_source"], row["versions"], row["first_seen"],
+            row["url"], " ".join(row["failed_checks"] or []),
+            " ".join(f"{k}={v}" for k, v in (row["key_figures"] or {}).items())]
+
+
 def _print_reports(rows, args: argparse.Namespace) -> None:
     from nianbao.escaping import csv_row, terminal
 
@@ -48,7 +56,7 @@ def _print_reports(rows, args: argparse.Namespace) -> None:
     if args.csv:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
-        writer.writerows(csv_row(_flat(row).values()) for row in rows)
+        writer.writerows(csv_row(_cells(row)) for row in rows)
         return
     count = 0
     for row in rows:
@@ -86,8 +94,11 @@ def _print_failures(rows, args: argparse.Namespace) -> None:
 
 
 def cmd_reports(args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
     from nianbao.storage.db import DatabaseMissing, open_existing
     from nianbao.storage.store import Store
+    from nianbao.storage.summaries import report_summaries
 
     try:
         engine = open_existing(args.db)
@@ -98,8 +109,12 @@ def cmd_reports(args: argparse.Namespace) -> int:
     try:
         if args.failures:
             _print_failures(store.identity_failures(site_id=args.site, year=args.year), args)
-        else:
+        elif args.json:
             _print_reports(store.reports(site_id=args.site, year=args.year), args)
+        else:  # a table or CSV shows no archive pointer: not read
+            with Session(engine) as session:
+                _print_reports(report_summaries(session, args.site, args.year, warc=False),
+                               args)
     finally:
         engine.dispose()
     return 0

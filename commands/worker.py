@@ -1,6 +1,6 @@
-"""``nianbao worker`` takes crawl jobs from the PostgreSQL queue; ``nianbao enqueue`` puts one
-job per platform on it (what the scheduler does when a queue is configured). See
-``nianbao.schedule.queue``."""
+"""``nianbao worker`` takes crawl jobs, and the heavy parses crawls leave, from the PostgreSQL
+queue; ``nianbao enqueue`` puts one job per platform on it (what the scheduler does when a
+queue is configured). See ``nianbao.schedule.queue``."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 from nianbao.crawler.services import configured_sites
+from nianbao.crawler.vantage import Ways
 from nianbao.sites import Site
 
 
@@ -33,6 +34,9 @@ class NianbaoAddon:
         launch, context = browser_proxies(settings)
         _derive(settings, "PLAYWRIGHT_LAUNCH_OPTIONS", launch)
         _derive(settings, "NIANBAO_BROWSER_CONTEXT", context)
+        regional = len(Ways.from_settings(settings).proxies())  # a context per regional proxy
+        _derive(settings, "PLAYWRIGHT_MAX_CONTEXTS",
+                settings.getint("PLAYWRIGHT_MAX_CONTEXTS") + regional)
         _derive(settings, "PLAYWRIGHT_ABORT_REQUEST", BrowserRequestFilter())
 
 

@@ -37,6 +37,7 @@ RENDER = "render"  # fetch this page with Chromium
 WAIT_FOR = "wait_for"  # CSS selector Chromium waits for before reading the page
 
 # -- set by the middlewares -------------------------------------------------------------------
+REGION = "region"  # the division a request without a site entry is for (discovery): its way out
 GUARD_FOR = "guard_for"  # a request of Scrapy's own (robots.txt) judged by this site's allowance
 BUDGET_COUNTED = "budget_counted"  # the guard has charged this request to its site's budget
 RENDERED = "rendered"  # the response is Chromium's DOM, not the server's bytes
@@ -48,6 +49,7 @@ BROWSER_GUARDED = "browser_guarded"  # the page's request guard is in place (bro
 BROWSER_REFUSED = "browser_refused"  # what the page's guard refused: [Refusal]
 BROWSER_PAGE = "browser_page"  # the Playwright page of a browser request, even if it failed
 SOLVE_FOR = "solve_for"  # the request a SOLVE visit is made for
+SOLVE_ANY = "solve_any"  # pass challenges in Chromium without a site entry (discovery's pages)
 PREVIOUS = "previous"  # the URL's stored state when the request was sent (ResourceState)
 KNOWN = "known"  # (url, whether the store had a state for it): the freshness lookup's answer
 UNCHANGED = "unchanged"  # Unchanged.CONFIRMED or Unchanged.ASSUMED: answered from the archive

@@ -30,6 +30,7 @@ from nianbao.crawler.archiving import archive_response
 from nianbao.crawler.links import is_calendar_like
 from nianbao.crawler.meta import Role
 from nianbao.crawler.services import CrawlServices, configured_sites, services
+from nianbao.crawler.vantage import Ways
 from nianbao.parsers.encoding import decode_page
 
 
@@ -48,7 +49,7 @@ class GuardMiddleware:
     def __init__(self, crawler: Crawler):
         conf = crawler.settings
         self.sites = configured_sites(conf)
-        self.proxy = conf.get("NIANBAO_PROXY")
+        self.ways = Ways.from_settings(conf)  # the machine's proxy, or a region's
         self.allowed = frozenset(conf.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"))
         self.budget = conf.getint("NIANBAO_MAX_PAGES_PER_SITE")
         self.max_queries_per_path = conf.getint("NIANBAO_MAX_QUERIES_PER_PATH", 20)
@@ -62,13 +63,14 @@ class GuardMiddleware:
     def process_request(self, request: Request) -> None:
         site = self.sites.get(request.meta.get(meta.SITE, ""))
         judged_for = site or self.sites.get(request.meta.get(meta.GUARD_FOR, ""))
+        way = self.ways.of(judged_for.region if judged_for else request.meta.get(meta.REGION))
         why = forbidden_address(request.url, allowance(
             self.allowed, judged_for.allow_private if judged_for else ()),
-            via_proxy=bool(self.proxy))
+            via_proxy=bool(way.proxy))
         if why:
             raise Refused("dns" if "does not resolve" in why else "forbidden-address", why)
-        if self.proxy and not request.meta.get("playwright"):
-            request.meta.setdefault("proxy", self.proxy)
+        if way.proxy and not request.meta.get("playwright"):
+            request.meta.setdefault("proxy", way.proxy)
         if site is None:
             return  # requests Scrapy makes on its own, for no site
         if site.politeness.get("obey_robots_txt") is False:

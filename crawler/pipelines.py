@@ -16,6 +16,7 @@ from hashlib import sha256
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from nianbao.crawler.deferred import ParseDeferrer
 from nianbao.crawler.freshness import document_state, keep_unchanged, remember_document
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.recorder import CrawlRecorder, recorder
@@ -23,6 +24,7 @@ from nianbao.crawler.services import CrawlServices, services
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
 from nianbao.parsers.pool import ParsePool
+from nianbao.parsers.weight import HeavyDocument
 from nianbao.settings import settings
 
 CONTENT_KEYS = ("title", "issuer", "report_year", "format", "metrics", "cells", "sections")
@@ -72,6 +74,7 @@ class StorePipeline:
         self.recorder = recorder
         self.max_bytes = int(parse["max_file_mb"]) * 2**20
         self.pool = ParsePool.from_settings(parse)
+        self.deferrer = ParseDeferrer.from_crawler(crawler)  # heavy parses to the queue
         crawler.signals.connect(self.close_pool, signal=signals.spider_closed)
 
     @classmethod
@@ -81,12 +84,15 @@ class StorePipeline:
     def close_pool(self) -> None:
         self.crawler.stats.set_value("nianbao/parse/workers_started", self.pool.workers_started)
         self.pool.close()
+        if self.deferrer is not None:
+            self.deferrer.close()
 
     async def parse(self, item: FetchedDocument, dates: list[DateEvidence]) -> dict:
         if len(item.body) > self.max_bytes:
             raise ParseError("too-large", f"{len(item.body)} bytes is over the parse limit")
+        heavy = self.deferrer.rules if self.deferrer is not None else None
         return await asyncio.wrap_future(
-            self.pool.submit(item.body, item.url, declared_type(item), dates))
+            self.pool.submit(item.body, item.url, declared_type(item), dates, heavy))
 
     async def durable(self, item: FetchedDocument) -> bool:
         """Make the item's archived record durable before a row points to it (one fsync, in a
@@ -115,6 +121,14 @@ class StorePipeline:
         dates = external_dates(item, first_seen=not known)
         try:
             record = await self.parse(item, dates)
+        except HeavyDocument as heavy:  # its own queue job parses it (crawler/deferred.py)
+            failed = await asyncio.to_thread(self.deferrer.defer_or_why, item, dates,
+                                             heavy.reason, run.run_id)
+            if failed:  # not remembered: the next crawl fetches it again
+                run.fail(item.site_id, item.url, "parse-deferral", failed)
+            else:
+                run.count(item.site_id, "deferred")
+            return item
         except ParseError as exc:
             if await self.durable(item):
                 run.fail(item.site_id, item.url, f"parse-{exc.reason}", str(exc))

@@ -60,6 +60,7 @@ class Portal:
     detail: str | None = None
     platform: str | None = None
     platform_found: Evidence | None = None
+    vantage: str | None = None  # where it was seen from (crawl.vantage, or its region's)
     bodies: dict[str, Body] = field(default_factory=dict)
 
     @property
@@ -164,8 +165,9 @@ def _by_level(expected: list[Division], tree: Tree) -> dict[str, dict[str, int]]
 def _why(portal: Portal | None) -> dict:
     if portal is None:
         return {"reason": "no-link", "detail": "no page of the walk linked this division"}
-    if portal.status in ("unreachable", "blocked", "robots"):
-        return {"reason": portal.status, "detail": f"{portal.reason}: {portal.detail}"}
+    if portal.status in ("unreachable", "blocked", "robots"):  # from there: say where
+        return {"reason": portal.status, "detail": f"{portal.reason}: {portal.detail}",
+                "vantage": portal.vantage}
     if portal.platform is None and portal.reason:  # its platform could not be read
         return {"reason": outcome_of(portal.reason), "detail": f"{portal.reason}: {portal.detail}"}
     if portal.platform is None:

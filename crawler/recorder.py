@@ -26,6 +26,7 @@ from nianbao.crawler import meta
 from nianbao.crawler.families import ListPage
 from nianbao.crawler.meta import Role
 from nianbao.crawler.services import ARCHIVE_FAILED, services
+from nianbao.crawler.vantage import Ways
 
 ENTRIES_KEPT = 50  # entries an observation keeps for the next run's "moved?" comparison
 PLACE_ROLES = (Role.LIST, Role.FEED, Role.DISCOVER)
@@ -63,7 +64,7 @@ class CrawlRecorder:
         self.run_id: int | None = None
         self.site_stats: dict[str, Counter] = defaultdict(Counter)
         self.places: dict[tuple[str, str], Place] = {}
-        self.vantage = crawler.settings.get("NIANBAO_VANTAGE") or None
+        self.ways = Ways.from_settings(crawler.settings)  # the vantage of each site's region
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlRecorder:
@@ -97,8 +98,11 @@ class CrawlRecorder:
             return
         finished = reason == "finished"
         failed = reason == ARCHIVE_FAILED
+        sites = services(self.crawler).sites
         for place in self.places.values():
-            self.store.record_observation(run_id=self.run_id, vantage=self.vantage,
+            site = sites.get(place.site_id)
+            vantage = self.ways.of(site.region if site else None).vantage
+            self.store.record_observation(run_id=self.run_id, vantage=vantage,
                                           **observation(place, self._robots(place)))
         received = self.crawler.stats.get_value("downloader/response_bytes", 0)
         stats: dict[str, dict] = {k: dict(v) for k, v in self.site_stats.items()}

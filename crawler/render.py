@@ -30,6 +30,7 @@ from nianbao.crawler.meta import Role
 from nianbao.crawler.middlewares import Refused
 from nianbao.crawler.responses import lower_headers
 from nianbao.crawler.services import CrawlServices, configured_sites, services
+from nianbao.crawler.vantage import Way, Ways
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ NAVIGATING = "page is navigating and changing the content"
 RENDERED_FLAG = "nianbao:rendered"  # a response RenderMiddleware made from a browser page
 STEP_SECONDS = 10.0  # the most a single browser step (cookies, status, close) may take
 # What a SOLVE visit keeps of the request it is made for: its site, and its open work (progress).
-_CARRIED = (meta.SITE, meta.WORK)
+_CARRIED = (meta.SITE, meta.WORK, meta.SOLVE_ANY)
 
 
 class RenderMiddleware:
@@ -55,6 +56,7 @@ class RenderMiddleware:
         self.memory_limit = conf.getint("NIANBAO_BROWSER_MEMORY_MB")
         self.allowed = frozenset(conf.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"))
         self.via_proxy = bool(conf.get("NIANBAO_PROXY"))
+        self.ways = Ways.from_settings(conf)  # a region's own proxy: a browser context of its own
         self.proxy: PinningProxy | None = None  # started with the first page to render
         self.render_hosts: set[str] = set()
         self.solving: set[str] = set()
@@ -85,10 +87,21 @@ class RenderMiddleware:
         site = self.sites.get(request.meta.get(meta.SITE, ""))
         return allowance(self.allowed, site.allow_private if site else ())
 
+    def _way(self, request: Request) -> Way:
+        site = self.sites.get(request.meta.get(meta.SITE, ""))
+        return self.ways.of(site.region if site else request.meta.get(meta.REGION))
+
     def _to_browser(self, request: Request) -> None:
         """Route ``request`` to Chromium, judged inside the browser by its site's allowance.
         Without an upstream proxy, the pages' proxy is the local pinning proxy
-        (``browser_proxy.py``); every host, loopback included, goes through it."""
+        (``browser_proxy.py``); every host, loopback included, goes through it. A region with
+        a proxy of its own has a browser context of its own, with that proxy."""
+        way = self._way(request)
+        if way.proxy and way.proxy != self.ways.default.proxy:
+            context = {**self.context, "proxy": {"server": way.proxy}}
+            to_browser(request, context, rules(self._allowance(request), True),
+                       name=f"render:{way.proxy}")
+            return
         if not self.via_proxy and self.proxy is None:
             self.proxy = PinningProxy(connect_timeout=STEP_SECONDS,
                                       idle_timeout=max(self.timeout, STEP_SECONDS))
@@ -136,12 +149,12 @@ class RenderMiddleware:
         site = self.sites.get(request.meta.get(meta.SITE, ""))
         kind = challenge_kind(response.status, lower_headers(response), response.url,
                               response.body)
-        if not kind or site is None:
+        if not kind or (site is None and not request.meta.get(meta.SOLVE_ANY)):
             return response
         self.crawler.stats.inc_value(f"nianbao/challenge/{kind}")
         request.meta[meta.CHALLENGE] = kind
         host = urlsplit(request.url).hostname or ""
-        if site.render == "never":
+        if site is not None and site.render == "never":
             raise Refused("challenge", f"{NAMES[kind]} challenge; the site is set to "
                           "render: never")
         waited = request.meta.get(meta.CHALLENGE_WAITS, 0)
@@ -173,7 +186,7 @@ class RenderMiddleware:
             f"{parts.scheme}://{parts.netloc}/", callback=request.callback,
             errback=request.errback, dont_filter=True,
             meta={**{key: request.meta[key] for key in _CARRIED if key in request.meta},
-                  meta.SITE: site.id, meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
+                  meta.ROLE: Role.SOLVE, meta.SOLVE_FOR: request,
                   meta.BUDGET_COUNTED: True},
         )
         self._to_browser(solve)
@@ -194,7 +207,8 @@ class RenderMiddleware:
             cookies = await bounded(page.context.cookies(), STEP_SECONDS)
             url = page.url or request.url
             refused = await asyncio.to_thread(document_refusal, request, url,
-                                              self._allowance(request), self.via_proxy)
+                                              self._allowance(request),
+                                              bool(self._way(request).proxy))
             parts = [r for r in request.meta.get(meta.BROWSER_REFUSED) or () if not r.document]
             if parts:
                 self.crawler.stats.inc_value("nianbao/browser/refused", len(parts))
@@ -239,7 +253,7 @@ class RenderMiddleware:
         return rendered
 
 
-def to_browser(request: Request, context: dict, guard: dict) -> None:
+def to_browser(request: Request, context: dict, guard: dict, name: str = "render") -> None:
     """Route ``request`` to Chromium. Validators go: a 304 is no page to render. The browser
     context's options travel with the request: Chromium starts with the first page to render
     (none for most crawls), and a context closed for memory comes back with the same options.
@@ -248,7 +262,7 @@ def to_browser(request: Request, context: dict, guard: dict) -> None:
         request.headers.pop(name, None)
     request.meta.pop(meta.PREVIOUS, None)
     request.meta.update(playwright=True, playwright_include_page=True,
-                        playwright_context="render", playwright_context_kwargs=context,
+                        playwright_context=name, playwright_context_kwargs=context,
                         playwright_page_init_callback=GUARD_PAGE)
     request.meta[meta.BROWSER_RULES] = guard
     request.meta.pop(meta.BROWSER_GUARDED, None)

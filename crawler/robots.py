@@ -46,7 +46,9 @@ class RobotsMiddleware(RobotsTxtMiddleware):
             site_id = request.meta.get(meta.SITE)
             robots = Request(f"{url.scheme}://{netloc}/robots.txt", priority=self.DOWNLOAD_PRIORITY,
                              meta={"dont_obey_robotstxt": True,
-                                   **({meta.GUARD_FOR: site_id} if site_id else {})},
+                                   **({meta.GUARD_FOR: site_id} if site_id else {}),
+                                   **({meta.REGION: request.meta[meta.REGION]}
+                                      if meta.REGION in request.meta else {})},
                              callback=NO_CALLBACK)
             try:
                 response = await self.crawler.engine.download_async(robots)

@@ -132,6 +132,9 @@ NIANBAO_RENDER_TIMEOUT = _crawl["render_timeout_seconds"]
 NIANBAO_BROWSER_MEMORY_MB = _crawl["browser_memory_mb"]
 NIANBAO_ALLOWED_PRIVATE_HOSTS = _fetch.get("allowed_private_hosts") or []
 NIANBAO_PROXY = os.environ.get("NIANBAO_PROXY") or _crawl.get("proxy")
+NIANBAO_REGIONS = _crawl.get("regions") or {}  # per-region proxy and vantage (crawler/vantage.py)
+# The queue a worker's crawl leaves heavy parses to (crawler/deferred.py); None: parse them here.
+NIANBAO_PARSE_QUEUE = os.environ.get("NIANBAO_PARSE_QUEUE") or None
 # Chromium's browser-wide proxy, which only its own background traffic uses (pages have a
 # context proxy, crawler/addon.py): an address where nothing listens, so none of it leaves.
 NIANBAO_BROWSER_NULL_PROXY = "http://127.0.0.1:9"

@@ -43,6 +43,7 @@ from multiprocessing.connection import Connection
 
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
+from nianbao.parsers.weight import HeavyDocument, HeavyRules, heavy_reason
 
 # Imported once by the forkserver, so that every worker starts with them: the readers of most
 # documents. The PDF and OCR readers (pdfplumber, numpy, onnxruntime: +0.3 s to every start)
@@ -100,8 +101,10 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def _parse_job(parse_bytes, data: bytes, source: str, content_type: str | None,
-               dates: list[DateEvidence]) -> tuple[str, object]:
+               dates: list[DateEvidence], heavy: HeavyRules | None = None) -> tuple[str, object]:
     try:
+        if heavy is not None and (reason := heavy_reason(data, heavy)) is not None:
+            return "heavy", reason  # weighed here, not in the caller: it opens the document
         return "ok", parse_bytes(data, source, content_type, dates)
     except ParseError as exc:
         return "error", (exc.reason, exc.message)
@@ -271,12 +274,13 @@ class ParsePool:
         self.close()
 
     def parse(self, data: bytes, source: str, content_type: str | None = None,
-              dates: list[DateEvidence] | None = None) -> dict:
-        """The canonical record of one document; :class:`ParseError` with the reason if not."""
+              dates: list[DateEvidence] | None = None, heavy: HeavyRules | None = None) -> dict:
+        """The canonical record of one document; :class:`ParseError` with the reason if not.
+        With ``heavy``, a document heavy by those rules is not parsed: :class:`HeavyDocument`."""
         worker = self._acquire()
         answered = keep = False
         try:
-            worker.conn.send((data, source, content_type, list(dates or [])))
+            worker.conn.send((data, source, content_type, list(dates or []), heavy))
             if not worker.conn.poll(self.limits.timeout):
                 raise ParseError("timeout", f"parsing took longer than {self.limits.timeout:g} s")
             status, payload, retire = worker.conn.recv()
@@ -291,15 +295,18 @@ class ParsePool:
             self._release(worker, answered, keep)
         if status == "ok":
             return payload
+        if status == "heavy":
+            raise HeavyDocument(payload)
         raise ParseError(*payload)
 
     def submit(self, data: bytes, source: str, content_type: str | None = None,
-               dates: list[DateEvidence] | None = None) -> Future:
+               dates: list[DateEvidence] | None = None,
+               heavy: HeavyRules | None = None) -> Future:
         """``parse`` on one of the pool's threads."""
         with self._lock:
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(self.limits.workers, "nianbao-parse")
-            return self._threads.submit(self.parse, data, source, content_type, dates)
+            return self._threads.submit(self.parse, data, source, content_type, dates, heavy)
 
     def worker_pids(self) -> set[int]:
         """Process ids of the live workers (to watch their memory, or to test the pool)."""

@@ -14,7 +14,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from nianbao.storage.types import JSONType, UTCDateTime, utcnow
@@ -49,6 +57,8 @@ class Issuer(Base):
     """One publishing body (a government or a department), canonical name first seen or set."""
 
     __tablename__ = "issuers"
+    # ``nianbao reports`` lists by site and issuer name: read in this index's order, no sort
+    __table_args__ = (Index("ix_issuers_site_id_name", "site_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
@@ -99,6 +109,13 @@ class CrawlRun(Base):
     events_recorded_at: Mapped[datetime | None]
 
 
+# What listings and the compliance evaluation read of a version (``ix_versions_listing``).
+LISTING_COLUMNS = ("report_id", "id", "first_seen", "crawl_run_id", "published_date",
+                   "date_source", "format", "url", "warc_file", "warc_offset", "warc_length",
+                   "warc_record_id", "warc_pointer", "failed_checks", "key_figures",
+                   "date_evidence")
+
+
 class Version(Base):
     """One captured text of a report; never updated except ``last_seen``.
 
@@ -111,6 +128,12 @@ class Version(Base):
         UniqueConstraint("report_id", "url", "content_hash"),
         Index("ix_versions_report_id_first_seen_id", "report_id", "first_seen", "id"),
         Index("ix_versions_report_id_id", "report_id", "id"),
+        # SQLite keeps a row's columns in order, and ``record`` (some 20 KB) comes before the
+        # extracts: reading them walks the record's overflow pages. This index holds what the
+        # listings and the compliance evaluation read, so they never touch the row. PostgreSQL
+        # keeps large values out of line (TOAST) and limits an index entry to ~2.7 KB, which a
+        # long URL could pass: it has no such index.
+        Index("ix_versions_listing", *LISTING_COLUMNS).ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -339,6 +362,10 @@ class VerdictRow(Base):
     position: Mapped[int] = mapped_column(default=0)  # order within the site's evaluation
     as_of: Mapped[date]
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The verdict as ``nianbao check`` prints it, ``as_of`` left out (a JSON object; a CSV row
+    # without its line end), so a listing of an unchanged day streams these bytes.
+    as_json: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    as_csv: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
 
 class VerdictSite(Base):
@@ -348,11 +375,32 @@ class VerdictSite(Base):
     fingerprint would produce the same rows, so it reads them instead of recomputing."""
 
     __tablename__ = "verdict_sites"
+    # (position, site_id) is unique as site_id is: the listing in the evaluation's order
+    # (``nianbao.storage.verdicts.listing``) is then an index walk, with no sort.
+    __table_args__ = (Index("ix_verdict_sites_position_site_id", "position", "site_id",
+                            unique=True),)
 
     site_id: Mapped[str] = mapped_column(primary_key=True)
     fingerprint: Mapped[str]
     as_of: Mapped[date]
     report_year: Mapped[int | None]  # the one year evaluated, or None for all
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    position: Mapped[int] = mapped_column(default=0)  # the site's place in that evaluation
+
+
+class VerdictStamp(Base):
+    """What the whole ``verdicts`` table was last computed from, when one evaluation of a whole
+    sites file wrote it (``fingerprint``: the sites file's bytes, the deadline rules, the day
+    and year judged, and the newest version, observation, failure, alias and finished crawl
+    run stored). A listing with the same fingerprint streams the stored rows as they are. Any
+    other evaluation that stores verdicts removes the stamp first."""
+
+    __tablename__ = "verdict_stamps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # one row at most
+    fingerprint: Mapped[str]
+    as_of: Mapped[date]
+    report_year: Mapped[int | None]
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -15,8 +15,13 @@ site either before or after its evaluation, and memory stays bounded by a batch.
 Each site's evaluation is recorded in ``verdict_sites`` with a fingerprint of what it was
 computed from; ``site_inputs`` gives the stored half of it (the newest version, observation,
 failure and issuer name of the site). An evaluation whose fingerprint for a site is unchanged
-reads that site's rows back (``stored``) instead of judging again: ``nianbao check`` after the
-day's evaluation costs what reading the table costs.
+reads that site's rows back (``stored``) instead of judging again.
+
+Each row also holds the verdict as the listing prints it (``as_json``, ``as_csv``, rendered by
+the caller), and an evaluation of a whole sites file leaves a stamp (``verdict_stamps``) of
+everything it was computed from, which ``nianbao.storage.verdict_listing`` compares before it
+streams those bytes. Every other evaluation that stores verdicts removes the stamp before it
+writes.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,9 +44,11 @@ from nianbao.storage.models import (
     Report,
     VerdictRow,
     VerdictSite,
+    VerdictStamp,
     Version,
 )
 from nianbao.storage.types import utcnow
+from nianbao.storage.verdict_listing import FORMS
 from nianbao.vocabulary.issuers import normalize_issuer
 
 CONTENT = ("issuer_id", "issuer", "kind", "status", "deadline", "grace_days",
@@ -56,8 +63,9 @@ _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def _digest(row: dict[str, Any]) -> str:
-    """A fingerprint of the verdict's content (``repr`` of plain values is deterministic)."""
-    return hashlib.sha1(repr([row[name] for name in CONTENT]).encode()).hexdigest()
+    """A fingerprint of the verdict's content and of how it is printed (the JSON form holds
+    every field of the verdict)."""
+    return hashlib.sha1(row["as_json"] + b"\n" + row["as_csv"]).hexdigest()
 
 
 @lru_cache(maxsize=65536)
@@ -98,6 +106,8 @@ class VerdictTable:
         self.all_sites = all_sites
         self.started: datetime = utcnow()
         self.counts = {"written": 0, "unchanged": 0, "deleted": 0}
+        with Session(self.engine) as session, session.begin():  # see the module docstring
+            session.execute(delete(VerdictStamp))
 
     def _scope(self, query: Any, site_ids: list[str]) -> Any:
         query = query.where(VerdictRow.site_id.in_(site_ids))
@@ -125,17 +135,34 @@ class VerdictTable:
                 out[row[0]].append(row)
         return out
 
-    def write(self, site_ids: list[str], verdicts: Iterable[Any],
-              fingerprints: dict[str, str]) -> None:
+    def stored_forms(self, site_ids: list[str], form: str) -> dict[str, list[bytes]]:
+        """The stored ``form`` of these sites' verdicts, in their evaluation's order."""
+        if form not in FORMS:
+            raise ValueError(f"unknown form {form!r}")
+        out: dict[str, list[bytes]] = {site_id: [] for site_id in site_ids}
+        with self.engine.connect() as connection:
+            for site_id, value in connection.execute(self._scope(
+                    select(VerdictRow.site_id, getattr(VerdictRow, form)), site_ids)
+                    .order_by(VerdictRow.site_id, VerdictRow.position)):
+                out[site_id].append(value)
+        return out
+
+    def write(self, site_ids: list[str], verdicts: Iterable[tuple[Any, dict[str, bytes]]],
+              fingerprints: dict[str, str], positions: dict[str, int]) -> None:
+        """Bring these sites' rows in line with ``verdicts`` (each with its ``FORMS``);
+        ``positions``: each site's place in the evaluation."""
         rows: dict[tuple[str, str, int], dict[str, Any]] = {}
-        positions: dict[str, int] = {}
-        for verdict in verdicts:
+        counters: dict[str, int] = {}
+        stamp = {"as_of": self.as_of, "evaluated_at": self.started}
+        for verdict, forms in verdicts:
             row = {name: getattr(verdict, name) for name in CONTENT}
             row["warnings"], row["reasons"] = list(row["warnings"]), list(row["reasons"])
-            position = positions[verdict.site_id] = positions.get(verdict.site_id, -1) + 1
+            row.update(forms)
+            position = counters[verdict.site_id] = counters.get(verdict.site_id, -1) + 1
             row.update(site_id=verdict.site_id, report_year=verdict.report_year,
                        issuer_key=_issuer_key(verdict.issuer), position=position)
             row["digest"] = _digest(row)
+            row.update(stamp)
             rows[(row["site_id"], row["issuer_key"], row["report_year"])] = row
         with Session(self.engine) as session, session.begin():
             stored = {(s, k, y): (i, d) for i, s, k, y, d in session.execute(self._scope(
@@ -152,32 +179,38 @@ class VerdictTable:
                 statement = insert.on_conflict_do_update(
                     index_elements=list(KEY),
                     set_={name: insert.excluded[name]
-                          for name in (*CONTENT, "digest", "position")})
-                stamp = {"as_of": self.as_of, "evaluated_at": self.started}
-                session.connection().execute(statement, [{**row, **stamp} for row in changed])
+                          for name in (*CONTENT, *FORMS, "digest", "position")})
+                session.connection().execute(statement, changed)
+            # the unchanged rows (the written ones already have both)
             session.execute(self._scope(update(VerdictRow), site_ids)
-                            .values(as_of=self.as_of, evaluated_at=self.started))
+                            .where(VerdictRow.evaluated_at != self.started)
+                            .values(**stamp))
             insert = _INSERT[session.bind.dialect.name](VerdictSite.__table__)
             session.connection().execute(insert.on_conflict_do_update(
                 index_elements=["site_id"],
-                set_={name: insert.excluded[name]
-                      for name in ("fingerprint", "as_of", "report_year", "evaluated_at")}),
+                set_={name: insert.excluded[name] for name in (
+                    "fingerprint", "as_of", "report_year", "evaluated_at", "position")}),
                 [{"site_id": site_id, "fingerprint": fingerprints[site_id], "as_of": self.as_of,
-                  "report_year": self.year, "evaluated_at": self.started}
-                 for site_id in site_ids])
+                  "report_year": self.year, "evaluated_at": self.started,
+                  "position": positions[site_id]} for site_id in site_ids])
         self.counts["written"] += len(changed)
         self.counts["unchanged"] += len(rows) - len(changed)
         self.counts["deleted"] += len(gone)
 
-    def keep(self, site_ids: list[str]) -> None:
+    def keep(self, positions: dict[str, int]) -> None:
         """These sites' stored verdicts are still right (same fingerprint, so computed as of
-        this same day): their rows stay as they are, the sites count as evaluated now."""
+        this same day): their rows stay as they are, the sites count as evaluated now, at
+        these places in the evaluation."""
+        table = VerdictSite.__table__
         with Session(self.engine) as session, session.begin():
-            session.execute(update(VerdictSite).where(VerdictSite.site_id.in_(site_ids))
-                            .values(evaluated_at=self.started))
+            session.connection().execute(
+                table.update().where(table.c.site_id == bindparam("site"))
+                .values(evaluated_at=self.started, position=bindparam("place")),
+                [{"site": site_id, "place": place} for site_id, place in positions.items()])
 
-    def finish(self) -> dict[str, int]:
-        """After a whole-sites-file evaluation, drop the verdicts of sites no longer in it."""
+    def finish(self, stamp: str | None = None) -> dict[str, int]:
+        """After a whole-sites-file evaluation, drop the verdicts of sites no longer in it, and
+        stamp the table with ``stamp`` (what the evaluation was computed from) when given."""
         if self.all_sites:
             evaluated = select(VerdictSite.site_id).where(
                 VerdictSite.evaluated_at >= self.started)
@@ -188,4 +221,7 @@ class VerdictTable:
                 self.counts["deleted"] += session.execute(query).rowcount or 0
                 session.execute(delete(VerdictSite)
                                 .where(VerdictSite.evaluated_at < self.started))
+                if stamp is not None:
+                    session.add(VerdictStamp(id=1, fingerprint=stamp, as_of=self.as_of,
+                                             report_year=self.year, evaluated_at=self.started))
         return self.counts

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from unittest.mock import ANY
 
+import orjson
 import pytest
 import yaml
 
@@ -397,9 +398,9 @@ def test_an_unchanged_site_is_read_back_and_a_new_observation_recomputes_it(arch
     written = verdicts_module.VerdictTable.write
     calls = []
 
-    def spy(self, site_ids, verdicts, prints):
+    def spy(self, site_ids, *rest):
         calls.append(site_ids)
-        return written(self, site_ids, verdicts, prints)
+        return written(self, site_ids, *rest)
 
     monkeypatch.setattr(verdicts_module.VerdictTable, "write", spy)
     assert list(evaluate(archive, [observed_site()], today, store=True)) == first
@@ -410,6 +411,48 @@ def test_an_unchanged_site_is_read_back_and_a_new_observation_recomputes_it(arch
     assert [v.status for v in again] == ["on_time", "missing"]
     assert [v.status for v in first] == ["on_time", "unobserved"]
     assert list(evaluate(archive, [observed_site()], today, store=True)) == again
+
+
+def test_a_stamped_evaluation_is_listed_as_printed_until_anything_it_rests_on_changes(archive):
+    """After a whole evaluation the stored verdicts are listed, byte for byte as they were
+    printed, without judging; a new observation, another sites file, another day or any other
+    stored evaluation (one site's) ends the stamp, and the evaluation after it stamps again."""
+    from nianbao.checks.compliance import printed
+    from nianbao.checks.stamp import listed, stamp
+    from nianbao.checks.verdict_text import FIELDS, csv_line, csv_tail, json_line, json_tail
+
+    rules, today = load_rules(), date(2024, 6, 1)
+    sites_file, sites = b"sites: []  # the test site", [observed_site()]
+
+    def evaluate_whole(form: str) -> list[bytes]:
+        value = stamp(archive, sites_file, rules, today, None)
+        return list(printed(archive, sites, today, form, rules=rules, store=True, stamp=value))
+
+    observe(archive, AFTER, reached=False, complete=False, reason="dns")
+    assert listed(archive, stamp(archive, sites_file, rules, today, None), "as_json") is None
+    first = evaluate_whole("as_json")
+    value = stamp(archive, sites_file, rules, today, None)
+    assert list(listed(archive, value, "as_json")) == first
+    assert [orjson.loads(json_line(b, json_tail(today)))["status"] for b in first] == [
+        "on_time", "unobserved"]
+    as_csv = list(listed(archive, value, "as_csv"))
+    rows = list(csv.reader(io.StringIO(b"".join(csv_line(b, csv_tail(today))
+                                                 for b in as_csv).decode())))
+    assert [row[FIELDS.index("status")] for row in rows] == ["on_time", "unobserved"]
+    assert all(row[-1] == "2024-06-01" for row in rows)
+    assert listed(archive, stamp(archive, b"sites: [] # edited", rules, today, None),
+                  "as_json") is None
+    assert listed(archive, stamp(archive, sites_file, rules, date(2024, 6, 2), None),
+                  "as_json") is None
+    observe(archive, AFTER + timedelta(days=1))  # the store changed: no listing
+    assert listed(archive, stamp(archive, sites_file, rules, today, None), "as_json") is None
+    again = evaluate_whole("as_json")
+    assert [orjson.loads(json_line(b, json_tail(today)))["status"] for b in again] == [
+        "on_time", "missing"]
+    value = stamp(archive, sites_file, rules, today, None)
+    assert list(listed(archive, value, "as_json")) == again
+    list(printed(archive, sites, today, "as_json", site_ids=["t"], rules=rules, store=True))
+    assert listed(archive, value, "as_json") is None  # one site's evaluation ends the stamp
 
 
 # --- end to end over the replica portals -----------------------------------------------------

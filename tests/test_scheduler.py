@@ -7,10 +7,11 @@ SIGTERM. Jobs that would crawl are never run here; the misfire test runs a probe
 
 from __future__ import annotations
 
-import select
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,7 +61,8 @@ def test_jobs_persist_in_the_database_and_survive_a_restart(db_url, tmp_path):
     sync_jobs(first, sites, db_url)
     before = next_runs(first)
     stop_scheduler(first)
-    assert set(before) == {"crawl:alpha", "crawl:beta", "evaluate", "digests", "deliveries"}
+    assert set(before) == {"crawl:alpha", "crawl:beta", "evaluate", "digests", "deliveries",
+                           "discover"}
 
     engine = connect(db_url)
     assert "apscheduler_jobs" in inspect(engine).get_table_names()
@@ -163,16 +165,28 @@ def test_a_misfired_job_runs_once_not_once_per_missed_time(db_url, tmp_path):
 
 
 def read_until(process: subprocess.Popen, marker: str, timeout: float) -> str:
-    """Lines of ``process``'s output up to the one containing ``marker`` (or the end)."""
+    """Lines of ``process``'s output up to the one containing ``marker`` (or the end). A thread
+    reads the lines: ``select`` on the pipe would miss lines already in the reader's buffer."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in iter(process.stdout.readline, ""):
+            lines.put(line)
+            if marker in line:
+                return
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
     seen = ""
     deadline = time.monotonic() + timeout
-    while marker not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
-        if ready:
-            line = process.stdout.readline()
-            if not line:
-                break
-            seen += line
+    while marker not in seen and (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if not line:
+            break
+        seen += line
     return seen
 
 

@@ -95,11 +95,21 @@ def test_migrate_is_idempotent(db_url: str) -> None:
         engine.dispose()
 
 
+def _on_this_dialect(dialect: str):
+    """Alembic's filter: an index the models create only on another backend
+    (``Index.ddl_if(dialect=...)``) is not expected on this one."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return only is None or only.dialect is None or only.dialect == dialect
+    return include
+
+
 def test_models_match_migrated_schema(db_url: str) -> None:
     engine = connect(db_url)
     migrate(engine)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_object": _on_this_dialect(connection.dialect.name)})
         assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
 

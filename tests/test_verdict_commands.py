@@ -113,6 +113,40 @@ def test_reports_failures_show_the_numbers_and_what_the_identity_says(
     assert shown.rstrip().endswith(f"{len(rows)} failed identit{'y' if len(rows) == 1 else 'ies'}")
 
 
+def test_check_of_today_prints_the_same_bytes_judged_and_listed(
+        stored: tuple[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """As of today the first `check` judges and stores, stamping the table; the next ones list
+    the stored verdicts (nothing changed) and print exactly what judging prints, in both
+    forms."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import text
+
+    from nianbao.checks.compliance import evaluate
+    from nianbao.commands.check import print_verdicts
+    from nianbao.settings import settings
+    from nianbao.sites import load_sites
+
+    db, sites = stored
+    printed = {}
+    for run in ("first", "listed"):
+        for fmt in ("--json", "--csv"):
+            assert main(["check", fmt, "--sites", str(sites), "--db", db]) == 0
+            printed[run, fmt] = capsys.readouterr().out
+    engine = connect(db)
+    with engine.connect() as connection:  # what the listing rests on
+        assert connection.execute(text("SELECT count(*) FROM verdict_stamps")).scalar() == 1
+    today = datetime.now(ZoneInfo(settings()["schedule"]["timezone"])).date()
+    for fmt in ("json", "csv"):  # judged again here, not stored
+        print_verdicts(evaluate(engine, load_sites(sites), today), fmt, today)
+        judged = capsys.readouterr().out
+        assert printed["first", f"--{fmt}"] == printed["listed", f"--{fmt}"] == judged
+    engine.dispose()
+    rows = [json.loads(line) for line in printed["listed", "--json"].splitlines()]
+    assert {r["issuer"] for r in rows} == {"曲沃县人民政府", "曲沃县人民政府办公室"}
+
+
 def test_check_csv_has_the_json_fields(stored: tuple[str, Path],
                                        capsys: pytest.CaptureFixture[str]) -> None:
     db, sites = stored

@@ -12,8 +12,11 @@ From each seed (a provincial portal, ``config/provinces.yaml``) the spider walks
 - a column is recognised as the crawl recognises it (``crawler/discovery.py``).
 
 Every request goes through the crawl's middlewares: the address guard, robots.txt, the
-per-platform slot (``crawler/platforms.py``) and the archive. A page that cannot be read is
-recorded with its reason (unreachable, blocked, robots). The walk's findings are in
+per-platform slot (``crawler/platforms.py``) and the archive. A page behind an anti-bot
+challenge is opened in Chromium, as the crawl does (``crawler/render.py``): a challenge the
+browser passes is no obstacle, one it cannot pass leaves the portal ``blocked``, with the
+browser's reason. A page that cannot be read is recorded with its reason (unreachable,
+blocked, robots). The walk's findings are in
 ``spider.tree`` (``crawler/portal_tree.py``) when the crawl ends.
 """
 
@@ -26,12 +29,14 @@ from pathlib import Path
 from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 
+from nianbao.crawler import meta
 from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.discovery import is_report_column, leads_to_column, leads_to_portal
 from nianbao.crawler.failures import failure_reason
 from nianbao.crawler.links import Link, page_links
 from nianbao.crawler.portal_tree import Evidence, Portal, Tree, outcome_of
 from nianbao.crawler.responses import lower_headers
+from nianbao.crawler.vantage import Ways
 from nianbao.vocabulary.divisions import children, divisions, match_division
 from nianbao.vocabulary.issuers import kind_from_name
 from nianbao.vocabulary.titles import title_kind
@@ -70,10 +75,12 @@ class DiscoverSpider(Spider):
         self.seeds_file = seeds
         self.only = {p.strip() for p in (provinces or "").split(",") if p.strip()}
         self.tree = Tree()
+        self.ways: Ways | None = None  # each division's way out (crawler/vantage.py)
 
     # -- start ------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        self.ways = Ways.from_settings(self.settings)
         path = Path(self.seeds_file or self.settings["NIANBAO_DISCOVER_SEEDS"])
         for seed in load_seeds(path):
             code = str(seed["code"])
@@ -87,7 +94,7 @@ class DiscoverSpider(Spider):
              evidence: Evidence | None = None) -> Request:
         return Request(url, callback=getattr(self, f"on_{kind}"), errback=self.failed,
                        meta={STEP: kind, CODE: code, BODY: body, HOPS: hops,
-                             "evidence": evidence})
+                             "evidence": evidence, meta.SOLVE_ANY: True, meta.REGION: code})
 
     # -- a government's homepage, and its navigation pages ----------------------------------
 
@@ -96,6 +103,7 @@ class DiscoverSpider(Spider):
         if not self.readable(response, portal, home=True):
             return
         portal.status = "reached"
+        portal.vantage = self.ways.of(portal.code).vantage
         links = page_links(response.selector, response.url)
         yield from self.subordinates(response, portal, links)
         yield from self.platform_links(response, portal, links)
@@ -207,6 +215,7 @@ class DiscoverSpider(Spider):
 
     def failed(self, failure) -> None:
         request = failure.request
+        request = request.meta.get(meta.SOLVE_FOR) or request  # the browser's visit for it
         portal = self.tree.portals.get(request.meta.get(CODE, ""))
         if portal is None:
             return
@@ -219,6 +228,7 @@ class DiscoverSpider(Spider):
         if step == "home" or (step == "platform" and portal.platform is None):
             if step == "home":
                 portal.status = outcome_of(reason)
+                portal.vantage = self.ways.of(portal.code).vantage
             portal.reason, portal.detail = reason, f"{url}: {detail}"[:500]
 
     def portal(self, response: Response) -> Portal:

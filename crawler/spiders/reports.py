@@ -37,6 +37,7 @@ from nianbao.crawler.meta import Role
 from nianbao.crawler.recorder import CrawlRecorder, recorder
 from nianbao.crawler.responses import header, visible_text
 from nianbao.crawler.services import services
+from nianbao.crawler.vantage import Ways
 from nianbao.sites import Site
 from nianbao.vocabulary.titles import COLUMN_TITLE, title_kind
 
@@ -225,7 +226,8 @@ class ReportsSpider(Spider):
         auditor's note (e.g. a column linking to an internal address)."""
         allowed = frozenset(self.settings.getlist("NIANBAO_ALLOWED_PRIVATE_HOSTS"))
         why = forbidden_address(link.url, allowed | frozenset(site.allow_private),
-                                via_proxy=bool(self.settings.get("NIANBAO_PROXY")))
+                                via_proxy=bool(Ways.from_settings(self.settings)
+                                               .of(site.region).proxy))
         if why:
             self.run.fail(site.id, link.url, "forbidden-address", f"{link.text}: {why}")
         elif not site.in_scope(link.url):

@@ -12,9 +12,16 @@ seed reports re-issued under each body's name, published on time or late, or non
 
 Some portals are made hard on purpose, by their position among the counties (``TROUBLE``):
 not linked from their prefecture, unreachable (HTTP 503 on every page), behind a 瑞数-style
-challenge (HTTP 412 with a cookie script), or closed by robots.txt (one). Some counties keep
+challenge (HTTP 412 with a script that sets a cookie and reloads a second later: a real
+browser passes it, a plain HTTP client never does), behind a bot check (the same script, run
+only where ``navigator.webdriver`` is false: no automated browser passes it), or closed by
+robots.txt (one). Some counties keep
 their platform on their prefecture's host (``xxgk.gov<prefecture>.test/county/<code>/``), as
 city-wide platforms do: many bodies, one platform.
+
+``heavy`` makes the first governments' reports attachments whose parse is heavy, one kind
+each: ``scan`` (an image-only PDF, read by OCR) or ``doc`` (Word 97, converted by
+LibreOffice), each linked from a short detail page; the files are rendered once and cached.
 
 The server is an HTTP forward proxy on 127.0.0.1 (``.test`` names never resolve, so the
 crawler's address guard leaves them to the proxy, as for any proxied crawl). It logs every
@@ -24,15 +31,19 @@ no platform was crawled by two crawlers at once.
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from nianbao.vocabulary.divisions import Division, children, divisions
 from tests.mockserver import render
+from tests.mockserver.documents import default_cache_dir
 from tests.mockserver.generated import _variant
 
 PROVINCES = ("330000", "140000")  # 浙江省, 山西省
@@ -41,8 +52,11 @@ DEPARTMENTS = ("人民政府办公室", "发展和改革局", "教育局")
 # A county's position among its province's 25 counties → what is wrong with its portal.
 TROUBLE = {3: "unlinked", 8: "unreachable", 13: "challenge", 18: "robots"}
 ROBOTS_ONLY_IN = "330000"  # one robots.txt disallow in the nation
+BOT_CHECK_IN = "140000"  # there the challenge is a bot check no automated browser passes
+CHALLENGED = ("challenge", "bot-check")
 SHARED_PLATFORM_EVERY = 4  # every 4th county keeps its platform on its prefecture's host
 REPORT_YEAR = 2023
+HEAVY_FILES = {"scan": ("pdf", "application/pdf"), "doc": ("doc", "application/msword")}
 
 
 @dataclass
@@ -109,21 +123,23 @@ class Gov:
             datetime(2024, 1, 5 + n % 20, 9, tzinfo=UTC)
 
 
-def build(provinces: tuple[str, ...] = PROVINCES) -> list[Gov]:
+def build(provinces: tuple[str, ...] = PROVINCES, per_level: int = PER_LEVEL) -> list[Gov]:
     """The nation's governments, provinces first, each with its children."""
     out = []
     for pcode in provinces:
         province = Gov(divisions()[pcode])
         prefectures = [d for d in children(pcode) if d.level == "prefecture"
-                       and children(d.code)][:PER_LEVEL]
+                       and children(d.code)][:per_level]
         k = 0
         for i, pd in enumerate(prefectures):
             prefecture = Gov(pd, parent=province, index=i)
             province.children.append(prefecture)
-            for j, cd in enumerate(children(pd.code)[:PER_LEVEL]):
+            for j, cd in enumerate(children(pd.code)[:per_level]):
                 trouble = TROUBLE.get(k)
                 if trouble == "robots" and pcode != ROBOTS_ONLY_IN:
                     trouble = None
+                if trouble == "challenge" and pcode == BOT_CHECK_IN:
+                    trouble = "bot-check"
                 county = Gov(cd, trouble=trouble, parent=prefecture, index=j,
                              shared_platform=k % SHARED_PLATFORM_EVERY == 1)
                 prefecture.children.append(county)
@@ -138,6 +154,26 @@ def walk(govs: list[Gov]) -> list[Gov]:
         out.append(gov)
         out.extend(walk(gov.children))
     return out
+
+
+def heavy_file(report: render.Report, kind: str) -> bytes:
+    """The report as a scan (image-only PDF) or a Word 97 .doc, rendered through LibreOffice
+    once and cached by what shapes it (the renderer, the report's text and figures)."""
+    ext = HEAVY_FILES[kind][0]
+    key = hashlib.sha256(Path(render.__file__).read_bytes() + kind.encode()
+                         + repr(report).encode()).hexdigest()[:16]
+    cached = default_cache_dir() / f"nation-{kind}-{key}.{ext}"
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="nation-", dir=cached.parent) as tmp:
+            docx = render.write_docx(report, Path(tmp, "report.docx"))
+            if kind == "doc":
+                made = render.soffice_convert(docx, "doc:MS Word 97", Path(tmp, "out.doc"))
+            else:
+                pdf = render.soffice_convert(docx, "pdf", Path(tmp, "text.pdf"))
+                made = render.rasterise_pdf(pdf, Path(tmp, "scan.pdf"))
+            made.replace(cached)
+    return cached.read_bytes()
 
 
 def _page(title: str, body: str, column: bool = False) -> str:
@@ -165,12 +201,15 @@ class Hit:
 class Nation:
     """The replica nation served by a proxy on 127.0.0.1 while in a ``with``."""
 
-    def __init__(self, provinces: tuple[str, ...] = PROVINCES, delay: float = 0.0):
-        self.provinces = build(provinces)
+    def __init__(self, provinces: tuple[str, ...] = PROVINCES, delay: float = 0.0,
+                 per_level: int = PER_LEVEL, heavy: tuple[str, ...] = ()):
+        self.provinces = build(provinces, per_level)
         self.govs = walk(self.provinces)
         self.delay = delay  # seconds each answer takes (a slow portal)
-        self.pages: dict[str, tuple[int, str, str]] = {}  # URL → (status, type, body)
+        self.pages: dict[str, tuple[int, str, bytes]] = {}  # URL → (status, type, body)
         self.hits: list[Hit] = []
+        self.heavy: dict[str, str] = {}  # attachment URL → its kind (scan, doc)
+        self._heavy_left = list(heavy)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._seeds = {s: render.load_report(s) for s in render.seed_ids()}
@@ -179,8 +218,23 @@ class Nation:
 
     # -- content ---------------------------------------------------------------------------
 
-    def _put(self, url: str, body: str, status: int = 200, kind: str = "text/html") -> None:
-        self.pages[url] = (status, f"{kind}; charset=utf-8", body)
+    def _put(self, url: str, body: str | bytes, status: int = 200,
+             kind: str = "text/html") -> None:
+        if isinstance(body, str):
+            body, kind = body.encode(), f"{kind}; charset=utf-8"
+        self.pages[url] = (status, kind, body)
+
+    def _heavy_report(self, url: str, report: render.Report, kind: str) -> None:
+        """The report as a ``kind`` attachment, linked from a short detail page at ``url``."""
+        ext, content_type = HEAVY_FILES[kind]
+        href = url.rsplit(".", 1)[0] + f".{ext}"
+        self._put(href, heavy_file(report, kind), kind=content_type)
+        self.heavy[href] = kind
+        day = f"{report.published:%Y-%m-%d}"
+        self._put(url, _page(report.title, f"<h1>{render.esc(report.title)}</h1>"
+                             f"<p>发布日期：{day}</p><p>附件：<a href='{render.attr(href)}'>"
+                             f"{render.esc(report.title)}.{ext}</a></p>")
+                  .replace("</title>", f"</title><meta name='PubDate' content='{day} 09:00'>"))
 
     def _portal(self, gov: Gov) -> None:
         home = gov.homepage
@@ -221,7 +275,10 @@ class Nation:
             report = replace(_variant(seed, body), report_year=REPORT_YEAR, published=published,
                              title=f"{body}{REPORT_YEAR}年政府信息公开工作年度报告")
             url = f"{column}{published:%Y%m}/t{published:%Y%m%d}_{gov.code}{len(entries)}.html"
-            self._put(url, render.page_html(report, "trs", declare_charset=True))
+            if self._heavy_left and body == gov.name:
+                self._heavy_report(url, report, self._heavy_left.pop(0))
+            else:
+                self._put(url, render.page_html(report, "trs", declare_charset=True))
             entries.append((url, report.title))
         entries.append((f"{column}guide.html", f"{body}政府信息公开指南"))
         self._put(f"{column}guide.html", _page(f"{body}政府信息公开指南", "<p>指南</p>"))
@@ -247,17 +304,18 @@ class Nation:
         gov = next((g for g in self.govs if g.host == parts.hostname), None)
         if gov is not None and gov.trouble == "unreachable":
             return 503, "text/html; charset=utf-8", b"<h1>503 Service Unavailable</h1>"
-        if gov is not None and gov.trouble == "challenge" and "FSSBBIl1UgzbN7NT" not in (
+        if gov is not None and gov.trouble in CHALLENGED and "FSSBBIl1UgzbN7NT" not in (
                 headers.get("Cookie") or ""):
-            script = ("<html><head><script>document.cookie='FSSBBIl1UgzbN7NT=1';"
-                      "location.reload();</script></head><body></body></html>")
+            unless = "if (navigator.webdriver) return; " if gov.trouble == "bot-check" else ""
+            script = ("<html><head><script>setTimeout(function () { " + unless
+                      + "document.cookie = 'FSSBBIl1UgzbN7NT=1; path=/'; location.reload(); "
+                      "}, 1000);</script></head><body></body></html>")
             return 412, "text/html; charset=utf-8", script.encode()
         key = f"{parts.scheme}://{parts.netloc}{parts.path}" + (
             f"?{parts.query}" if parts.query else "")
         if key not in self.pages:
             return 404, "text/html; charset=utf-8", b"<h1>404</h1>"
-        status, kind, body = self.pages[key]
-        return status, kind, body.encode()
+        return self.pages[key]
 
     def log(self, host: str | None = None) -> list[Hit]:
         with self._lock:

@@ -122,6 +122,8 @@ class StorePipeline:
         try:
             record = await self.parse(item, dates)
         except HeavyDocument as heavy:  # its own queue job parses it (crawler/deferred.py)
+            if not await self.durable(item):  # the job reads the archived copy back
+                return item
             failed = await asyncio.to_thread(self.deferrer.defer_or_why, item, dates,
                                              heavy.reason, run.run_id)
             if failed:  # not remembered: the next crawl fetches it again

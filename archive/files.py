@@ -27,7 +27,7 @@ class WarcFile:
         self.name = name
         self._fd = fd
         self.size = os.fstat(fd).st_size
-        self._unsynced = False
+        self.synced = self.size  # bytes known to be on disk (fsynced)
 
     @classmethod
     def create(cls, directory: Path, seq: int, info: dict[str, str]) -> tuple[WarcFile, int]:
@@ -56,8 +56,9 @@ class WarcFile:
     def append(self, blob: bytes, sync: bool = True) -> int:
         """Write ``blob`` at the end and fsync; return the offset it starts at.
 
-        ``sync=False`` leaves the fsync to the next synced append or the close: for records no
-        stored row points to (a 304), which a power cut may take back without harm.
+        ``sync=False`` leaves the fsync to :meth:`sync`, the next synced append or the close:
+        for records no stored row points to yet (``WarcArchive.make_durable`` runs before one
+        does), which a power cut may take back without harm.
         If the write or fsync fails (disk full…), the file is cut back to where it was, so
         the caller may go on and later offsets stay right.
         """
@@ -71,12 +72,20 @@ class WarcFile:
             os.lseek(self._fd, offset, os.SEEK_SET)
             raise
         self.size += len(blob)
-        self._unsynced = not sync
+        if sync:
+            self.synced = self.size
         return offset
+
+    def sync_handle(self) -> tuple[int, int] | None:
+        """For an fsync outside the archive's lock: a duplicate of the file's descriptor (the
+        caller closes it) and the size it will make durable; None when all is on disk."""
+        if self.synced >= self.size:
+            return None
+        return os.dup(self._fd), self.size
 
     def close(self) -> None:
         """Rename to the final name (still holding the lock), then release the file."""
-        if self._unsynced:
+        if self.synced < self.size:
             os.fsync(self._fd)
         os.rename(self.directory / (self.name + OPEN_SUFFIX), self.directory / self.name)
         fsync_dir(self.directory)

@@ -1,10 +1,14 @@
 """The WARC archive every fetched response goes into.
 
 Journalists cite these copies, so every record must replay in pywb / ReplayWeb.page and
-read back byte for byte: gzip-per-record WARC 1.1 written with warcio, one fsync per
-exchange before its index line, ``.open`` files recovered at the next open after a kill.
-The index lines of a file still ``.open`` are not fsynced one by one: recovery re-derives
-them from the file itself, so they are made durable once, before the file is closed (renamed).
+read back byte for byte: gzip-per-record WARC 1.1 written with warcio, ``.open`` files
+recovered at the next open after a kill. A record is on disk before any stored row points to
+it: written with ``sync=False`` (the crawl), it is fsynced by :meth:`WarcArchive.make_durable`,
+which the crawl calls before it stores such a row — one fsync then covers every record written
+since the last, and it runs off the crawl's event loop (a killed process loses nothing written;
+only a power cut could take back records no row points to yet). The index lines of a file
+still ``.open`` are not fsynced one by one: recovery re-derives them from the file itself, so
+they are made durable once, before the file is closed (renamed).
 Identical payloads are stored once: a later 200 whose body was already archived (in any
 file of the directory, by any run) becomes an identical-payload-digest ``revisit``; a 304 Not
 Modified becomes a server-not-modified ``revisit`` of the latest archived response of its URL,
@@ -15,6 +19,7 @@ archive leaves ``index.cdxj`` sorted for pywb.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from datetime import datetime
 from importlib.metadata import version
@@ -26,7 +31,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from nianbao.archive import headers, records
 from nianbao.archive.cdxj import CdxjIndex
-from nianbao.archive.files import WarcFile
+from nianbao.archive.files import OPEN_SUFFIX, WarcFile
 from nianbao.archive.pointer import WarcPointer
 from nianbao.archive.reader import (
     ArchiveIntegrityError,
@@ -114,8 +119,8 @@ class WarcArchive:
         ``body`` is the decoded payload (see :mod:`nianbao.archive.headers`). ``rendered_by`` marks
         a browser-rendered DOM: written in full, flagged in the response record itself and
         described by a ``metadata`` record, never turned into a revisit. ``sync=False`` for an
-        exchange no stored row will point to (a 304): it is made durable by the next synced
-        write or the close, not by an fsync of its own.
+        exchange made durable later, by :meth:`make_durable` before a row points to it, or by
+        the next synced write or the close.
         """
         url = url if url.isascii() else safe_url_string(url)
         date = records.warc_date(fetched_at)
@@ -138,6 +143,8 @@ class WarcArchive:
             else:
                 flag = {records.RENDERED_BY: rendered_by} if rendered_by else {}
                 main = records.response(url, date, head, body, {**extra, **flag})
+            if original:
+                self._durable_elsewhere(original.file)
             main_id = records.record_id(main)
             exchange = [
                 main,
@@ -155,6 +162,31 @@ class WarcArchive:
                 exchange.append(records.metadata(url, date, main_id,
                                                  records.not_modified_fields(head)))
             return self._append(exchange, body, original, sync)
+
+    def unsynced(self, file: str) -> bool:
+        """Whether ``file`` holds records not yet fsynced (then :meth:`make_durable` is due)."""
+        with self._lock:
+            return self._file is not None and self._file.name == file \
+                and self._file.synced < self._file.size
+
+    def make_durable(self, file: str) -> None:
+        """Make every record written so far to ``file`` durable (fsync), before a stored row
+        points to one of them. The fsync runs outside the archive's lock, so other threads
+        (the crawl's event loop) go on writing meanwhile; a file already closed was fsynced
+        when it was closed. Raises OSError when the disk refuses (the archive has failed)."""
+        with self._lock:
+            current = self._file
+            handle = current.sync_handle() if current is not None and current.name == file \
+                else None
+        if handle is None:
+            return
+        fd, size = handle
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with self._lock:
+            current.synced = max(current.synced, size)
 
     def _append(
         self, exchange: list[ArcWarcRecord], body: bytes, original: records.Original | None,
@@ -188,6 +220,21 @@ class WarcArchive:
             revisit=original is not None,
             refers_to=(original.file, original.offset) if original else None,
         )
+
+    def _durable_elsewhere(self, file: str) -> None:
+        """A record about to be cited (a revisit's original) in a file another writer still has
+        open: fsynced first, since that writer makes its records durable only before its own
+        rows point to them. This archive's own files are made durable with what cites them."""
+        if self._file is not None and file == self._file.name:
+            return
+        try:
+            fd = os.open(self.directory / (file + OPEN_SUFFIX), os.O_RDONLY)
+        except FileNotFoundError:
+            return  # closed: fsynced when its writer closed it
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _not_modified_of(self, url: str) -> tuple[records.Original, bytes] | None:
         """The latest archived response of ``url`` and its body (read back and checked), which

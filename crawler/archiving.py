@@ -59,7 +59,10 @@ def archive_response(
         fetched_at=fetched_at,
         rendered_by=rendered_by,
         ip=str(response.ip_address) if response.ip_address else None,
-        sync=response.status != 304,  # stored rows point to the archived 200, never the 304
+        # Not fsynced here: the crawl makes a record durable (one fsync for all written since
+        # the last, off the event loop) before it stores a row pointing to it
+        # (``crawler/pipelines.py``, ``crawler/freshness.py``).
+        sync=False,
     ).as_dict()
     request.meta[meta.WARC] = pointer
     return pointer

@@ -49,6 +49,7 @@ class FreshnessMiddleware:
         if request.meta.get(meta.ROLE) not in ROLES or request.meta.get("playwright"):
             return None
         state = self.services.store.resource(request.url)
+        request.meta[meta.KNOWN] = (request.url, state is not None)
         if state is None or not state.warc_pointer:
             return None
         request.meta[meta.PREVIOUS] = state
@@ -96,13 +97,19 @@ class FreshnessMiddleware:
         return cls(url=request.url, status=200, body=body, headers=headers, request=request)
 
 
-def remember_page(store, response: Response, role: Role, outcome: str) -> None:
-    """Validators and archived copy of a list or discovery page, for the next crawl."""
+def remember_page(crawl: CrawlServices, response: Response, role: Role, outcome: str) -> None:
+    """Validators and archived copy of a list or discovery page, for the next crawl (its
+    archived copy made durable first: the row points to it)."""
     request_meta = response.meta
     warc = request_meta.get(meta.WARC) or {}
     if request_meta.get(meta.RENDERED) or not warc.get("file"):
         return
-    store.remember_resource(
+    try:
+        crawl.archive.make_durable(warc["file"])
+    except OSError as exc:
+        crawl.archive_failed(exc)
+        return
+    crawl.store.remember_resource(
         response.url, request_meta[meta.SITE], role.value, outcome=outcome,
         etag=header(response, "ETag"), last_modified=header(response, "Last-Modified"),
         status=response.status, warc_file=warc["file"], warc_offset=warc["offset"],

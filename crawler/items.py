@@ -32,3 +32,4 @@ class FetchedDocument:
     links: list[str] = field(default_factory=list)
     page_dates: list[dict] = field(default_factory=list)  # dates on the page linking to it
     previous: Any = None  # the URL's stored state (ResourceState) its request was made with
+    known: bool | None = None  # whether the store knew the URL then (None: not looked up)

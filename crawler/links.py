@@ -8,6 +8,7 @@ downloaded, and the parser's verdict on the content catches the rest.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -58,8 +59,11 @@ def _near_date(anchor: Selector) -> str | None:
     return None
 
 
-def page_links(sel: Selector, base: str, css: str | None = None) -> list[Link]:
-    """Every ``<a href>`` on the page (or inside ``css``), absolute and normalised, in order."""
+def page_links(sel: Selector, base: str, css: str | None = None,
+               keep: Callable[[str], bool] | None = None) -> list[Link]:
+    """Every ``<a href>`` on the page (or inside ``css``), absolute and normalised, in order;
+    with ``keep``, only the links whose URL it accepts (their text and date, the costly part,
+    are read for those alone: a detail page wants only its attachments)."""
     root = sel.css(css) if css else sel
     out: list[Link] = []
     seen: set[str] = set()
@@ -68,7 +72,7 @@ def page_links(sel: Selector, base: str, css: str | None = None) -> list[Link]:
         if not href or href.startswith(("javascript:", "mailto:", "#", "tel:")):
             continue
         url = normalize_url(urljoin(base, href))
-        if url in seen:
+        if url in seen or (keep is not None and not keep(url)):
             continue
         seen.add(url)
         text = re.sub(r"\s+", " ", a.attrib.get("title") or " ".join(a.xpath(".//text()").getall()))

@@ -51,6 +51,7 @@ BROWSER_PAGE = "browser_page"  # the Playwright page of a browser request, even 
 SOLVE_FOR = "solve_for"  # the request a SOLVE visit is made for
 SOLVE_ANY = "solve_any"  # pass challenges in Chromium without a site entry (discovery's pages)
 PREVIOUS = "previous"  # the URL's stored state when the request was sent (ResourceState)
+KNOWN = "known"  # (url, whether the store had a state for it): the freshness lookup's answer
 UNCHANGED = "unchanged"  # Unchanged.CONFIRMED or Unchanged.ASSUMED: answered from the archive
 WARC = "warc"  # where the response's payload sits in the archive (a WarcPointer dict)
 FETCHED_AT = "fetched_at"  # when it was archived

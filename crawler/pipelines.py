@@ -20,7 +20,7 @@ from nianbao.crawler.deferred import ParseDeferrer
 from nianbao.crawler.freshness import document_state, keep_unchanged, remember_document
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.recorder import CrawlRecorder, recorder
-from nianbao.crawler.services import services
+from nianbao.crawler.services import CrawlServices, services
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
 from nianbao.parsers.pool import ParsePool
@@ -66,9 +66,11 @@ class StorePipeline:
     """Parses each fetched document (in the parse worker pool) and stores it as a version, or
     records why not."""
 
-    def __init__(self, crawler: Crawler, store, recorder: CrawlRecorder, parse: dict):
+    def __init__(self, crawler: Crawler, crawl: CrawlServices, recorder: CrawlRecorder,
+                 parse: dict):
         self.crawler = crawler
-        self.store = store
+        self.services = crawl
+        self.store = crawl.store
         self.recorder = recorder
         self.max_bytes = int(parse["max_file_mb"]) * 2**20
         self.pool = ParsePool.from_settings(parse)
@@ -77,7 +79,7 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler, services(crawler).store, recorder(crawler), settings()["parse"])
+        return cls(crawler, services(crawler), recorder(crawler), settings()["parse"])
 
     def close_pool(self) -> None:
         self.crawler.stats.set_value("nianbao/parse/workers_started", self.pool.workers_started)
@@ -92,16 +94,36 @@ class StorePipeline:
         return await asyncio.wrap_future(
             self.pool.submit(item.body, item.url, declared_type(item), dates, heavy))
 
+    async def durable(self, item: FetchedDocument) -> bool:
+        """Make the item's archived record durable before a row points to it (one fsync, in a
+        thread, for every record written since the last); False when the archive has failed
+        (then the crawl stops and nothing is stored for the item)."""
+        file = (item.warc or {}).get("file")
+        archive = self.services.archive
+        if not file or not archive.unsynced(file):
+            return True
+        try:
+            await asyncio.to_thread(archive.make_durable, file)
+        except OSError as exc:
+            self.recorder.fail(item.site_id, item.url, "archive", self.services.archive_failed(exc))
+            return False
+        return True
+
     async def process_item(self, item: FetchedDocument) -> FetchedDocument:
         store, run = self.store, self.recorder
+        if item.unchanged is not None and not await self.durable(item):
+            return item
         if keep_unchanged(store, item) is not None:
             run.count(item.site_id, "unchanged")
             return item
-        previous = store.resource(item.url)
-        dates = external_dates(item, first_seen=previous is None)
+        # First seen: the freshness middleware's lookup says, when it made one.
+        known = item.known if item.known is not None else store.resource(item.url) is not None
+        dates = external_dates(item, first_seen=not known)
         try:
             record = await self.parse(item, dates)
         except HeavyDocument as heavy:  # its own queue job parses it (crawler/deferred.py)
+            if not await self.durable(item):  # the job reads the archived copy back
+                return item
             failed = await asyncio.to_thread(self.deferrer.defer_or_why, item, dates,
                                              heavy.reason, run.run_id)
             if failed:  # not remembered: the next crawl fetches it again
@@ -110,8 +132,12 @@ class StorePipeline:
                 run.count(item.site_id, "deferred")
             return item
         except ParseError as exc:
-            run.fail(item.site_id, item.url, f"parse-{exc.reason}", str(exc))
-            remember_document(store, item, f"parse-{exc.reason}", None)
+            if await self.durable(item):
+                run.fail(item.site_id, item.url, f"parse-{exc.reason}", str(exc))
+                remember_document(store, item, f"parse-{exc.reason}", None)
+            return item
+        # After the parse, so that one fsync covers what was archived meanwhile.
+        if not await self.durable(item):
             return item
         if record.get("format") == "unknown":
             run.count(item.site_id, "not_reports")

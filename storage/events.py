@@ -18,6 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from nianbao.storage.issuers import IssuerRef
 from nianbao.storage.models import Event, Issuer, Observation, Report, Version
 from nianbao.storage.types import utcnow
 
@@ -34,8 +35,9 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> int:
              "version_id": None, "crawl_run_id": None, **row} for row in rows]
     statement = (_INSERT[session.bind.dialect.name](Event)
                  .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Event.id))
-    # RETURNING, not rowcount: psycopg reports -1 for skipped conflicting rows.
-    return len(session.execute(statement, rows).all())
+    # RETURNING, not rowcount: psycopg reports -1 for skipped conflicting rows. Plain SQL on
+    # the session's connection (no ORM bulk machinery: a crawl inserts these per document).
+    return len(session.connection().execute(statement, rows).all())
 
 
 def _excerpt(text: str, start: int) -> str:
@@ -102,7 +104,7 @@ def is_baseline(session: Session, site_id: str, run_id: int | None) -> bool:
     return not session.scalar(select(stored | reached))
 
 
-def version_events(version: Version, previous: Version | None, issuer: Issuer, year: int,
+def version_events(version: Version, previous: Version | None, issuer: IssuerRef, year: int,
                    baseline: bool) -> list[dict[str, Any]]:
     """The event rows one newly stored version makes (see the module docstring)."""
     payload = report_payload(version, issuer.name, year)

@@ -9,8 +9,9 @@ explicitly, for the renamings no rule can see (济源市人民政府 = 济源产
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from nianbao.storage.models import Issuer, IssuerAlias
@@ -19,9 +20,40 @@ from nianbao.vocabulary.issuers import normalize_issuer, same_body
 log = logging.getLogger(__name__)
 
 
-# Asked for every document stored: built once.
-_ISSUER_OF_ALIAS = select(Issuer).join(IssuerAlias, IssuerAlias.issuer_id == Issuer.id).where(
+class IssuerRef(NamedTuple):
+    """The columns of an issuer that storing a document reads."""
+
+    id: int
+    name: str
+    site_id: str | None
+
+
+# Asked for every document stored: built once, run as plain SQL (no ORM objects).
+_ISSUER_COLUMNS = (Issuer.id, Issuer.name, Issuer.site_id)
+_ISSUER_OF_ALIAS = select(*_ISSUER_COLUMNS).join(
+    IssuerAlias, IssuerAlias.issuer_id == Issuer.id).where(
     IssuerAlias.scope == bindparam("scope"), IssuerAlias.normalized == bindparam("normalized"))
+_ISSUER = select(*_ISSUER_COLUMNS).where(Issuer.id == bindparam("issuer_id"))
+_NEW_ISSUER = insert(Issuer).returning(*_ISSUER_COLUMNS)
+_NEW_ALIAS = insert(IssuerAlias)
+
+
+# The aliases of a scope that may name the same body as a name: the name or one of its endings
+# (found by the unique index), or an alias ending with the name (``same_body`` decides). Asked
+# only when a name is new to the site, instead of reading all the site's aliases; SQLite's LIKE
+# also ignores ASCII case, so the query may return more than needed, never less.
+_LIKE_ESCAPE = "/"
+_SUFFIX_CANDIDATES = select(IssuerAlias.issuer_id, IssuerAlias.normalized).where(
+    IssuerAlias.scope == bindparam("scope"),
+    or_(IssuerAlias.normalized.in_(bindparam("endings", expanding=True)),
+        IssuerAlias.normalized.endswith(bindparam("escaped", type_=String),
+                                        escape=_LIKE_ESCAPE)))
+
+
+def _like_escaped(text: str) -> str:
+    for char in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(char, _LIKE_ESCAPE + char)
+    return text
 
 
 def _scope(site_id: str | None) -> str:
@@ -34,32 +66,35 @@ def _exact(session: Session, scope: str, normalized: str) -> IssuerAlias | None:
     )
 
 
-def _add_alias(session: Session, issuer: Issuer, name: str, normalized: str) -> None:
-    session.add(IssuerAlias(
-        issuer_id=issuer.id, scope=_scope(issuer.site_id), alias=name, normalized=normalized
-    ))
-    session.flush()
+def _add_alias(session: Session, issuer_id: int, site_id: str | None, name: str,
+               normalized: str) -> None:
+    session.connection().execute(_NEW_ALIAS, {
+        "issuer_id": issuer_id, "scope": _scope(site_id), "alias": name,
+        "normalized": normalized})
 
 
-def resolve_issuer(session: Session, site_id: str | None, name: str) -> Issuer:
-    """The site's issuer that ``name`` means, created (with the name as alias) when none is."""
+def resolve_issuer(session: Session, site_id: str | None, name: str) -> IssuerRef:
+    """The site's issuer that ``name`` means, created (with the name as alias) when none is.
+    Plain SQL on the session's connection: asked for every document a crawl stores."""
+    connection = session.connection()
     scope, normalized = _scope(site_id), normalize_issuer(name)
-    known = session.scalar(_ISSUER_OF_ALIAS, {"scope": scope, "normalized": normalized})
+    known = connection.execute(
+        _ISSUER_OF_ALIAS, {"scope": scope, "normalized": normalized}).first()
     if known is not None:
-        return known
-    aliases = session.execute(select(IssuerAlias.issuer_id, IssuerAlias.normalized)
-                              .where(IssuerAlias.scope == scope))
+        return IssuerRef(*known)
+    aliases = connection.execute(_SUFFIX_CANDIDATES, {
+        "scope": scope, "endings": [normalized[i:] for i in range(len(normalized))],
+        "escaped": _like_escaped(normalized)})
     matches = {issuer_id for issuer_id, known in aliases if same_body(known, normalized)}
     if len(matches) == 1:
-        issuer = session.get_one(Issuer, matches.pop())
+        issuer = IssuerRef(*connection.execute(_ISSUER, {"issuer_id": matches.pop()}).one())
     else:
         if matches:
             log.warning("issuer %r fits %d issuers of site %r: kept apart", name, len(matches),
                         site_id)
-        issuer = Issuer(name=name, site_id=site_id)
-        session.add(issuer)
-        session.flush()
-    _add_alias(session, issuer, name, normalized)
+        issuer = IssuerRef(*connection.execute(
+            _NEW_ISSUER, {"name": name, "site_id": site_id}).one())
+    _add_alias(session, issuer.id, site_id, name, normalized)
     return issuer
 
 
@@ -79,7 +114,7 @@ def register_issuers(session: Session, site_id: str, issuers: list[dict]) -> Non
         elif holders:
             issuer = session.get_one(Issuer, min(holders))
         else:
-            issuer = resolve_issuer(session, site_id, entry["name"])
+            issuer = session.get_one(Issuer, resolve_issuer(session, site_id, entry["name"]).id)
         others = holders - {issuer.id}
         if others:
             log.warning("site %r: configured names of %r belong to other issuers %s: not merged",
@@ -89,5 +124,5 @@ def register_issuers(session: Session, site_id: str, issuers: list[dict]) -> Non
         for name in names:
             normalized = normalize_issuer(name)
             if _exact(session, scope, normalized) is None:
-                _add_alias(session, issuer, name, normalized)
+                _add_alias(session, issuer.id, issuer.site_id, name, normalized)
         session.flush()

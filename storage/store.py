@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Engine, bindparam, func, inspect, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,8 +75,10 @@ RESOURCE_FIELDS = frozenset(f.name for f in fields(ResourceState)) - {"url", "si
 # costs more than SQLite takes to run it.
 _RESOURCE_STATE = select(*(getattr(Resource, f.name) for f in fields(ResourceState))).where(
     Resource.url == bindparam("url"))
-_REPORT = select(Report).where(Report.issuer_id == bindparam("issuer_id"),
-                               Report.report_year == bindparam("year"))
+_REPORT = select(Report.id).where(Report.issuer_id == bindparam("issuer_id"),
+                                  Report.report_year == bindparam("year"))
+_NEW_REPORT = insert(Report).returning(Report.id)
+_NEW_VERSION = insert(Version).returning(Version.id)
 # Every version of a report, newest first, without its record (a report has a few).
 _VERSION_KEYS = (select(Version.id, Version.url, Version.content_hash)
                  .where(Version.report_id == bindparam("report_id")).order_by(Version.id.desc()))
@@ -355,15 +357,16 @@ class Store:
                 self._sites.add(site_id)
             issuer = resolve_issuer(session, site_id, record["issuer"])
             year = int(record["report_year"])
-            report = self._report(session, issuer.id, year)
+            connection = session.connection()  # plain SQL below: no ORM objects to flush
+            report_id = self._report(connection, issuer.id, year)
             outcome = partial(
-                StoreOutcome, report_id=report.id, issuer=issuer.name, report_year=year
+                StoreOutcome, report_id=report_id, issuer=issuer.name, report_year=year
             )
-            keys = session.execute(_VERSION_KEYS, {"report_id": report.id}).all()
+            keys = connection.execute(_VERSION_KEYS, {"report_id": report_id}).all()
             same = _same_version(keys, url, content_hash)
             if same is not None:
-                session.execute(_TOUCH_VERSION, {"version": same, "seen": fetched_at})
-                self._remember(session, url, site_id, resource, "report", same)
+                connection.execute(_TOUCH_VERSION, {"version": same, "seen": fetched_at})
+                self._remember(connection, url, site_id, resource, "report", same)
                 return outcome(status="unchanged", version_id=same)
             of_url = next((k.id for k in keys if k.url == url), None)
             kind = "revised" if of_url is not None else "another_copy" if keys else "new"
@@ -371,8 +374,8 @@ class Store:
             previous = None if previous_id is None else session.get(Version, previous_id)
             changes = [] if previous is None else record_changes(previous.record, record)
             published = record.get("published_date")
-            version = Version(
-                report_id=report.id, url=url, content_hash=content_hash,
+            values = dict(
+                report_id=report_id, url=url, content_hash=content_hash,
                 payload_digest=payload_digest, first_seen=fetched_at, last_seen=fetched_at,
                 published_date=date.fromisoformat(published) if published else None,
                 date_evidence=record.get("date_evidence") or [], record=record,
@@ -384,20 +387,21 @@ class Store:
                 previous_version_id=previous.id if previous else None, changes=changes,
                 **record_extracts(record),
             )
-            session.add(version)
-            session.flush()
+            # The row as inserted, and the same values as an object (never added to the
+            # session) for the events and the cross-year checks to read.
+            version = Version(**values, id=connection.execute(_NEW_VERSION, values).scalar_one())
             self._check_neighbour_years(session, issuer.id, year, version)
             insert_events(session, version_events(
                 version, previous, issuer, year, self._is_baseline(session, site_id, run_id)))
-            self._remember(session, url, site_id, resource, "report", version.id)
+            self._remember(connection, url, site_id, resource, "report", version.id)
             return outcome(status=kind, version_id=version.id, changes=changes)
 
-    def _remember(self, session: Session, url: str, site_id: str,
+    def _remember(self, connection: Connection, url: str, site_id: str,
                   resource: tuple[str, dict[str, Any]] | None, outcome: str,
                   version_id: int) -> None:
         if resource is not None:
             kind, state = resource
-            session.execute(*self._resource_upsert(
+            connection.execute(*self._resource_upsert(
                 url, site_id, kind, {**state, "outcome": outcome, "version_id": version_id}))
 
     def _is_baseline(self, session: Session, site_id: str, run_id: int | None) -> bool:
@@ -409,13 +413,14 @@ class Store:
         return self._baselines[key]
 
     @staticmethod
-    def _report(session: Session, issuer_id: int, year: int) -> Report:
-        report = session.scalar(_REPORT, {"issuer_id": issuer_id, "year": year})
-        if report is None:
-            report = Report(issuer_id=issuer_id, report_year=year)
-            session.add(report)
-            session.flush()
-        return report
+    def _report(connection: Connection, issuer_id: int, year: int) -> int:
+        """The id of the issuer's report of that year, created when there is none."""
+        params = {"issuer_id": issuer_id, "year": year}
+        report_id = connection.execute(_REPORT, params).scalar()
+        if report_id is None:
+            report_id = connection.execute(
+                _NEW_REPORT, {"issuer_id": issuer_id, "report_year": year}).scalar_one()
+        return report_id
 
     @staticmethod
     def _check_neighbour_years(

@@ -28,6 +28,7 @@ from nianbao.archive import (
     read_record_headers,
 )
 from nianbao.archive.cdxj import INDEX_NAME, CdxjEntry
+from nianbao.archive.files import OPEN_SUFFIX
 from nianbao.archive.surt import surt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -611,3 +612,52 @@ def test_a_wacz_holds_the_warcs_the_sorted_index_and_pages_with_their_hashes(
         assert pages[0]["format"] == "json-pages-1.0"
         assert {p["url"] for p in pages[1:]} == {"http://www.example.gov.cn/a.html",
                                                  "http://www.example.gov.cn/b.html"}
+
+
+def test_records_written_unsynced_are_made_durable_in_one_fsync(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crawl writes without an fsync per record and calls ``make_durable`` before it
+    stores a row pointing to one: one fsync covers every record written since the last, a
+    second call has nothing left to do, and a closed file was made durable by its close."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    archive = WarcArchive(tmp_path, 50_000_000)
+    pointers = [write(archive, f"http://www.example.gov.cn/{n}.html", HTML_UTF8 + bytes([n]),
+                      sync=False) for n in range(5)]
+    before = len(synced)
+    assert archive.unsynced(pointers[0].file)
+    archive.make_durable(pointers[0].file)
+    assert len(synced) == before + 1
+    assert not archive.unsynced(pointers[0].file)
+    archive.make_durable(pointers[-1].file)
+    assert len(synced) == before + 1
+    archive.close()
+    before = len(synced)
+    archive.make_durable(pointers[0].file)
+    assert len(synced) == before and not archive.unsynced(pointers[0].file)
+    for n, pointer in enumerate(pointers):
+        assert read_payload(tmp_path, pointer) == HTML_UTF8 + bytes([n])
+    assert_archive_consistent(tmp_path)
+
+
+def test_a_revisit_citing_another_writers_open_file_makes_that_record_durable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writers share the directory; the first writes without an fsync (as a crawl does
+    until a row points to its record). A revisit the second writes cites that record, so the
+    first writer's open file is fsynced before the citation exists."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (
+        synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd))[1])
+    first = WarcArchive(tmp_path, 50_000_000)
+    original = write(first, "http://www.example.gov.cn/a.html", HTML_UTF8, sync=False)
+    second = WarcArchive(tmp_path, 50_000_000)
+    synced.clear()
+    copy = write(second, "http://www.example.gov.cn/b.html", HTML_UTF8, sync=False)
+    assert copy.revisit and copy.refers_to == (original.file, original.offset)
+    assert str(tmp_path / (original.file + OPEN_SUFFIX)) in synced
+    second.close()
+    first.close()
+    assert read_payload(tmp_path, copy) == HTML_UTF8
+    assert_archive_consistent(tmp_path)

@@ -120,13 +120,13 @@ class ReportsSpider(Spider):
         self.run.count(site.id, "pages")
         if isinstance(response, TextResponse) and is_report_column(response):
             self.run.count(site.id, "columns_discovered")
-            remember_page(self.store, response, Role.DISCOVER, "list")
+            remember_page(services(self.crawler), response, Role.DISCOVER, "list")
             yield from self.parse(response)
             return
         self.run.passed(response.request)
         if not isinstance(response, TextResponse):
             return
-        remember_page(self.store, response, Role.DISCOVER, "discover")
+        remember_page(services(self.crawler), response, Role.DISCOVER, "discover")
         hops = response.meta.get(meta.HOPS, 0)
         place = response.meta[meta.PLACE]
         deeper = hops + 1 <= self.settings.getint("NIANBAO_MAX_DISCOVERY_HOPS")
@@ -150,7 +150,7 @@ class ReportsSpider(Spider):
         if role != Role.DISCOVER:
             self.run.count(site.id, "pages")
         if role == Role.LIST:
-            remember_page(self.store, response, Role.LIST, "list")
+            remember_page(services(self.crawler), response, Role.LIST, "list")
         if role != Role.FEED and not isinstance(response, TextResponse):
             self.page_failed(site, request, "not-html", "list page is not text")
             return
@@ -254,10 +254,11 @@ class ReportsSpider(Spider):
         if is_soft_404(response.status, visible_text(response)):
             self.run.fail(site.id, response.url, "soft-404",
                           "HTTP 200 page that says it does not exist")
-            remember_page(self.store, response, Role.DETAIL, "soft-404")
+            remember_page(services(self.crawler), response, Role.DETAIL, "soft-404")
             return
-        attachments = [link for link in page_links(response.selector, response.url)
-                       if is_attachment(link.url) and title_kind(link.text) != "lookalike"]
+        attachments = [link for link in page_links(response.selector, response.url,
+                                                   keep=is_attachment)
+                       if title_kind(link.text) != "lookalike"]
         document = self.document(site, response, Role.DETAIL)
         document.links = [link.url for link in attachments]
         yield document
@@ -282,7 +283,7 @@ class ReportsSpider(Spider):
             unchanged=request_meta.get(meta.UNCHANGED),
             rendered=bool(request_meta.get(meta.RENDERED)), encoding=site.encoding,
             page_dates=list(request_meta.get(meta.PAGE_DATES) or []),
-            previous=request_meta.get(meta.PREVIOUS),
+            previous=request_meta.get(meta.PREVIOUS), known=known_url(response),
         )
 
     # -- a moved column -------------------------------------------------------------------
@@ -380,6 +381,13 @@ def off_column(column: str, url: str) -> bool:
 def is_document(link: Link) -> bool:
     """A link the spider would fetch as a report or an attachment."""
     return title_kind(link.text) == "report" or is_attachment(link.url)
+
+
+def known_url(response: Response) -> bool | None:
+    """Whether the store knew the response's URL when its request was sent (the freshness
+    middleware asked); None when it was not asked for this URL (a redirect it did not see)."""
+    url, known = response.meta.get(meta.KNOWN) or (None, None)
+    return known if url == response.url else None
 
 
 def page_dates(response: TextResponse) -> list[dict]:

@@ -79,11 +79,16 @@ class PinningProxy:
             return
 
         async def stop() -> None:
+            """Close the server and end its connections here, in the loop: a task left pending
+            when the loop closes would run its ``finally`` at garbage collection, on a closed
+            loop (a traceback on the crawl's stderr)."""
             if self._server is not None:
                 self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=3)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(stop(), self._loop).result(5)
@@ -134,6 +139,10 @@ class PinningProxy:
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 ConnectionError, OSError, ValueError) as exc:
             logger.debug("browser proxy: %r", exc)
+        except asyncio.CancelledError:
+            # the proxy is closing: the connection ends here, not as a cancelled task (which
+            # asyncio's stream server of Python 3.11 logs as an error with a traceback)
+            logger.debug("browser proxy: closed with a connection open")
         finally:
             for w in (writer, upstream_writer):
                 if w is not None:

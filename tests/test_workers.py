@@ -26,28 +26,14 @@ import yaml
 from sqlalchemy import func, select, text
 
 from nianbao.crawler.platforms import platform_key
-from nianbao.settings import settings
 from nianbao.storage.db import connect, migrate
 from nianbao.storage.models import Observation, VerdictRow, Version
 from tests.conftest import postgres_schema
 from tests.mockserver.nation import Nation
+from tests.workers import job_states, start_worker, stop_workers, worker_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 4
-
-
-def worker_settings(tmp: Path, name: str) -> Path:
-    """This worker's settings: its User-Agent names it; a shorter delay keeps the test short
-    (the platform slot still spaces the requests)."""
-    conf = json.loads(json.dumps(settings()))
-    conf["fetch"]["user_agent"] = f"nianbao-test/{name}"
-    conf["fetch"]["delay_seconds"] = 0.25
-    conf["fetch"]["autothrottle_start_delay_seconds"] = 0.25
-    conf["queue"].update(heartbeat_seconds=1, stalled_after_seconds=6)
-    conf["parse"]["workers"] = 1
-    path = tmp / f"settings-{name}.yaml"
-    path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -59,12 +45,6 @@ def pg_schema():
 def nianbao(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nianbao.commands.cli", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=600, env=env, **kwargs)
-
-
-def job_states(engine) -> Counter:
-    with engine.connect() as c:
-        return Counter(dict(c.execute(text(
-            "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status")).all()))
 
 
 def test_four_workers_crawl_the_nation_one_killed(tmp_path, pg_schema):
@@ -85,11 +65,8 @@ def test_four_workers_crawl_the_nation_one_killed(tmp_path, pg_schema):
         workers = {}
         for n in range(WORKERS):
             name = f"w{n}"
-            env = {**base, "NIANBAO_SETTINGS": str(worker_settings(tmp_path, name)),
-                   "NIANBAO_VANTAGE": f"vantage-{name}"}
-            workers[name] = subprocess.Popen(
-                [sys.executable, "-m", "nianbao.commands.cli", "worker", "--name", name],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            workers[name] = start_worker(tmp_path, name,
+                                         {**base, "NIANBAO_VANTAGE": f"vantage-{name}"})
         try:
             # Kill the first worker seen crawling, in the middle of its crawl.
             victim = None
@@ -112,14 +89,7 @@ def test_four_workers_crawl_the_nation_one_killed(tmp_path, pg_schema):
                 time.sleep(1)
             assert job_states(engine) == Counter(succeeded=len(platforms))
         finally:
-            for process in workers.values():
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in workers.values():
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_workers(workers)
         hits = nation.log()
 
     # The victim's job ran again elsewhere: its platform was asked for by the victim until it

@@ -9,13 +9,11 @@ Word 97 file), LibreOffice and the OCR engine in the parse workers.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -31,27 +29,9 @@ from nianbao.storage.models import CrawlRun, VerdictRow, Version
 from nianbao.storage.store import Store
 from tests.conftest import postgres_schema
 from tests.mockserver.nation import Nation
+from tests.workers import job_states, start_worker, stop_workers, worker_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def worker_settings(tmp: Path, name: str) -> Path:
-    conf = json.loads(json.dumps(settings()))
-    conf["fetch"]["user_agent"] = f"nianbao-test/{name}"
-    conf["fetch"]["delay_seconds"] = 0.25
-    conf["fetch"]["autothrottle_start_delay_seconds"] = 0.25
-    conf["queue"].update(heartbeat_seconds=1, stalled_after_seconds=6)
-    conf["parse"].update(workers=1, timeout_seconds=900)  # OCR on 2 shared cores
-    path = tmp / f"settings-{name}.yaml"
-    path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def start_worker(tmp: Path, name: str, base: dict) -> subprocess.Popen:
-    env = {**base, "NIANBAO_SETTINGS": str(worker_settings(tmp, name))}
-    log = (tmp / f"{name}.log").open("w")
-    return subprocess.Popen([sys.executable, "-m", "nianbao.commands.cli", "worker",
-                             "--name", name], cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
 def parse_jobs(engine) -> list:
@@ -59,12 +39,6 @@ def parse_jobs(engine) -> list:
         return c.execute(text(
             "SELECT id, status::text AS status, attempts, args FROM procrastinate_jobs "
             "WHERE task_name = :t ORDER BY id"), {"t": PARSE_TASK}).all()
-
-
-def job_states(engine) -> Counter:
-    with engine.connect() as c:
-        return Counter(dict(c.execute(text(
-            "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status")).all()))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +79,7 @@ def test_heavy_parses_are_jobs_any_worker_takes(tmp_path, heavy_nation):
         assert done.returncode == 0, done.stderr[-2000:]
 
         # One worker crawls, and takes the OCR job: it is killed in the middle of it.
-        workers = {"w0": start_worker(tmp_path, "w0", base)}
+        workers = {"w0": start_worker(tmp_path, "w0", base, timeout_seconds=900)}
         try:
             deadline = time.time() + 600
             ocr = None
@@ -124,7 +98,7 @@ def test_heavy_parses_are_jobs_any_worker_takes(tmp_path, heavy_nation):
             assert stored_then == 0  # killed before it stored anything
             # Two others finish everything: the stalled OCR job among it.
             for name in ("w1", "w2"):
-                workers[name] = start_worker(tmp_path, name, base)
+                workers[name] = start_worker(tmp_path, name, base, timeout_seconds=900)
             deadline = time.time() + 1500
             while time.time() < deadline:
                 states = job_states(engine)
@@ -134,14 +108,7 @@ def test_heavy_parses_are_jobs_any_worker_takes(tmp_path, heavy_nation):
                 time.sleep(2)
             assert set(job_states(engine)) == {"succeeded"}
         finally:
-            for process in workers.values():
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in workers.values():
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop_workers(workers)
 
         # The crawls deferred exactly the heavy documents; each has one job, run to its end;
         # the OCR job ran again after its worker was killed.

@@ -96,7 +96,10 @@ def test_the_rest_is_reported_with_its_reason(walked):
         assert missing[gov.code] == want[gov.trouble], gov.code
     # Chromium was tried before the bot check was called blocked; the JS challenge it passed
     bot_check = next(g for g in troubled if g.trouble == "bot-check")
-    assert "browser did not pass" in details[bot_check.code], details[bot_check.code]
+    # (either way the browser reports it: the challenge still shown, or, on a loaded machine, a
+    # page it could not read in its time)
+    assert any(said in details[bot_check.code] for said in
+               ("browser did not pass", "kept reloading")), details[bot_check.code]
     passed = next(g for g in nation.govs if g.trouble == "challenge")
     assert passed.code not in missing
     assert any(h.host == passed.host and h.status == 200 for h in nation.log())

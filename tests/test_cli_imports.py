@@ -7,6 +7,14 @@ import json
 import subprocess
 import sys
 
+
+def probe(code: str) -> object:
+    """What a fresh interpreter running ``code`` prints, as JSON."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout)
+
+
 HEAVY = ("yaml", "sqlalchemy", "scrapy", "twisted", "lxml", "trafilatura", "apscheduler",
          "apprise", "warcio", "playwright", "pdfplumber", "docx", "numpy")
 
@@ -18,9 +26,7 @@ def test_help_imports_no_heavy_module() -> None:
         "build_parser()\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    loaded = set(json.loads(done.stdout))
+    loaded = set(probe(code))
     assert "nianbao" in loaded  # the probe did import the command line
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
@@ -42,8 +48,6 @@ def test_a_parse_run_builds_only_the_parse_command() -> None:
         "print(json.dumps([args.inputs, args.json, sorted(m for m in sys.modules\n"
         "                  if m.startswith('nianbao.commands.'))]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    inputs, as_json, commands = json.loads(done.stdout)
+    inputs, as_json, commands = probe(code)
     assert inputs == ["a.html"] and as_json
     assert commands == ["nianbao.commands.cli", "nianbao.commands.summary"]

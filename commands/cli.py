@@ -24,7 +24,7 @@ def _is_url(target: str) -> bool:
 def _read_input(target: str, conf: dict, sites: list) -> tuple[bytes, str | None, list]:
     """The bytes to parse, their Content-Type and the date evidence known from fetching. A URL
     in a site's domains is judged by that site's ``allow_private`` too, as the crawl does."""
-    from nianbao.parsers.pipeline import read_file
+    from nianbao.parsers.inputs import read_file
 
     max_bytes = int(conf["parse"]["max_file_mb"]) * 2**20
     if _is_url(target):

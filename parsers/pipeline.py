@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from nianbao.parsers.document import DateEvidence, Document
 from nianbao.parsers.encoding import decode_page
 from nianbao.parsers.errors import ParseError
@@ -63,21 +61,3 @@ def parse_bytes(
     doc.dates.extend(dates or [])
     return build_record(doc, source)
 
-
-def read_file(path: Path, max_bytes: int) -> bytes:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ParseError("missing", f"no such file: {path}") from None
-    except OSError as exc:
-        raise ParseError("unreadable", f"cannot read {path}: {exc.strerror}") from None
-    if path.is_dir():
-        raise ParseError("unreadable", f"{path} is a directory")
-    if size > max_bytes:
-        raise ParseError(
-            "too-large", f"{size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit"
-        )
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ParseError("unreadable", f"cannot read {path}: {exc.strerror}") from None

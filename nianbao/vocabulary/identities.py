@@ -74,22 +74,27 @@ def identities(fmt: str, one_other_row: bool = False) -> tuple[Identity, ...]:
 
 
 def _fmt_num(v: float | int) -> str:
+    if type(v) is int:  # most figures: no float round trip
+        return str(v)
     return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def run_identity(identity: Identity, metrics: dict[str, object]) -> dict:
     check_id, left, right = identity
-    missing = [k for k in left + right if metrics.get(k) is None]
-    if missing:
+    get = metrics.get
+    lvals = [get(k) for k in left]
+    rvals = [get(k) for k in right]
+    if None in lvals or None in rvals:
+        missing = [k for k in left + right if get(k) is None]
         shown = ", ".join(missing[:4]) + (" …" if len(missing) > 4 else "")
         return {"id": check_id, "severity": "error", "ok": False,
                 "detail": f"cannot verify: no value for {shown}"}
-    lsum = sum(metrics[k] for k in left)  # type: ignore[misc]
-    rsum = sum(metrics[k] for k in right)  # type: ignore[misc]
+    lsum = sum(lvals)  # type: ignore[arg-type]
+    rsum = sum(rvals)  # type: ignore[arg-type]
     detail = (
-        "+".join(_fmt_num(metrics[k]) for k in left)  # type: ignore[arg-type]
+        "+".join(map(_fmt_num, lvals))  # type: ignore[arg-type]
         + (" = " if lsum == rsum else " ≠ ")
-        + "+".join(_fmt_num(metrics[k]) for k in right)  # type: ignore[arg-type]
+        + "+".join(map(_fmt_num, rvals))  # type: ignore[arg-type]
     )
     return {"id": check_id, "severity": "error", "ok": lsum == rsum, "detail": detail}
 

@@ -51,3 +51,28 @@ def test_a_parse_run_builds_only_the_parse_command() -> None:
     inputs, as_json, commands = probe(code)
     assert inputs == ["a.html"] and as_json
     assert commands == ["nianbao.commands.cli", "nianbao.commands.summary"]
+
+
+def test_a_parse_run_leaves_the_parser_to_its_workers(tmp_path) -> None:
+    """``nianbao parse`` reads its files and prints the records; the readers, lxml and
+    trafilatura are imported by the parse workers only (the command's own process would pay
+    for them a second time, beside the workers' start)."""
+    from tests.mockserver import render
+
+    page = tmp_path / "report.html"
+    page.write_text(render.render_html(render.seed_ids()[0], style="word"), encoding="utf-8")
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from nianbao.commands.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    status = main(['parse', '--json', {str(page)!r}])\n"
+        "print(json.dumps([status, json.loads(out.getvalue())['format'],\n"
+        "                  sorted(m for m in sys.modules if m.startswith('nianbao.parsers.')),\n"
+        "                  sorted({m.split('.')[0] for m in sys.modules})]))\n"
+    )
+    status, fmt, parsers, loaded = probe(code)
+    assert status == 0 and fmt in ("2019", "2021")  # the page was parsed, by a worker
+    assert not {"lxml", "trafilatura"} & set(loaded), loaded
+    assert "nianbao.parsers.pipeline" not in parsers and not any(
+        m.startswith("nianbao.parsers.readers") for m in parsers), parsers

@@ -24,7 +24,7 @@ _TERMINAL_LINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2
 _TERMINAL_CELL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _HEADER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -41,7 +41,7 @@ def terminal(text: object, multiline: bool = False) -> str:
 
 def csv_cell(value: object) -> object:
     """A cell a spreadsheet shows as text: a string that would start a formula gets ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 

@@ -37,6 +37,17 @@ class Bare:
         self.connection.close()
 
 
+def begin_read(driver: Any, dialect: str) -> None:
+    """A read-only transaction on a driver connection: one snapshot for what follows."""
+    if dialect == "postgresql":
+        driver.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # a listing's scans are cheap per row and its estimates large: JIT-compiling them
+        # costs more (0.2-0.5 s) than it saves
+        driver.execute("SET LOCAL jit = off")
+    else:
+        driver.execute("BEGIN")  # a deferred transaction: one snapshot from its first read
+
+
 def head_revisions() -> set[str]:
     """The revisions no other migration revises, read from the migration files' own lines."""
     revisions, revised = set(), set()

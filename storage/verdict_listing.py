@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from nianbao.storage.bare import Bare, begin_read
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
-
-    from nianbao.storage.bare import Bare
 
 FORMS = ("as_json", "as_csv")
 STREAM_ROWS = 5000
@@ -48,7 +48,7 @@ def bare_listing(bare: Bare, stamp: Callable[[tuple[int, ...]], str],
     ``stamp(state)`` (``state`` as ``store_state`` reads it, in the listing's own snapshot),
     through the bare driver; None when the table is not that evaluation's. ``bare`` is
     closed when the listing ends or when there is none."""
-    begin(bare.connection, bare.dialect)
+    begin_read(bare.connection, bare.dialect)
     try:
         cursor = bare.connection.cursor()
         cursor.execute(_STATE)
@@ -58,15 +58,6 @@ def bare_listing(bare: Bare, stamp: Callable[[tuple[int, ...]], str],
         bare.close()
         raise
     return _listing(bare.connection, bare.dialect, fingerprint, form, bare, begun=True)
-
-
-def begin(driver: Any, dialect: str) -> None:
-    """A read-only transaction: one snapshot for all the statements that follow."""
-    if dialect == "postgresql":
-        driver.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        driver.execute("SET LOCAL jit = off")  # compiling costs more than these scans
-    else:
-        driver.execute("BEGIN")  # a deferred transaction: one snapshot from its first read
 
 
 def _listing(driver: Any, dialect: str, fingerprint: str, form: str, owner: Any,
@@ -80,7 +71,7 @@ def _listing(driver: Any, dialect: str, fingerprint: str, form: str, owner: Any,
         raise ValueError(f"unknown form {form!r}")
     try:
         if not begun:
-            begin(driver, dialect)
+            begin_read(driver, dialect)
         stamp = driver.execute("SELECT fingerprint, report_year FROM verdict_stamps").fetchone()
     except BaseException:
         owner.close()

@@ -111,7 +111,7 @@ def report_lines(bare: Bare, site_id: str | None = None,
     try:
         begin_read(driver, bare.dialect)
         if bare.dialect == "postgresql":
-            cursor = driver.cursor(name="nianbao_reports")
+            cursor = driver.cursor(name="nianbao_reports", binary=True)
         else:
             cursor = driver.cursor()
         cursor.execute(sql, params)

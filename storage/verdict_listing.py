@@ -96,7 +96,7 @@ def _listing(driver: Any, dialect: str, fingerprint: str, form: str, owner: Any,
 def _stream(dialect: str, driver: Any, owner: Any, sql: str) -> Iterator[bytes]:
     try:
         if dialect == "postgresql":
-            cursor = driver.cursor(name="nianbao_listing")
+            cursor = driver.cursor(name="nianbao_listing", binary=True)  # bytea as it is, not hex
         else:
             cursor = driver.cursor()
         cursor.execute(sql)

@@ -8,6 +8,7 @@ path would to that path.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,16 @@ def test_open_bare_leaves_to_the_ordinary_path_what_it_cannot_open(archive: str,
     bare = open_bare(archive)
     assert bare is not None
     bare.close()
+
+
+def test_reports_failures_lists_own_and_cross_year_failures(
+        archive: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both listings of ``--failures`` in one session (on PostgreSQL the second was once sent
+    as a server-side cursor, ``SET LOCAL`` and all: a syntax error)."""
+    assert main(["reports", "--failures", "--json", "--db", archive]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    checks = {(row["report_year"], row["check"]) for row in rows}
+    assert (2024, "cross_year.carry") in checks and (2023, "cross_year.carry") not in checks
+    assert main(["reports", "--failures", "--csv", "--db", archive]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\r\n") == len(rows) + 1 and "Traceback" not in out

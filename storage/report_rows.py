@@ -58,7 +58,7 @@ _COLUMNS = {
 _REPORT = itemgetter(0)
 # What sends a row to ``csv.writer``: a cell (each follows a NUL) starting as a formula would,
 # or a character that makes ``csv.writer`` quote the cell
-_PLAIN = re.compile("\0[" + re.escape("".join(FORMULA_START)) + "]|[,\"\r\n]")
+_NEEDS_WRITER = re.compile("\0[" + re.escape("".join(FORMULA_START)) + "]|[,\"\r\n]")
 
 
 def _when(stored: str) -> str:
@@ -129,7 +129,7 @@ def report_lines(bare: Bare, site_id: str | None = None,
             figures = _figures(last[10])
             # the cells of text (dates, times and numbers need neither quotes nor a guard)
             text = f"\0{site}\0{issuer}\0{fmt}\0{source}\0{url}\0{failed}\0{figures}"
-            if _PLAIN.search(text) or None in (site, issuer, fmt, published, source, url):
+            if _NEEDS_WRITER.search(text) or None in (site, issuer, fmt, published, source, url):
                 buffer.seek(0)
                 buffer.truncate()
                 writer.writerow([*csv_row((site, issuer)), report_year, csv_cell(fmt),

@@ -77,7 +77,7 @@ def _connect(url: str, base: Path) -> Bare | None:
             return None  # the ordinary path says so (and never creates it)
         import sqlite3
 
-        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(path, isolation_level=None)
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return Bare(connection, "sqlite")
     if match := _POSTGRES.fullmatch(url):

@@ -11,7 +11,9 @@ changed — a plain ``SELECT`` of the stored verdicts' columns is printed too, f
 
 The reports are realistic: the five seed reports parsed into canonical records, each stored
 under many issuers (governments, offices, departments, townships), sites and years (2019–2023),
-with dated evidence around the deadlines, one version in ten revised, a site file entry per
+with dated evidence around the deadlines, one version in ten revised, each version's
+cross-year checks against the latest version of the year before (as the store makes them when
+a crawl finds the years in order), a site file entry per
 site with its configured issuers, 30 daily crawl runs of observations (some columns
 unreachable) and their fetch failures. ``--lean`` keeps of each record only its identity, dates,
 key figures and failed checks, so that the million-report database fits in reasonable time and
@@ -55,6 +57,7 @@ from nianbao.parsers.pipeline import parse_bytes  # noqa: E402
 from nianbao.storage.db import connect, migrate  # noqa: E402
 from nianbao.storage.models import (  # noqa: E402
     CrawlRun,
+    CrossYearResult,
     FetchFailure,
     Issuer,
     IssuerAlias,
@@ -68,6 +71,7 @@ from nianbao.storage.models import (  # noqa: E402
 )
 from nianbao.storage.store import record_extracts  # noqa: E402
 from nianbao.vocabulary.figures import key_figures  # noqa: E402
+from nianbao.vocabulary.identities import cross_year_checks  # noqa: E402
 from nianbao.vocabulary.issuers import normalize_issuer  # noqa: E402
 
 POSTGRES = os.environ.get("NIANBAO_TEST_POSTGRES_URL",
@@ -144,7 +148,8 @@ def build(url: str, n_reports: int, lean: bool, sites_path: Path) -> None:
              "finished_at": t0 + timedelta(days=r, hours=2), "status": "finished",
              "sites": [], "stats": {}, "bytes_received": 0} for r in range(RUNS)])
         rows: dict[type, list[dict]] = {m: [] for m in (Site, Issuer, IssuerAlias, Report,
-                                                        Version, Observation, FetchFailure)}
+                                                        Version, CrossYearResult, Observation,
+                                                        FetchFailure)}
         issuer_id = report_id = version_id = observation_id = 0
         for s in range(n_sites):
             site_id = f"s{s:05d}"
@@ -174,7 +179,9 @@ def build(url: str, n_reports: int, lean: bool, sites_path: Path) -> None:
                 rows[IssuerAlias].append({"issuer_id": issuer_id, "scope": site_id,
                                           "alias": name, "normalized": normalize_issuer(name)})
                 due_month = 3 if kind == "government" else 1
+                previous = None  # the latest version of the year before: (id, record)
                 for year in YEARS:
+                    latest = None
                     report_id += 1
                     rows[Report].append({"id": report_id, "issuer_id": issuer_id,
                                          "report_year": year, "created_at": t0})
@@ -205,6 +212,14 @@ def build(url: str, n_reports: int, lean: bool, sites_path: Path) -> None:
                             "kind": "revised" if revision else "new",
                             "previous_version_id": version_id - 1 if revision else None,
                             "changes": [], "created_at": seen, **record_extracts(record)})
+                        if previous is not None:  # as the store checks a new version
+                            rows[CrossYearResult].append({
+                                "issuer_id": issuer_id, "earlier_year": year - 1,
+                                "later_year": year, "earlier_version_id": previous[0],
+                                "later_version_id": version_id, "computed_at": seen,
+                                "checks": cross_year_checks(previous[1], record)})
+                        latest = (version_id, record)
+                    previous = latest
             if s == n_sites - 1 or any(len(batch) >= CHUNK for batch in rows.values()):
                 for model, batch in rows.items():  # in the order foreign keys need
                     _flush(connection, model, batch)

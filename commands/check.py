@@ -131,9 +131,30 @@ def write_lines(chunks: Iterable[bytes]) -> None:
         out.writelines(chunk.decode() for chunk in chunks)
 
 
+def _list_bare(args: argparse.Namespace, sites_file: bytes, fmt: str, as_of: date) -> bool:
+    """Print the stored evaluation of the whole sites file through the bare driver, without
+    importing SQLAlchemy, if it is today's and still holds; False when the ordinary path
+    must run (no stored evaluation, or a database ``open_bare`` leaves to it)."""
+    from nianbao.checks.deadlines import DeadlineError, load_rules
+    from nianbao.checks.stamp import listed_bare
+    from nianbao.storage.bare import open_bare
+
+    try:
+        rules = load_rules()
+    except DeadlineError:
+        return False  # the ordinary path reports it
+    bare = open_bare(args.db)
+    if bare is None:
+        return False
+    stored = listed_bare(bare, sites_file, rules, as_of, args.year, FORMS[fmt])
+    if stored is None:
+        return False
+    write_lines(lines(stored, fmt, as_of))
+    return True
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from nianbao.checks.deadlines import DeadlineError, load_rules
-    from nianbao.storage.db import DatabaseMissing, open_existing
 
     today = datetime.now(ZoneInfo(settings()["schedule"]["timezone"])).date()
     as_of = args.as_of or today
@@ -141,10 +162,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     store = as_of == today
     try:
         sites_file = args.sites.read_bytes()
-        engine = open_existing(args.db)
     except OSError as exc:
         print(f"nianbao: {args.sites}: cannot read: {exc.strerror}", file=sys.stderr)
         return 2
+    if fmt != "table" and store and not args.site and _list_bare(args, sites_file, fmt, as_of):
+        return 0
+    from nianbao.storage.db import DatabaseMissing, open_existing
+
+    try:
+        engine = open_existing(args.db)
     except DatabaseMissing as exc:
         print(f"nianbao: {exc}", file=sys.stderr)
         return 2

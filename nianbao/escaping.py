@@ -26,7 +26,7 @@ _TERMINAL_CELL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # written as a negation of Char's ranges costs every command ~3 ms to compile at start-up.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _HEADER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -43,7 +43,7 @@ def terminal(text: object, multiline: bool = False) -> str:
 
 def csv_cell(value: object) -> object:
     """A cell a spreadsheet shows as text: a string that would start a formula gets ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 

@@ -11,7 +11,6 @@ timeout) instead of failing when a read turns into a write under a concurrent wr
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from nianbao.settings import PROJECT_ROOT, settings
+from nianbao.storage.bare import BUSY_TIMEOUT_MS, head_revisions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-BUSY_TIMEOUT_MS = 30_000
 # Any constant: the PostgreSQL advisory lock that serialises concurrent migrate() calls.
 MIGRATION_LOCK_ID = 0x6E69616E62616F
 
@@ -143,21 +142,6 @@ def alembic_config() -> Any:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
-
-
-_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
-
-
-def head_revisions() -> set[str]:
-    """The revisions no other migration revises, read from the migration files' own lines."""
-    revisions, revised = set(), set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("revision ="):
-                revisions.update(_QUOTED.findall(line))
-            elif line.startswith("down_revision ="):
-                revised.update(_QUOTED.findall(line))
-    return revisions - revised
 
 
 def _at_head(engine: Engine) -> bool:

@@ -61,7 +61,9 @@ def _stream(session: Session, query: Any) -> Iterator[Any]:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL jit = off")
-    return connection.execution_options(yield_per=STREAM_ROWS).execute(query)
+    # yield_per for this statement only: set on the connection it would stay, and the next
+    # statement (a second listing's SET LOCAL) would be sent as a server-side cursor
+    return connection.execute(query, execution_options={"yield_per": STREAM_ROWS})
 
 
 def report_summaries(session: Session, site_id: str | None = None, year: int | None = None,

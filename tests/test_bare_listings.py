@@ -1,0 +1,168 @@
+"""The listings read through the bare driver print what the SQLAlchemy paths print, byte for
+byte, on SQLite and PostgreSQL: ``reports --csv`` (cross-year failures, revisions, cells a
+spreadsheet would take for formulas, cells that need quotes) and ``check`` after the day's
+evaluation; and ``open_bare`` leaves every database it cannot open exactly as the ordinary
+path would to that path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from nianbao.commands.cli import main
+from nianbao.commands.reports import _print_reports
+from nianbao.storage.bare import open_bare
+from nianbao.storage.db import connect, migrate
+from nianbao.storage.report_rows import report_lines
+from nianbao.storage.store import Store
+from nianbao.storage.summaries import report_summaries
+from tests.test_storage import URL, record, store_doc, year_before
+
+
+@pytest.fixture
+def archive(db_url: str) -> str:
+    """Reports with what the CSV must render as the summaries do: three years with failed
+    cross-year identities, a revision, an issuer and a URL with a comma and quotes, and an
+    issuer whose name a spreadsheet would take for a formula."""
+    engine = connect(db_url)
+    migrate(engine)
+    store = Store(engine)
+    for site_id, name in (("jccq", "晋城市城区人民政府"), ("quwo", "曲沃县人民政府")):
+        store.upsert_site(site_id, name, "山西", {"columns": []}, [])
+    current = record()
+    store_doc(store, current)
+    store_doc(store, year_before(current), url=f"{URL}?2022")
+    later = record(report_year=2024)
+    later["metrics"]["requests.carried_over.total"] = 999_999
+    store_doc(store, later, url=f"{URL}?2024")
+    revised = record(report_year=2024)
+    revised["metrics"]["requests.carried_over.total"] = 1
+    store_doc(store, revised, url=f"{URL}?2024")  # a second version of 2024
+    store_doc(store, record(issuer='=曲沃县"人民",政府', report_year=2023), site="quwo",
+              url="http://www.quwo.gov.cn/a,b.html?x=\"1\"")
+    store_doc(store, record(issuer="-曲沃县应急管理局", report_year=2022), site="quwo",
+              url="http://www.quwo.gov.cn/em.html")
+    engine.dispose()
+    return db_url
+
+
+def _summaries_csv(url: str, site: str | None, year: int | None,
+                   capsys: pytest.CaptureFixture[str]) -> str:
+    engine = connect(url)
+    args = argparse.Namespace(json=False, csv=True)
+    with Session(engine) as session:
+        _print_reports(report_summaries(session, site, year, warc=False), args)
+    engine.dispose()
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("site", "year"), [(None, None), ("quwo", None), (None, 2024),
+                                            ("jccq", 2023)])
+def test_reports_csv_through_the_driver_is_the_summaries_csv(
+        archive: str, site: str | None, year: int | None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    expected = _summaries_csv(archive, site, year, capsys)
+    bare = open_bare(archive)
+    assert bare is not None
+    header = expected.split("\r\n", 1)[0] + "\r\n"
+    assert header + "".join(report_lines(bare, site, year)) == expected
+    extra = [*(["--site", site] if site else []), *(["--year", str(year)] if year else [])]
+    assert main(["reports", "--csv", "--db", archive, *extra]) == 0
+    assert capsys.readouterr().out == expected
+    if site is None and year is None:  # what the archive was built to show
+        assert "cross_year.carry" in expected and "'=曲沃县" in expected
+        assert '"\'=曲沃县""人民"",政府"' in expected and "'-曲沃县" in expected
+        assert ",2," in expected  # the revised report's two versions
+
+
+SITES = """
+sites:
+  - id: jccq
+    name: 晋城市城区人民政府
+    domains: [jccq.gov.cn]
+    columns: [{url: "http://xxgk.jccq.gov.cn/qzf/qzfb/zfxxgknb/"}]
+    issuers:
+      - {name: 晋城市城区人民政府, kind: government}
+  - id: quwo
+    name: 曲沃县人民政府
+    domains: [quwo.gov.cn]
+    columns: [{url: "http://www.quwo.gov.cn/zfxxgk/"}]
+"""
+
+
+def test_check_listed_through_the_driver_prints_what_judging_printed(
+        archive: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(SITES, encoding="utf-8")
+    printed = {}
+    for run in ("judged", "listed"):
+        for form in ("--json", "--csv"):
+            assert main(["check", form, "--sites", str(sites), "--db", archive]) == 0
+            printed[run, form] = capsys.readouterr().out
+    for form in ("--json", "--csv"):
+        assert printed["judged", form] == printed["listed", form]
+        assert "晋城市城区人民政府" in printed["listed", form]
+
+
+def test_the_listings_import_no_sqlalchemy(archive: str, tmp_path: Path) -> None:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(SITES, encoding="utf-8")
+    assert main(["check", "--json", "--sites", str(sites), "--db", archive]) == 0  # stamps
+    code = (
+        "import sys\n"
+        "from nianbao.commands.cli import main\n"
+        f"for command in (['reports', '--csv'], ['check', '--json', '--sites', {str(sites)!r}],"
+        f" ['check', '--csv', '--sites', {str(sites)!r}]):\n"
+        f"    assert main([*command, '--db', {archive!r}]) == 0\n"
+        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stderr.strip() == "False", done.stderr
+
+
+def test_open_bare_leaves_to_the_ordinary_path_what_it_cannot_open(archive: str,
+                                                                   tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.sqlite"
+    assert open_bare(f"sqlite:///{missing}") is None and not missing.exists()
+    assert open_bare("sqlite://") is None  # in memory: nothing stored
+    assert open_bare("mysql://localhost/nianbao") is None
+    other = tmp_path / "other.sqlite"
+    import sqlite3
+
+    sqlite3.connect(other).execute("CREATE TABLE notes (x INTEGER)").connection.close()
+    assert open_bare(f"sqlite:///{other}") is None  # not nianbao's
+    engine = connect(archive)
+    with engine.begin() as connection:  # an older schema: the ordinary path migrates it
+        head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        connection.execute(text("UPDATE alembic_version SET version_num = '0006_web'"))
+    engine.dispose()
+    assert open_bare(archive) is None
+    engine = connect(archive)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    engine.dispose()
+    bare = open_bare(archive)
+    assert bare is not None
+    bare.close()
+
+
+def test_reports_failures_lists_own_and_cross_year_failures(
+        archive: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both listings of ``--failures`` in one session (on PostgreSQL the second was once sent
+    as a server-side cursor, ``SET LOCAL`` and all: a syntax error)."""
+    assert main(["reports", "--failures", "--json", "--db", archive]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    checks = {(row["report_year"], row["check"]) for row in rows}
+    assert (2024, "cross_year.carry") in checks and (2023, "cross_year.carry") not in checks
+    assert main(["reports", "--failures", "--csv", "--db", archive]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\r\n") == len(rows) + 1 and "Traceback" not in out

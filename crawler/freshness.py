@@ -27,6 +27,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
 
+from nianbao import __version__
 from nianbao.crawler import meta
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.links import Link
@@ -133,9 +134,10 @@ def remember_page(crawl: CrawlServices, response: Response, role: Role, outcome:
 
 def page_reading(response: Response, attachments: list[Link], dates: list[dict]) -> dict:
     """What the spider read off a detail page to follow, bound to the bytes it read (the
-    archived payload's SHA-256) and to the encoding it read them in."""
+    archived payload's SHA-256), to the encoding it read them in and to the nianbao that read
+    them (another version may read links otherwise: its first crawl reads the page again)."""
     return {"sha256": (response.meta.get(meta.WARC) or {}).get("sha256"),
-            "encoding": getattr(response, "encoding", None),
+            "encoding": getattr(response, "encoding", None), "by": __version__,
             "attachments": [[link.url, link.text, link.date] for link in attachments],
             "dates": dates}
 
@@ -143,14 +145,15 @@ def page_reading(response: Response, attachments: list[Link], dates: list[dict])
 def known_reading(response: Response) -> tuple[list[Link], list[dict], dict] | None:
     """For a detail page answered from the archive: its attachments and dates as the spider
     read them off these very bytes, in the same encoding, and that reading; None when the page
-    must be read (no reading kept, or one of other bytes)."""
+    must be read (no reading kept, or one of other bytes or by another version)."""
     state = response.meta.get(meta.PREVIOUS)
     if response.meta.get(meta.UNCHANGED) is None or state is None or state.url != response.url:
         return None
     reading = state.links
     pointer = state.warc_pointer or {}
     if (not reading or not reading.get("sha256") or reading["sha256"] != pointer.get("sha256")
-            or reading.get("encoding") != getattr(response, "encoding", None)):
+            or reading.get("encoding") != getattr(response, "encoding", None)
+            or reading.get("by") != __version__):
         return None
     return ([Link(url, text, date) for url, text, date in reading["attachments"]],
             list(reading["dates"]), reading)

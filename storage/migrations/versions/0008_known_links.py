@@ -5,9 +5,10 @@ Revises: 0007_listings
 Create Date: 2026-11-30
 
 - ``resources.links``: what the spider read off a detail page to follow (its attachments, with
-  their texts and dates, and the page's own dates), with the encoding it read the page in; a
-  recrawl that finds the page unchanged follows them without reading the archived page again.
-  Pages crawled before have none: their next crawl reads them once more and keeps them.
+  their texts and dates, and the page's own dates), with the bytes, encoding and nianbao
+  version it read them by; a recrawl that finds the page unchanged follows them without
+  reading the archived page again. Pages crawled before have none: their next crawl reads them
+  once more and keeps them.
 """
 
 from __future__ import annotations

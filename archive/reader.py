@@ -69,6 +69,19 @@ def read_record_headers(
         return record.rec_headers, record.http_headers
 
 
+def read_response(directory: Path, name: str, offset: int) -> tuple[StatusAndHeaders, bytes]:
+    """The WARC headers and the body of the response record at ``offset``, in one read; the
+    body is checked against the record's WARC-Payload-Digest."""
+    with _record_at(directory, name, offset) as record:
+        if record.rec_type != "response":
+            raise ArchiveIntegrityError(f"{name}:{offset} is no response")
+        headers = record.rec_headers
+        body = record.raw_stream.read()
+    if sha1_digest(body) != headers.get_header("WARC-Payload-Digest"):
+        raise ArchiveIntegrityError(f"payload digest mismatch at {name}:{offset}")
+    return headers, body
+
+
 def read_payload(directory: Path, pointer: WarcPointer, check_sha256: bool = True) -> bytes:
     """The exact body bytes of a response, following a revisit to its original.
 

@@ -25,6 +25,7 @@ from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 from types import TracebackType
+from typing import Any, NamedTuple
 
 from w3lib.url import safe_url_string
 from warcio.recordloader import ArcWarcRecord
@@ -35,11 +36,18 @@ from nianbao.archive.files import OPEN_SUFFIX, WarcFile
 from nianbao.archive.pointer import WarcPointer
 from nianbao.archive.reader import (
     ArchiveIntegrityError,
-    read_payload,
     read_record_headers,
+    read_response,
     sha1_digest,
 )
 from nianbao.archive.recovery import recover
+
+
+class Archived(NamedTuple):
+    """An archived exchange: where its response lives, and the payload that response holds."""
+
+    pointer: WarcPointer
+    payload: bytes
 
 
 class WarcArchive:
@@ -98,7 +106,12 @@ class WarcArchive:
             self._close_file()
             self._index.sort()
 
-    def write_exchange(
+    def write_exchange(self, **exchange: Any) -> WarcPointer:
+        """Archive one request/response exchange (as :meth:`archive_exchange`) and return where
+        its response lives."""
+        return self.archive_exchange(**exchange).pointer
+
+    def archive_exchange(
         self,
         *,
         url: str,
@@ -113,8 +126,10 @@ class WarcArchive:
         rendered_by: str | None = None,
         ip: str | None = None,
         sync: bool = True,
-    ) -> WarcPointer:
-        """Archive one request/response exchange and return where its response lives.
+    ) -> Archived:
+        """Archive one request/response exchange; return where its response lives and the
+        payload it holds (for a 304: the body of the archived response it confirms, read back
+        and checked, or ``b""`` when there is none).
 
         ``body`` is the decoded payload (see :mod:`nianbao.archive.headers`). ``rendered_by`` marks
         a browser-rendered DOM: written in full, flagged in the response record itself and
@@ -161,7 +176,7 @@ class WarcArchive:
             if unchanged:
                 exchange.append(records.metadata(url, date, main_id,
                                                  records.not_modified_fields(head)))
-            return self._append(exchange, body, original, sync)
+            return Archived(self._append(exchange, body, original, sync), body)
 
     def unsynced(self, file: str) -> bool:
         """Whether ``file`` holds records not yet fsynced (then :meth:`make_durable` is due)."""
@@ -243,15 +258,11 @@ class WarcArchive:
         if location is None:
             return None
         try:
-            warc, _ = read_record_headers(self.directory, *location)
-            if warc.get_header("WARC-Type") != "response" or warc.get_header(
-                    records.RENDERED_BY) is not None:
+            warc, body = read_response(self.directory, *location)
+            if warc.get_header(records.RENDERED_BY) is not None:
                 raise ArchiveIntegrityError("not a server response")
             digest = warc.get_header("WARC-Payload-Digest")
             record_id = warc.get_header("WARC-Record-ID")
-            body = read_payload(self.directory, WarcPointer(
-                file=location[0], offset=location[1], length=0, record_id=record_id,
-                payload_digest=digest, sha256=""), check_sha256=False)
         except (OSError, ArchiveIntegrityError):
             del self._latest[url]
             return None

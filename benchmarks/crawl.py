@@ -15,12 +15,16 @@ Measured, whole processes (start-up included), in turns for ``--rounds`` rounds:
     .venv/bin/python benchmarks/crawl.py [--reports 500] [--rounds 3]
 
 Prints pages/min and the ratio to the bare spider, and the recrawl's time and bytes against
-the first crawl's (medians over the rounds).
+the first crawl's (medians over the rounds). Every command runs as after an install: the
+project's sources are compiled to bytecode first (an environment that sets
+``PYTHONDONTWRITEBYTECODE`` would otherwise compile nianbao's sources, and the bare spider's,
+in every process), as ``benchmarks/parse.py`` does.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import re
 import shutil
@@ -86,7 +90,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp, \
             GeneratedPortal(args.reports, pdf_every=pdf_every) as portal:
         work = Path(tmp)
-        env = {**os.environ, "NIANBAO_SETTINGS": str(settings_file(work))}
+        for folder in ROOT.iterdir():
+            if folder.is_dir() and not folder.name.startswith("."):
+                compileall.compile_dir(folder, quiet=1)
+        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+               "NIANBAO_SETTINGS": str(settings_file(work))}
         sites = portal.write_sites(work / "sites.yaml")
         bare = [SCRAPY, "runspider", str(ROOT / "benchmarks" / "bare_spider.py"),
                 "-a", f"start={portal.column_url}", "-s", "LOG_LEVEL=WARNING",

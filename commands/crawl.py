@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -132,9 +133,13 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
     if run_id is None:
         print("nianbao: the crawl could not start (see the log above)", file=sys.stderr)
         return Outcome(1, [])
-    store = Store(connect(url))
-    run = store.run_stats(run_id)
-    failures = store.failures(run_id)
+    engine = connect(url)
+    try:
+        store = Store(engine)
+        run = store.run_stats(run_id)
+        failures = store.failures(run_id)
+    finally:
+        engine.dispose()
     from nianbao.escaping import terminal
 
     print("\n".join(terminal(line) for line in summary_lines(run, failures, planted)))
@@ -142,4 +147,10 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    return crawl(args).code
+    code = crawl(args).code
+    # A crawl is the last work of its process (Scrapy's reactor cannot start twice), and what
+    # it leaves behind is closed already (archive, parse workers, committed rows): nothing is
+    # left for the garbage collector to find at exit, where its final pass over every object
+    # of Scrapy, SQLAlchemy and the crawl took 0.3–0.7 s.
+    gc.freeze()
+    return code

@@ -43,12 +43,15 @@ def _decoded(body: bytes, encoding: str) -> bytes:
 def archive_response(
     archive: WarcArchive, request: Request, response: Response, rendered_by: str | None = None
 ) -> dict:
-    """Write the exchange; store the pointer in ``request.meta[WARC]`` and return it."""
+    """Write the exchange; store the pointer in ``request.meta[WARC]`` and return it. A 304
+    archived as a revisit of the URL's last archived response leaves that response's body,
+    which the archive read back and checked to cite it, in ``request.meta[CONFIRMED_BODY]``
+    (the freshness middleware answers the 304 with it instead of reading it again)."""
     encoding = (response.headers.get("Content-Encoding") or b"").decode("latin-1").lower()
     body = _decoded(response.body, encoding) if encoding else response.body
     fetched_at = datetime.now(UTC)
     request.meta[meta.FETCHED_AT] = fetched_at
-    pointer = archive.write_exchange(
+    archived = archive.archive_exchange(
         url=response.url,
         method=request.method,
         request_headers=_pairs(request.headers),
@@ -63,8 +66,11 @@ def archive_response(
         # the last, off the event loop) before it stores a row pointing to it
         # (``crawler/pipelines.py``, ``crawler/freshness.py``).
         sync=False,
-    ).as_dict()
+    )
+    pointer = archived.pointer.as_dict()
     request.meta[meta.WARC] = pointer
+    if response.status == 304 and archived.pointer.revisit:
+        request.meta[meta.CONFIRMED_BODY] = archived.payload
     return pointer
 
 

@@ -13,6 +13,9 @@ resources. For a list, detail or attachment request the decision is:
 
 Either way the spider sees an ordinary response and the pipeline an item marked unchanged,
 which keeps its stored version (only its last-seen time moves) instead of being parsed again.
+What the spider read off a detail page to follow (its attachments and dates) is kept with the
+page's state, bound to the exact bytes it was read from: an unchanged page's links are followed
+as they were read, without reading the page again.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
 
+from nianbao import __version__
 from nianbao.crawler import meta
 from nianbao.crawler.items import FetchedDocument
+from nianbao.crawler.links import Link
 from nianbao.crawler.meta import Role, Unchanged
 from nianbao.crawler.responses import header
 from nianbao.crawler.services import CrawlServices, services
@@ -63,11 +68,17 @@ class FreshnessMiddleware:
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
+        confirmed = request.meta.pop(meta.CONFIRMED_BODY, None)
         state = request.meta.get(meta.PREVIOUS)
         if response.status != 304 or state is None or meta.UNCHANGED in request.meta:
             return response
         self.crawler.stats.inc_value("nianbao/not_modified")
-        return self._from_archive(request, state, Unchanged.CONFIRMED, response)
+        # The body the archive read back to cite in the 304's revisit, when it is the state's
+        # (the same SHA-256): the archived copy is read once.
+        cited = (request.meta.get(meta.WARC) or {}).get("sha256")
+        if confirmed is None or not cited or cited != (state.warc_pointer or {}).get("sha256"):
+            confirmed = None
+        return self._from_archive(request, state, Unchanged.CONFIRMED, response, confirmed)
 
     def _assumed_unchanged(self, request: Request, state) -> bool:
         """A document the server gives no validators for, listed as before, seen lately."""
@@ -80,12 +91,15 @@ class FreshnessMiddleware:
         )
 
     def _from_archive(self, request: Request, state, why: Unchanged,
-                      fresh: Response | None = None) -> Response:
-        """The archived body of the URL's last fetch, with the newest validators."""
-        from nianbao.archive.pointer import WarcPointer
-        from nianbao.archive.reader import read_payload
+                      fresh: Response | None = None, body: bytes | None = None) -> Response:
+        """The archived body of the URL's last fetch (``body`` when it was read already), with
+        the newest validators."""
+        if body is None:
+            from nianbao.archive.pointer import WarcPointer
+            from nianbao.archive.reader import read_payload
 
-        body = read_payload(self.services.archive_dir, WarcPointer.from_dict(state.warc_pointer))
+            body = read_payload(self.services.archive_dir,
+                                WarcPointer.from_dict(state.warc_pointer))
         request.meta[meta.UNCHANGED] = why
         request.meta[meta.WARC] = state.warc_pointer
         headers = {"Content-Type": state.content_type} if state.content_type else {}
@@ -114,8 +128,35 @@ def remember_page(crawl: CrawlServices, response: Response, role: Role, outcome:
         etag=header(response, "ETag"), last_modified=header(response, "Last-Modified"),
         status=response.status, warc_file=warc["file"], warc_offset=warc["offset"],
         warc_pointer=warc, content_type=header(response, "Content-Type"),
-        fetched_at=request_meta.get(meta.FETCHED_AT), checked_at=datetime.now(UTC),
+        fetched_at=request_meta.get(meta.FETCHED_AT), checked_at=datetime.now(UTC), links=None,
     )
+
+
+def page_reading(response: Response, attachments: list[Link], dates: list[dict]) -> dict:
+    """What the spider read off a detail page to follow, bound to the bytes it read (the
+    archived payload's SHA-256), to the encoding it read them in and to the nianbao that read
+    them (another version may read links otherwise: its first crawl reads the page again)."""
+    return {"sha256": (response.meta.get(meta.WARC) or {}).get("sha256"),
+            "encoding": getattr(response, "encoding", None), "by": __version__,
+            "attachments": [[link.url, link.text, link.date] for link in attachments],
+            "dates": dates}
+
+
+def known_reading(response: Response) -> tuple[list[Link], list[dict], dict] | None:
+    """For a detail page answered from the archive: its attachments and dates as the spider
+    read them off these very bytes, in the same encoding, and that reading; None when the page
+    must be read (no reading kept, or one of other bytes or by another version)."""
+    state = response.meta.get(meta.PREVIOUS)
+    if response.meta.get(meta.UNCHANGED) is None or state is None or state.url != response.url:
+        return None
+    reading = state.links
+    pointer = state.warc_pointer or {}
+    if (not reading or not reading.get("sha256") or reading["sha256"] != pointer.get("sha256")
+            or reading.get("encoding") != getattr(response, "encoding", None)
+            or reading.get("by") != __version__):
+        return None
+    return ([Link(url, text, date) for url, text, date in reading["attachments"]],
+            list(reading["dates"]), reading)
 
 
 def document_state(item: FetchedDocument, outcome: str,
@@ -131,7 +172,7 @@ def document_state(item: FetchedDocument, outcome: str,
         "warc_offset": item.warc["offset"], "warc_pointer": item.warc,
         "content_type": item.content_type,
         "payload_digest": hashlib.sha256(item.body).hexdigest(), "fetched_at": item.fetched_at,
-        "checked_at": item.fetched_at,
+        "checked_at": item.fetched_at, "links": item.followed,
     }
 
 

@@ -30,6 +30,9 @@ class FetchedDocument:
     rendered: bool = False
     encoding: str | None = None  # the site's encoding override (sites.yaml ``encoding``)
     links: list[str] = field(default_factory=list)
+    # a detail page's links to follow as the spider read them (``freshness.page_reading``),
+    # kept with the URL's state so that an unchanged page is not read again
+    followed: dict[str, Any] | None = None
     page_dates: list[dict] = field(default_factory=list)  # dates on the page linking to it
     previous: Any = None  # the URL's stored state (ResourceState) its request was made with
     known: bool | None = None  # whether the store knew the URL then (None: not looked up)

@@ -54,6 +54,7 @@ PREVIOUS = "previous"  # the URL's stored state when the request was sent (Resou
 KNOWN = "known"  # (url, whether the store had a state for it): the freshness lookup's answer
 UNCHANGED = "unchanged"  # Unchanged.CONFIRMED or Unchanged.ASSUMED: answered from the archive
 WARC = "warc"  # where the response's payload sits in the archive (a WarcPointer dict)
+CONFIRMED_BODY = "confirmed_body"  # a 304's archived body, as the archive read it to cite it
 FETCHED_AT = "fetched_at"  # when it was archived
 
 # -- set by the progress ledger (crawler/progress.py) ------------------------------------------

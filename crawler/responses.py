@@ -8,6 +8,9 @@ from scrapy.http import Response, TextResponse
 # Compiled, returning plain strings: parsel would wrap each of a Word page's thousands of text
 # nodes in a Selector of its own.
 _VISIBLE_TEXT = etree.XPath("//body//text()[not(ancestor::script)]", smart_strings=False)
+# The same for a page read by the HTML parser, which keeps a script's content as its one text
+# node (never elements): the parent test finds the same nodes at half the cost.
+_VISIBLE_HTML_TEXT = etree.XPath("//body//text()[not(parent::script)]", smart_strings=False)
 
 
 def header(response: Response, name: str) -> str | None:
@@ -27,4 +30,6 @@ def lower_headers(response: Response) -> dict[str, str]:
 def visible_text(response: TextResponse) -> str:
     """The page's text outside scripts (its first 8,000 characters): enough to tell a soft
     404 or a challenge from a page."""
-    return " ".join(_VISIBLE_TEXT(response.selector.root))[:8000]
+    selector = response.selector
+    texts = _VISIBLE_HTML_TEXT if selector.type == "html" else _VISIBLE_TEXT
+    return " ".join(texts(selector.root))[:8000]

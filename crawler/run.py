@@ -87,6 +87,7 @@ def run_crawl(options: CrawlOptions) -> int | None:
     """Crawl; return the crawl run's id (its statistics are in the database), or None when
     the crawl could not start; ``CrawlNotStarted`` when its archive cannot be written."""
     from nianbao.crawler.recorder import CrawlRecorder
+    from nianbao.crawler.services import CrawlServices
     from nianbao.crawler.spiders.reports import ReportsSpider
 
     _archive_writable(options)
@@ -98,6 +99,9 @@ def run_crawl(options: CrawlOptions) -> int | None:
     process.start()
     try:
         run = crawler.get_extension(CrawlRecorder)
+        crawl = crawler.get_extension(CrawlServices)
     except RuntimeError:  # the crawl failed before its extensions existed
         return None
+    if crawl is not None:  # its database connections closed now, not whenever collected
+        crawl.store.engine.dispose()
     return run.run_id if run is not None else None

@@ -47,6 +47,11 @@ DOWNLOAD_MAXSIZE = int(_conf["parse"]["max_file_mb"]) * 2**20
 # concurrently; parsing is bounded by the parse pool (parse.workers).
 CONCURRENT_ITEMS = 8
 COOKIES_ENABLED = True
+# Scrapy checks each callback for a generator that returns a value by reading and parsing its
+# source with ``ast``, for every response: its cache is keyed weakly by the bound method, and
+# each request holds a bound method of its own, so the answer is forgotten as requests end.
+# nianbao's callbacks return no value (``ruff``'s and the tests' business, not every crawl's).
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # Connections go to the addresses the address guard checked (no second DNS answer).
 TWISTED_DNS_RESOLVER = "nianbao.crawler.resolver.PinnedResolver"

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from nianbao.storage.types import JSONType, UTCDateTime, utcnow
+from nianbao.storage.types import NULLABLE_JSON, JSONType, UTCDateTime, utcnow
 
 # Named constraints, so migrations (and SQLite's batch mode, which rebuilds tables) can refer to
 # them by name on both backends.
@@ -217,6 +217,8 @@ class Resource(Base):
     content_type: Mapped[str | None]  # to answer a 304 from the archived body
     fetched_at: Mapped[datetime | None]
     checked_at: Mapped[datetime | None]
+    # a detail page's links to follow, as the spider read them (``crawler/known_links.py``)
+    links: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
 
 
 class Event(Base):

@@ -68,6 +68,7 @@ class ResourceState:
     content_type: str | None
     fetched_at: datetime | None
     checked_at: datetime | None
+    links: dict[str, Any] | None  # a detail page's links to follow, as the spider read them
 
 
 RESOURCE_FIELDS = frozenset(f.name for f in fields(ResourceState)) - {"url", "site_id", "kind"}

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from nianbao.archive.pointer import WarcPointer
 from nianbao.archive.reader import read_payload
+from nianbao.crawler.links import is_attachment
 from nianbao.sites import load_sites
 from tests.conftest import FIXTURES, ROOT, gold, metric_mismatches, require_tool
 
@@ -217,6 +218,25 @@ def test_unchanged_recrawl_makes_no_version_and_costs_under_ten_percent(sequence
           f"({second / first:.1%})")
     assert [v["id"] for v in sequence.second] == [v["id"] for v in sequence.first]
     assert second < 0.10 * first
+
+
+def test_unchanged_recrawl_follows_the_attachments_read_before(sequence):
+    """An unchanged detail page is not read again: what the first crawl read off it to follow
+    is kept with its state, bound to its archived bytes, and its attachments are asked for
+    again all the same."""
+    def attachments(log) -> set[str]:
+        return {e.url for e in log if e.client != "browser" and is_attachment(e.url)}
+
+    first = attachments(sequence.first_log)
+    assert first and attachments(sequence.second_log) == first
+    engine = create_engine(sequence.db.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT links, warc_pointer FROM resources "
+                                 "WHERE kind = 'detail' AND links IS NOT NULL")).all()
+    engine.dispose()
+    readings = [(_json(links), _json(pointer)) for links, pointer in kept]
+    assert any(reading["attachments"] for reading, _ in readings)
+    assert all(reading["sha256"] == pointer["sha256"] for reading, pointer in readings)
 
 
 def test_silent_revision_becomes_exactly_one_new_version_with_its_changes(sequence):

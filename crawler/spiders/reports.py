@@ -30,7 +30,7 @@ from nianbao.crawler.addresses import forbidden_address
 from nianbao.crawler.challenges import NAMES, is_soft_404
 from nianbao.crawler.discovery import is_report_column, leads_to_column, leads_to_portal
 from nianbao.crawler.failures import failure_reason, http_status
-from nianbao.crawler.freshness import remember_page
+from nianbao.crawler.freshness import known_reading, page_reading, remember_page
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.links import Link, is_attachment, page_links
 from nianbao.crawler.meta import Role
@@ -251,18 +251,24 @@ class ReportsSpider(Spider):
         if not isinstance(response, TextResponse):
             yield self.document(site, response, Role.ATTACHMENT)
             return
-        if is_soft_404(response.status, visible_text(response)):
-            self.run.fail(site.id, response.url, "soft-404",
-                          "HTTP 200 page that says it does not exist")
-            remember_page(services(self.crawler), response, Role.DETAIL, "soft-404")
-            return
-        attachments = [link for link in page_links(response.selector, response.url,
-                                                   keep=is_attachment)
-                       if title_kind(link.text) != "lookalike"]
+        known = known_reading(response)
+        if known is not None:  # unchanged, and read before: its links are known
+            attachments, dates, reading = known
+        else:
+            if is_soft_404(response.status, visible_text(response)):
+                self.run.fail(site.id, response.url, "soft-404",
+                              "HTTP 200 page that says it does not exist")
+                remember_page(services(self.crawler), response, Role.DETAIL, "soft-404")
+                return
+            attachments = [link for link in page_links(response.selector, response.url,
+                                                       keep=is_attachment)
+                           if title_kind(link.text) != "lookalike"]
+            dates = page_dates(response) if attachments else []
+            reading = page_reading(response, attachments, dates)
         document = self.document(site, response, Role.DETAIL)
         document.links = [link.url for link in attachments]
+        document.followed = reading
         yield document
-        dates = page_dates(response) if attachments else []
         for link in attachments:
             yield self.document_request(site, link, **{meta.PAGE_DATES: dates})
 

@@ -328,6 +328,60 @@ def test_pdf_table_cut_by_page_breaks_is_joined_without_repeated_header(tmp_path
 
 
 @pytest.mark.slow
+def test_pdf_glyphs_are_pdfplumbers_chars_and_its_tables_unchanged(pdf_bytes: bytes):
+    """The reader reads glyphs from pdfminer's layout, not from pdfplumber's per-glyph dicts:
+    the same glyphs, and pdfplumber still finds the same ruled tables, edges and images."""
+    import pdfplumber
+
+    with (
+        pdfplumber.open(io.BytesIO(pdf_bytes)) as ours,
+        pdfplumber.open(io.BytesIO(pdf_bytes)) as plain,
+    ):
+        assert len(ours.pages) == len(plain.pages)
+        for mine, theirs in zip(ours.pages, plain.pages, strict=True):
+            assert pdf_reader._chars(mine) == [
+                (c["text"], c["x0"], c["top"], c["x1"], c["bottom"]) for c in theirs.chars
+            ]
+            assert mine.edges == theirs.edges
+            assert mine.images == theirs.images
+            assert [(t.bbox, t.cells) for t in mine.find_tables()] == [
+                (t.bbox, t.cells) for t in theirs.find_tables()
+            ]
+
+
+def test_table_rows_takes_the_glyphs_inside_each_cell_in_page_order():
+    """Rows look only at the glyphs near them: the same cells' texts as testing every glyph
+    against every cell, whatever the order of the glyphs, merged cells and odd coordinates."""
+    import random
+
+    from nianbao.parsers.readers.layout import inside, join_glyphs, table_rows
+
+    rng = random.Random(12)
+    nan = float("nan")
+    for _ in range(200):
+        glyphs = [
+            Box(rng.choice("一二三45"), x, y, x + rng.uniform(1, 9), y + rng.uniform(1, 9))
+            for x, y in ((rng.uniform(0, 100), rng.uniform(0, 100)) for _ in range(60))
+        ]
+        glyphs += [Box("六", nan, nan, 5, 5), Box("七", 5, nan, 9, 9), Box("八", nan, 5, 9, 9)]
+        rng.shuffle(glyphs)
+        rows = []
+        for _ in range(rng.randint(0, 6)):
+            top = rng.uniform(-5, 100)
+            rows.append([
+                (x0, top, x0 + rng.uniform(0, 40), top + rng.uniform(0, 40))
+                for x0 in (rng.uniform(-5, 100) for _ in range(rng.randint(0, 4)))
+            ])
+        rows.append([(nan, 0.0, 50.0, 50.0), (0.0, 10.0, 60.0, 90.0)])
+        naive = [
+            [collapse("\n".join(join_glyphs(line) for line in group_lines(
+                [g for g in glyphs if inside(g, cell)]))) for cell in row]
+            for row in rows
+        ]
+        assert table_rows(rows, glyphs) == naive
+
+
+@pytest.mark.slow
 def test_pdf_uses_pdfium_when_pdfminer_sees_only_cid(pdf_bytes: bytes, monkeypatch):
     monkeypatch.setattr(pdf_reader, "_plumber_glyphs", lambda page: ([], 500))
     doc = read_pdf(pdf_bytes)

@@ -12,6 +12,7 @@ cut by a page break are stitched back together (:func:`assemble`).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -168,12 +169,23 @@ def inside(g: Box, bbox: BBox) -> bool:
 
 
 def table_rows(rows: list[list[BBox]], glyphs: list[Box]) -> list[list[str]]:
-    """Cell texts of a ruled table given as rows of the cells that start in them."""
+    """Cell texts of a ruled table given as rows of the cells that start in them.
+
+    Each row looks only at the glyphs whose centres lie between its cells' top and bottom
+    (found by bisection over the centres, then back in page order), not at every glyph of the
+    page for every cell. A glyph without a comparable centre (NaN) is inside no cell."""
+    by_cy = sorted((g.cy, i) for i, g in enumerate(glyphs) if g.cy == g.cy)
+    cys = [cy for cy, _ in by_cy]
     out = []
     for row in rows:
         texts = []
+        near: list[Box] = []
+        if row:
+            lo = bisect_left(cys, min(cell[1] for cell in row))
+            hi = bisect_right(cys, max(cell[3] for cell in row))
+            near = [glyphs[i] for i in sorted(i for _, i in by_cy[lo:hi])]
         for cell in row:
-            lines = group_lines([g for g in glyphs if inside(g, cell)])
+            lines = group_lines([g for g in near if inside(g, cell)])
             texts.append(collapse("\n".join(join_glyphs(line) for line in lines)))
         out.append(texts)
     return out

@@ -19,6 +19,7 @@ import io
 
 import pdfplumber
 import pypdfium2 as pdfium
+from pdfminer.layout import LTChar, LTContainer
 from pdfplumber.page import Page as PlumberPage
 from PIL import Image
 
@@ -49,13 +50,49 @@ def _plumber_glyphs(page: PlumberPage) -> tuple[list[Box], int]:
     """Non-blank glyphs from pdfminer, and how many were unmappable ``(cid:N)``."""
     glyphs = []
     cid = 0
-    for c in page.chars:
-        text = c["text"]
+    for text, x0, top, x1, bottom in _chars(page):
         if text.startswith("(cid:"):
             cid += 1
         elif text.strip():
-            glyphs.append(Box(text, c["x0"], c["top"], c["x1"], c["bottom"]))
+            glyphs.append(Box(text, x0, top, x1, bottom))
     return glyphs, cid
+
+
+def _chars(page: PlumberPage) -> list[tuple[str, float, float, float, float]]:
+    """The page's glyphs as pdfplumber's ``page.chars`` gives them (text, x0, top, x1, bottom),
+    read straight from pdfminer's layout of the page.
+
+    ``page.chars`` turns every glyph into a dict of some twenty attributes (colours, font,
+    matrix, marked content), a fifth of a text page's parse, for the five read here. So the
+    glyphs are taken from the layout with pdfplumber's arithmetic, and the page is given its
+    other objects (lines, rects, curves, images: what ``find_tables`` and ``page.images`` read)
+    made by pdfplumber itself, in its order; its ``chars`` are then left empty. A page whose
+    objects are already made, or a document opened with layout analysis or Unicode
+    normalisation (not done here), reads ``page.chars`` as before."""
+    if hasattr(page, "_objects") or page.pdf.laparams is not None or page.pdf.unicode_norm:
+        return [(c["text"], c["x0"], c["top"], c["x1"], c["bottom"]) for c in page.chars]
+    height = page.height
+    mb_x0, mb_top = page.mediabox[:2]
+    chars: list[tuple[str, float, float, float, float]] = []
+    objects: dict[str, list[dict]] = {}
+
+    def walk(layout_objects: list) -> None:  # as pdfplumber's Page.iter_layout_objects
+        for obj in layout_objects:
+            if isinstance(obj, LTContainer):
+                walk(obj._objs)
+            elif type(obj) is LTChar:
+                x0, x1 = (obj.x0 + mb_x0, obj.x1 + mb_x0) if mb_x0 != 0 else (obj.x0, obj.x1)
+                top = (height - obj.y1) + mb_top
+                bottom = (height - obj.y0) + mb_top
+                chars.append((obj.get_text(), x0, top, x1, bottom))
+            else:
+                made = page.process_object(obj)
+                if made["object_type"] != "anno":
+                    objects.setdefault(made["object_type"], []).append(made)
+
+    walk(page.layout._objs)
+    page._objects = objects
+    return chars
 
 
 def _pdfium_glyphs(page: pdfium.PdfPage, height: float) -> list[Box] | None:

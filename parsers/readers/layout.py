@@ -15,7 +15,6 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-import numpy as np
 from PIL import Image
 
 from nianbao.parsers.document import Block, Paragraph, Table
@@ -200,6 +199,7 @@ def find_grids(image: Image.Image, text_height: float) -> list[tuple[BBox, list[
     one area. A row holds the cells whose tops are at the same rule.
     """
     import cv2  # installed with rapidocr (opencv-python-headless)
+    import numpy as np  # here, not at the top: a text PDF never needs it (~0.1 s to import)
 
     th = max(text_height, 8.0)
     ink = (np.asarray(image.convert("L")) < INK).astype(np.uint8)

@@ -240,6 +240,7 @@ def read_pdf(data: bytes) -> Document:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for index, page in enumerate(pdf.pages):
                 reader.page(index, page)
+                page.close()  # its layout and objects: not needed again
     except ParseError:
         raise
     except Exception as exc:  # pdfminer raises many types (PSEOF, PDFSyntaxError, KeyError...)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nianbao import __version__
-from nianbao.commands.summary import render_summary
 from nianbao.parsers.errors import ParseError
 from nianbao.settings import PROJECT_ROOT, settings
 
@@ -50,6 +49,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     printing results in input order."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from nianbao.commands.summary import render_summary
     from nianbao.escaping import terminal
     from nianbao.parsers.pool import ParsePool
 
@@ -98,9 +98,21 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 2 if bad else 0
 
 
-def build_parser(only_parse: bool = False) -> argparse.ArgumentParser:
+# The commands whose modules add each word's subparser (a module may add several).
+GROUPS = {"crawl": "crawl", "reports": "reports", "check": "check", "demo": "demo",
+          "schedule": "schedule", "run": "run", "discover": "discover", "worker": "worker",
+          "enqueue": "worker", "stats": "stats", "subscribe": "subscribe", "feed": "subscribe",
+          "serve": "serve", "export": "export", "archive": "export"}
+
+
+def build_parser(only_parse: bool = False, only: str | None = None) -> argparse.ArgumentParser:
     """The command line; ``only_parse``: with the ``parse`` command alone (for a run of it,
-    which then imports none of the other commands' modules)."""
+    which then imports none of the other commands' modules); ``only``: likewise with the
+    commands of that module of ``GROUPS`` alone (with ``parse``, which costs nothing)."""
+
+    def wanted(group: str) -> bool:
+        return only is None or only == group
+
     parser = argparse.ArgumentParser(
         prog="nianbao", description="Crawl, archive, parse and check 政府信息公开工作年度报告."
     )
@@ -119,91 +131,103 @@ def build_parser(only_parse: bool = False) -> argparse.ArgumentParser:
     if only_parse:
         return parser
 
-    from nianbao.commands.crawl import add_crawl_arguments, cmd_crawl
+    if wanted("crawl"):
+        from nianbao.commands.crawl import add_crawl_arguments, cmd_crawl
 
-    c = sub.add_parser("crawl", help="crawl the configured portals, archive and store reports")
-    add_crawl_arguments(c)
-    c.set_defaults(func=cmd_crawl)
+        c = sub.add_parser("crawl", help="crawl the configured portals, archive and store reports")
+        add_crawl_arguments(c)
+        c.set_defaults(func=cmd_crawl)
 
-    from nianbao.commands.reports import add_reports_arguments, cmd_reports
+    if wanted("reports"):
+        from nianbao.commands.reports import add_reports_arguments, cmd_reports
 
-    r = sub.add_parser("reports", help="list stored reports, or their failed identities")
-    add_reports_arguments(r)
-    r.set_defaults(func=cmd_reports)
+        r = sub.add_parser("reports", help="list stored reports, or their failed identities")
+        add_reports_arguments(r)
+        r.set_defaults(func=cmd_reports)
 
-    from nianbao.commands.check import add_check_arguments, cmd_check
+    if wanted("check"):
+        from nianbao.commands.check import add_check_arguments, cmd_check
 
-    k = sub.add_parser("check", help="compliance table: which reports were published on time")
-    add_check_arguments(k)
-    k.set_defaults(func=cmd_check)
+        k = sub.add_parser("check", help="compliance table: which reports were published on time")
+        add_check_arguments(k)
+        k.set_defaults(func=cmd_check)
 
-    from nianbao.commands.demo import add_demo_arguments, cmd_demo
+    if wanted("demo"):
+        from nianbao.commands.demo import add_demo_arguments, cmd_demo
 
-    d = sub.add_parser("demo", help="crawl the bundled demo portal offline into a fresh "
-                       "database and show what nianbao makes of it")
-    add_demo_arguments(d)
-    d.set_defaults(func=cmd_demo)
+        d = sub.add_parser("demo", help="crawl the bundled demo portal offline into a fresh "
+                           "database and show what nianbao makes of it")
+        add_demo_arguments(d)
+        d.set_defaults(func=cmd_demo)
 
-    from nianbao.commands.schedule import add_schedule_arguments, cmd_schedule
+    if wanted("schedule"):
+        from nianbao.commands.schedule import add_schedule_arguments, cmd_schedule
 
-    s = sub.add_parser("schedule", help="run the scheduler in the foreground (crawls, deadline "
-                       "evaluation, digests, alert retries) until SIGTERM")
-    add_schedule_arguments(s)
-    s.set_defaults(func=cmd_schedule)
+        s = sub.add_parser("schedule", help="run the scheduler in the foreground (crawls, deadline "
+                           "evaluation, digests, alert retries) until SIGTERM")
+        add_schedule_arguments(s)
+        s.set_defaults(func=cmd_schedule)
 
-    from nianbao.commands.run import add_run_arguments, cmd_run
+    if wanted("run"):
+        from nianbao.commands.run import add_run_arguments, cmd_run
 
-    m = sub.add_parser("run", help="the main job once: crawl, record events, evaluate "
-                       "deadlines, deliver alerts")
-    add_run_arguments(m)
-    m.set_defaults(func=cmd_run)
+        m = sub.add_parser("run", help="the main job once: crawl, record events, evaluate "
+                           "deadlines, deliver alerts")
+        add_run_arguments(m)
+        m.set_defaults(func=cmd_run)
 
-    from nianbao.commands.discover import add_discover_arguments, cmd_discover
+    if wanted("discover"):
+        from nianbao.commands.discover import add_discover_arguments, cmd_discover
 
-    v = sub.add_parser("discover", help="walk the portal tree from the provincial portals: "
-                       "candidate site entries and a coverage report")
-    add_discover_arguments(v)
-    v.set_defaults(func=cmd_discover)
+        v = sub.add_parser("discover", help="walk the portal tree from the provincial portals: "
+                           "candidate site entries and a coverage report")
+        add_discover_arguments(v)
+        v.set_defaults(func=cmd_discover)
 
-    from nianbao.commands.worker import (
-        add_enqueue_arguments,
-        add_worker_arguments,
-        cmd_enqueue,
-        cmd_worker,
-    )
+    if wanted("worker"):
+        from nianbao.commands.worker import (
+            add_enqueue_arguments,
+            add_worker_arguments,
+            cmd_enqueue,
+            cmd_worker,
+        )
 
-    w = sub.add_parser("worker", help="take crawl and heavy-parse jobs from the PostgreSQL "
-                       "queue (several machines)")
-    add_worker_arguments(w)
-    w.set_defaults(func=cmd_worker)
-    e = sub.add_parser("enqueue", help="put one crawl job per platform on the queue")
-    add_enqueue_arguments(e)
-    e.set_defaults(func=cmd_enqueue)
+        w = sub.add_parser("worker", help="take crawl and heavy-parse jobs from the PostgreSQL "
+                           "queue (several machines)")
+        add_worker_arguments(w)
+        w.set_defaults(func=cmd_worker)
+        e = sub.add_parser("enqueue", help="put one crawl job per platform on the queue")
+        add_enqueue_arguments(e)
+        e.set_defaults(func=cmd_enqueue)
 
-    from nianbao.commands.stats import add_stats_arguments, cmd_stats
+    if wanted("stats"):
+        from nianbao.commands.stats import add_stats_arguments, cmd_stats
 
-    t = sub.add_parser("stats", help="per province and level for a report year: expected, "
-                       "observed, on time, late, missing, unobserved (from the verdicts)")
-    add_stats_arguments(t)
-    t.set_defaults(func=cmd_stats)
+        t = sub.add_parser("stats", help="per province and level for a report year: expected, "
+                           "observed, on time, late, missing, unobserved (from the verdicts)")
+        add_stats_arguments(t)
+        t.set_defaults(func=cmd_stats)
 
-    from nianbao.commands.subscribe import add_subscribe_parser
+    if wanted("subscribe"):
+        from nianbao.commands.subscribe import add_subscribe_parser
 
-    add_subscribe_parser(sub)
+        add_subscribe_parser(sub)
 
-    from nianbao.commands.serve import add_serve_arguments, cmd_serve
+    if wanted("serve"):
+        from nianbao.commands.serve import add_serve_arguments, cmd_serve
 
-    w = sub.add_parser("serve", help="the web app: pages, JSON API, feeds, exports")
-    add_serve_arguments(w)
-    w.set_defaults(func=cmd_serve)
+        w = sub.add_parser("serve", help="the web app: pages, JSON API, feeds, exports")
+        add_serve_arguments(w)
+        w.set_defaults(func=cmd_serve)
 
-    from nianbao.commands.export import add_archive_parser, add_export_arguments, cmd_export
+    if wanted("export"):
+        from nianbao.commands.export import add_archive_parser, add_export_arguments, cmd_export
 
-    e = sub.add_parser("export", help="reports × metrics as CSV, JSON Lines or Parquet "
-                       "(long or wide form)")
-    add_export_arguments(e)
-    e.set_defaults(func=cmd_export)
-    add_archive_parser(sub)
+        e = sub.add_parser("export", help="reports × metrics as CSV, JSON Lines or Parquet "
+                           "(long or wide form)")
+        add_export_arguments(e)
+        e.set_defaults(func=cmd_export)
+        add_archive_parser(sub)
     return parser
 
 
@@ -214,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         from nianbao.parsers.pool import start_forkserver
 
         start_forkserver()
-    args = build_parser(only_parse=parsing).parse_args(argv)
+    only = GROUPS.get(words[0]) if words and not {"-h", "--help"} & set(words) else None
+    args = build_parser(only_parse=parsing, only=only).parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -50,7 +50,7 @@ def test_a_parse_run_builds_only_the_parse_command() -> None:
     )
     inputs, as_json, commands = probe(code)
     assert inputs == ["a.html"] and as_json
-    assert commands == ["nianbao.commands.cli", "nianbao.commands.summary"]
+    assert commands == ["nianbao.commands.cli"]
 
 
 def test_a_parse_run_leaves_the_parser_to_its_workers(tmp_path) -> None:
@@ -76,3 +76,27 @@ def test_a_parse_run_leaves_the_parser_to_its_workers(tmp_path) -> None:
     assert not {"lxml", "trafilatura"} & set(loaded), loaded
     assert "nianbao.parsers.pipeline" not in parsers and not any(
         m.startswith("nianbao.parsers.readers") for m in parsers), parsers
+
+
+def test_a_command_builds_only_its_own_parser() -> None:
+    """``nianbao crawl`` (and every other command) reads its arguments with its own module's
+    subparsers alone, the same as the full command line's, and imports no other command."""
+    code = (
+        "import json, sys\n"
+        "from nianbao.commands.cli import GROUPS, build_parser\n"
+        "def helps(parser):\n"
+        "    sub = next(a for a in parser._actions if a.dest == 'command')\n"
+        "    return {name: p.format_help() for name, p in sub.choices.items()}\n"
+        "full = helps(build_parser())\n"
+        "same = all(helps(build_parser(only=GROUPS[w]))[w] == full[w] for w in GROUPS)\n"
+        "for name in [m for m in sys.modules if m.startswith('nianbao.commands.')]:\n"
+        "    del sys.modules[name]\n"
+        "from nianbao.commands.cli import build_parser\n"
+        "args = build_parser(only='crawl').parse_args(['crawl', '--site', 'x'])\n"
+        "print(json.dumps([same, sorted(full), args.site, args.func.__module__,\n"
+        "                  sorted(m for m in sys.modules if m.startswith('nianbao.commands.'))]))\n"
+    )
+    same, words, site, module, commands = probe(code)
+    assert same and set(words) > {"parse", "crawl", "enqueue", "feed", "archive"}
+    assert site == ["x"] and module == "nianbao.commands.crawl"
+    assert commands == ["nianbao.commands.cli", "nianbao.commands.crawl"]

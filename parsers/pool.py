@@ -31,7 +31,6 @@ worker nor recycle by memory: the pool is small enough to own.
 from __future__ import annotations
 
 import contextlib
-import gc
 import multiprocessing as mp
 import queue
 import resource
@@ -49,8 +48,8 @@ from nianbao.parsers.weight import HeavyDocument, HeavyRules, heavy_reason
 # Imported once by the forkserver, so that every worker starts with them: what HTML pages, most
 # documents, need (and the DOCX reader, which costs nothing more). The first worker waits for
 # these imports, so nothing else is here: the PDF and OCR readers (pdfplumber, pypdfium2:
-# +0.1 s; OCR's numpy and onnxruntime: +0.3 s) and the legacy converter are imported by a
-# worker when it first meets such a file, once in its life.
+# +0.1 s; OCR's numpy and onnxruntime: +0.3 s) and the legacy converter are imported by a worker when it first meets
+# such a file, once in its life.
 PRELOAD = (
     "nianbao.parsers.pipeline",
     "nianbao.parsers.readers.html",
@@ -196,10 +195,6 @@ def _serve(conn: Connection, memory_bytes: int, recycle_mb: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from nianbao.parsers.pipeline import parse_bytes
 
-    # What the worker inherits (the parser's modules, tens of thousands of objects) lives as long
-    # as it does: out of the garbage collector's full passes, which a PDF's pdfminer objects
-    # trigger a few times per document (~6% of its parse).
-    gc.freeze()
     try:
         while (job := conn.recv()) is not None:
             try:

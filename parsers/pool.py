@@ -48,8 +48,8 @@ from nianbao.parsers.weight import HeavyDocument, HeavyRules, heavy_reason
 # Imported once by the forkserver, so that every worker starts with them: what HTML pages, most
 # documents, need (and the DOCX reader, which costs nothing more). The first worker waits for
 # these imports, so nothing else is here: the PDF and OCR readers (pdfplumber, pypdfium2:
-# +0.1 s; OCR's numpy and onnxruntime: +0.3 s) and the legacy converter are imported by a worker when it first meets
-# such a file, once in its life.
+# +0.1 s; OCR's numpy and onnxruntime: +0.3 s) and the legacy converter are imported by a
+# worker when it first meets such a file, once in its life.
 PRELOAD = (
     "nianbao.parsers.pipeline",
     "nianbao.parsers.readers.html",

@@ -293,9 +293,21 @@ class ParsePool:
 
         The first worker waits for the forkserver's imports (about half a second, most of it
         trafilatura's); started early, they run while the caller reads its inputs. A parse
-        that comes first simply waits for its worker.
+        that comes first simply waits for its worker. The empty slots are taken here, each
+        given to its own starting thread: a thread that took whatever slot was on top could
+        take a worker another thread had just started, and one worker would be started, not
+        two.
         """
-        for n in range(self.limits.workers):
+        taken: list[_Worker | None] = []
+        while True:
+            try:
+                taken.append(self._slots.get_nowait())
+            except queue.Empty:
+                break
+        for worker in taken:
+            if worker is not None:
+                self._slots.put(worker)
+        for n in range(taken.count(None)):
             threading.Thread(target=self._start_one, name=f"nianbao-parse-start-{n}",
                              daemon=True).start()
 
@@ -367,7 +379,10 @@ class ParsePool:
     def _acquire(self) -> _Worker:
         if self._closed:
             raise ParseError("worker", "the parse pool is closed")
-        worker = self._slots.get()
+        return self._ready(self._slots.get())
+
+    def _ready(self, worker: _Worker | None) -> _Worker:
+        """The slot's worker, busy now: a fresh one if the slot was empty or its worker died."""
         if worker is None or not worker.alive():
             if worker is not None:
                 worker.stop()
@@ -382,10 +397,10 @@ class ParsePool:
         return worker
 
     def _start_one(self) -> None:
-        """Fill one empty slot with a live worker (a slot taken meanwhile is left as it is)."""
+        """Fill an empty slot ``start`` took with a live worker."""
         try:
-            worker = self._acquire()
-        except ParseError:  # closed, or no process could be started: a parse will say so
+            worker = self._ready(None)
+        except ParseError:  # no process could be started: a parse will say so
             return
         self._release(worker, answered=True, keep=True)
 

@@ -54,6 +54,7 @@ from sqlalchemy import delete, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from nianbao.parsers.pipeline import parse_bytes  # noqa: E402
+from nianbao.storage.cross_year import refresh_all  # noqa: E402
 from nianbao.storage.db import connect, migrate  # noqa: E402
 from nianbao.storage.models import (  # noqa: E402
     CrawlRun,
@@ -223,6 +224,7 @@ def build(url: str, n_reports: int, lean: bool, sites_path: Path) -> None:
             if s == n_sites - 1 or any(len(batch) >= CHUNK for batch in rows.values()):
                 for model, batch in rows.items():  # in the order foreign keys need
                     _flush(connection, model, batch)
+        refresh_all(connection)  # each report's current cross-year failed checks, as stored
         if engine.dialect.name == "postgresql":
             connection.execute(text("ANALYZE"))
     engine.dispose()

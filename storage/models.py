@@ -85,6 +85,13 @@ class IssuerAlias(Base):
 
 
 class Report(Base):
+    """One issuer's report of one year.
+
+    ``cross_year_failed``: the failed check ids of its current cross-year results (between
+    its latest version and the latest versions of the neighbouring years), by earlier year,
+    each once, kept by the store (``nianbao.storage.cross_year``) so listings join nothing.
+    """
+
     __tablename__ = "reports"
     __table_args__ = (UniqueConstraint("issuer_id", "report_year"),)
 
@@ -92,6 +99,7 @@ class Report(Base):
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
     report_year: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cross_year_failed: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
 
 class CrawlRun(Base):

@@ -3,11 +3,11 @@
 
 At 100,000 reports SQLAlchemy's row processing, JSON decoding into dicts and a summary dict a
 report cost ten times what the rows themselves do. Here the same query (each report's
-versions in the indexes' order, the latest version's current cross-year results joined) is
-sent through sqlite3 or psycopg, dates and times come as the text the CSV shows, and a JSON
-column is decoded only when it says something: an empty ``failed_checks`` (``[]``) and a
-report with one version and no cross-year result — nearly every report — take no decoding
-but the key figures'. The cells are those of the summary, value for value, so the CSV is
+versions in the indexes' order, with the report's current cross-year failed checks as the
+store keeps them) is sent through sqlite3 or psycopg, dates and times come as the text the CSV
+shows, and a JSON column is decoded only when it says something: an empty ``failed_checks``
+and ``cross_year_failed`` (``[]``) — nearly every report — take no decoding but the key
+figures'. The cells are those of the summary, value for value, so the CSV is
 byte for byte the one the summaries print (a test compares the two).
 """
 
@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import chain, groupby
 from operator import itemgetter
-from typing import Any
 
 import orjson
 
@@ -30,15 +29,10 @@ from nianbao.storage.bare import Bare, begin_read
 STREAM_ROWS = 5000
 _LISTING = """
 SELECT r.id, i.site_id, i.name, r.report_year, v.id, v.url, {published}, v.date_source,
-       v.format, {failed}, {figures}, {first_seen}, c.earlier_year, {cross}
+       v.format, {failed}, {figures}, {first_seen}, {cross}
 FROM issuers i{issuers_hint}
 JOIN reports r ON r.issuer_id = i.id
 JOIN versions v{versions_hint} ON v.report_id = r.id
-LEFT OUTER JOIN cross_year_results c
-  ON v.id = (SELECT max(o.id) FROM versions o WHERE o.report_id = r.id)
- AND (c.earlier_version_id = v.id OR c.later_version_id = v.id)
- AND CASE WHEN c.earlier_version_id = v.id THEN c.later_version_id
-          ELSE c.earlier_version_id END IN (SELECT max(l.id) FROM versions l GROUP BY l.report_id)
 {where}
 ORDER BY i.site_id, i.name, i.id, r.report_year, v.id
 """
@@ -46,14 +40,15 @@ ORDER BY i.site_id, i.name, i.id, r.report_year, v.id
 # SQLAlchemy gives would read (SQLite stores them as that text already), JSON as JSON text.
 _COLUMNS = {
     "sqlite": {"published": "v.published_date", "failed": "v.failed_checks",
-               "figures": "v.key_figures", "first_seen": "v.first_seen", "cross": "c.checks",
+               "figures": "v.key_figures", "first_seen": "v.first_seen",
+               "cross": "r.cross_year_failed",
                "issuers_hint": " INDEXED BY ix_issuers_site_id_name",
                "versions_hint": " INDEXED BY ix_versions_listing"},
     "postgresql": {"published": "to_char(v.published_date, 'YYYY-MM-DD')",
                    "failed": "v.failed_checks::text", "figures": "v.key_figures::text",
                    "first_seen": "to_char(v.first_seen AT TIME ZONE 'UTC', "
                                  "'YYYY-MM-DD HH24:MI:SS.US')",
-                   "cross": "c.checks::text", "issuers_hint": "", "versions_hint": ""},
+                   "cross": "r.cross_year_failed::text", "issuers_hint": "", "versions_hint": ""},
 }
 _REPORT = itemgetter(0)
 # What sends a row to ``csv.writer``: a cell (each follows a NUL) starting as a formula would,
@@ -74,15 +69,12 @@ def _figures(text: str | None) -> str:
     return " ".join([f"{k}={v}" for k, v in (figures or {}).items()])
 
 
-def _failed(rows: list[Any]) -> str:
-    """The failed checks of a report's latest version (the last row's), its own and those of
-    its current cross-year results by earlier year, each once."""
-    last = rows[-1]
-    failed = list(orjson.loads(last[9]) or []) if last[9] and last[9] != "[]" else []
-    cross = [row for row in rows if row[4] == last[4] and row[13] is not None]
-    cross.sort(key=itemgetter(12))
-    for row in cross:
-        failed += [c["id"] for c in orjson.loads(row[13]) if not c["ok"]]
+def _failed(own: str | None, cross: str | None) -> str:
+    """The failed checks of a report's latest version (``own``) and of its current cross-year
+    results (``Report.cross_year_failed``), each once."""
+    failed = list(orjson.loads(own) or []) if own and own != "[]" else []
+    if cross and cross != "[]":
+        failed += orjson.loads(cross)
     return " ".join(list(dict.fromkeys(failed)) if len(failed) > 1 else failed)
 
 
@@ -119,12 +111,15 @@ def report_lines(bare: Bare, site_id: str | None = None,
         for _, group in groupby(rows, key=_REPORT):
             every = list(group)
             last = every[-1]
-            if len(every) == 1 and last[13] is None:  # one version, no cross-year result
+            if len(every) == 1:
                 versions, seen = 1, last[11]
-                failed = "" if last[9] == "[]" or not last[9] else _failed(every)
             else:
-                versions = len({row[4] for row in every})
-                seen, failed = min(row[11] for row in every), _failed(every)
+                versions, seen = len(every), min(row[11] for row in every)
+            own, cross = last[9], last[12]
+            if (not own or own == "[]") and (not cross or cross == "[]"):
+                failed = ""
+            else:
+                failed = _failed(own, cross)
             _, site, issuer, report_year, _, url, published, source, fmt = last[:9]
             figures = _figures(last[10])
             # the cells of text (dates, times and numbers need neither quotes nor a guard)

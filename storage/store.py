@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nianbao.storage.changes import record_changes
+from nianbao.storage.cross_year import refresh_around
 from nianbao.storage.events import insert_events, is_baseline, version_events
 from nianbao.storage.issuers import register_issuers, resolve_issuer
 from nianbao.storage.models import (
@@ -392,6 +393,8 @@ class Store:
             # session) for the events and the cross-year checks to read.
             version = Version(**values, id=connection.execute(_NEW_VERSION, values).scalar_one())
             self._check_neighbour_years(session, issuer.id, year, version)
+            session.flush()  # the cross-year results, for the listed failed checks to read
+            refresh_around(connection, issuer.id, year)
             insert_events(session, version_events(
                 version, previous, issuer, year, self._is_baseline(session, site_id, run_id)))
             self._remember(connection, url, site_id, resource, "report", version.id)

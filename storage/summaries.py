@@ -75,19 +75,18 @@ def report_summaries(session: Session, site_id: str | None = None, year: int | N
     count, the first sighting and the latest version come from one pass with no subquery per
     report. On SQLite the rows come in the indexes' order — issuers by site and name, their
     reports by year, the versions from the index that holds their listed columns — so nothing
-    is sorted and no record is touched; a report's few cross-year rows are ordered here."""
-    joined = and_(Version.id == _latest_of(Report.id), _current_cross_year(Version.id))
+    is sorted and no record is touched. The current cross-year failed checks are the report's
+    own column (``Report.cross_year_failed``, kept by the store): no cross-year join."""
     archived = (Version.warc_pointer, Version.warc_file, Version.warc_offset,
                 Version.warc_length, Version.warc_record_id) if warc else ()
     query = _filtered(
         select(Report.id, Issuer.site_id, Issuer.name, Report.report_year, Version.id,
                Version.url, Version.published_date, Version.date_source, Version.format,
                Version.failed_checks, Version.key_figures, Version.first_seen,
-               CrossYearResult.earlier_year, CrossYearResult.checks, *archived)
+               Report.cross_year_failed, *archived)
         .select_from(Issuer)
         .join(Report, Report.issuer_id == Issuer.id)
         .join(Version, Version.report_id == Report.id)
-        .outerjoin(CrossYearResult, joined)
         .with_hint(Issuer, "INDEXED BY ix_issuers_site_id_name", "sqlite")
         .with_hint(Version, "INDEXED BY ix_versions_listing", "sqlite"), site_id, year,
     ).order_by(Issuer.site_id, Issuer.name, Issuer.id, Report.report_year, Version.id)
@@ -95,24 +94,19 @@ def report_summaries(session: Session, site_id: str | None = None, year: int | N
         rows = list(group)
         last = rows[-1]  # of the latest version
         (report_id, site, issuer, report_year, version_id, url, published, date_source, fmt,
-         failed, figures) = last[:11]
-        failed = list(failed or [])
-        cross = [row for row in rows if row[4] == version_id and row[13] is not None]
-        cross.sort(key=lambda row: row[12])  # by earlier year
-        for row in cross:
-            failed += [c["id"] for c in row[13] if not c["ok"]]
+         failed, figures, _, cross) = last[:13]
+        failed = list(failed or []) + list(cross or [])
         summary = {
             "report_id": report_id, "site": site, "issuer": issuer,
             "report_year": report_year, "url": url,
             "first_seen": last[11] if len(rows) == 1 else min(row[11] for row in rows),
             "published_date": published, "date_source": date_source,
-            "versions": 1 if len(rows) == 1 else len({row[4] for row in rows}),
-            "latest_version_id": version_id, "format": fmt,
+            "versions": len(rows), "latest_version_id": version_id, "format": fmt,
             "failed_checks": list(dict.fromkeys(failed)) if len(failed) > 1 else failed,
             "key_figures": dict(figures or {}),
         }
         if warc:
-            pointer, warc_file, warc_offset, warc_length, record_id = last[14:]
+            pointer, warc_file, warc_offset, warc_length, record_id = last[13:]
             summary["warc"] = pointer or {"file": warc_file, "offset": warc_offset,
                                           "length": warc_length, "record_id": record_id}
         yield summary

@@ -99,7 +99,7 @@ def test_the_migration_fills_the_kept_checks_from_the_stored_results(db_url: str
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0007_listings")
+        command.downgrade(config, "0008_known_links")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

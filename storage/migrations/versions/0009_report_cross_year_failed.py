@@ -1,7 +1,7 @@
 """Each report's current cross-year failed checks, kept with the report.
 
 Revision ID: 0009_report_cross_year_failed
-Revises: 0007_listings
+Revises: 0008_known_links
 Create Date: 2026-11-30
 
 - ``reports.cross_year_failed``: the failed check ids of the report's current cross-year
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0009_report_cross_year_failed"
-down_revision = "0007_listings"
+down_revision = "0008_known_links"
 branch_labels = None
 depends_on = None
 

@@ -14,6 +14,7 @@ three. ``refresh_all`` recomputes every report (the benchmark's bulk-built archi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from itertools import groupby
 from typing import Any
 
@@ -60,15 +61,18 @@ def _by_report(rows: Any) -> Iterator[tuple[int, list[str]]]:
         yield report_id, failed_ids(list(results))
 
 
-# built once: building them (aliases, a union of correlated subqueries) cost more than
-# running them, at every stored version
-_AROUND_REPORTS = select(Report.id, Report.cross_year_failed).where(
-    Report.issuer_id == bindparam("issuer"),
-    Report.report_year.between(bindparam("first"), bindparam("last")))
-_AROUND_RESULTS = _current(
-    CrossYearResult.issuer_id == bindparam("issuer"),
-    CrossYearResult.earlier_year.between(bindparam("first_earlier"), bindparam("last")))
-_EVERY_RESULT = _current()
+@cache
+def _around() -> tuple[Any, Any]:
+    """The statements of ``refresh_around``, built at its first call (a crawl that stores no
+    new version never builds them) and then reused: building them (aliases, a union of
+    correlated subqueries) cost more than running them."""
+    reports = select(Report.id, Report.cross_year_failed).where(
+        Report.issuer_id == bindparam("issuer"),
+        Report.report_year.between(bindparam("first"), bindparam("last")))
+    results = _current(
+        CrossYearResult.issuer_id == bindparam("issuer"),
+        CrossYearResult.earlier_year.between(bindparam("first_earlier"), bindparam("last")))
+    return reports, results
 
 
 def refresh_around(connection: Connection, issuer_id: int, year: int) -> None:
@@ -76,8 +80,9 @@ def refresh_around(connection: Connection, issuer_id: int, year: int) -> None:
     ``year`` + 1 (after a version of ``year`` and its cross-year results were stored); only a
     changed value is written."""
     around = {"issuer": issuer_id, "first": year - 1, "last": year + 1}
-    reports = connection.execute(_AROUND_REPORTS, around).all()
-    rows = connection.execute(_AROUND_RESULTS, {**around, "first_earlier": year - 2})
+    reports_of, results_of = _around()
+    reports = connection.execute(reports_of, around).all()
+    rows = connection.execute(results_of, {**around, "first_earlier": year - 2})
     now = dict(_by_report(rows))
     changed = [{"report": report_id, "failed": now.get(report_id, [])}
                for report_id, stored in reports if (stored or []) != now.get(report_id, [])]
@@ -88,7 +93,7 @@ def refresh_around(connection: Connection, issuer_id: int, year: int) -> None:
 def refresh_all(connection: Connection) -> None:
     """Recompute ``cross_year_failed`` of every report (all are assumed to hold ``[]``)."""
     batch: list[dict[str, Any]] = []
-    rows = connection.execute(_EVERY_RESULT, execution_options={"yield_per": UPDATE_BATCH})
+    rows = connection.execute(_current(), execution_options={"yield_per": UPDATE_BATCH})
     for report_id, failed in _by_report(rows):
         if failed:
             batch.append({"report": report_id, "failed": failed})

@@ -135,6 +135,9 @@ def main() -> None:
                                                                   strict=True))
     byte_ratio = statistics.median(a[2] / f[2] for a, f in zip(rows["again"], rows["first"],
                                                                  strict=True))
+    for name in ("bare", "first", "again"):
+        print(f"  {name:6} seconds by round: "
+              + ", ".join(f"{r[0]:.1f}" for r in rows[name]))
     print(f"unchanged recrawl / first crawl: time {time_ratio:.2f}, bytes {byte_ratio:.2%}")
     crawl_ratio = per_minute("first") / base
     print(f"targets (issue 12): crawl ≥ 0.50× bare: {crawl_ratio:.2f} "

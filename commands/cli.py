@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,21 +99,40 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 2 if bad else 0
 
 
-# The commands whose modules add each word's subparser (a module may add several).
-GROUPS = {"crawl": "crawl", "reports": "reports", "check": "check", "demo": "demo",
-          "schedule": "schedule", "run": "run", "discover": "discover", "worker": "worker",
-          "enqueue": "worker", "stats": "stats", "subscribe": "subscribe", "feed": "subscribe",
-          "serve": "serve", "export": "export", "archive": "export"}
+# Each command after ``parse``, in the order ``--help`` lists them: its word, the module of
+# ``nianbao.commands`` that holds it, and its help. The module gives ``add_<word>_arguments``
+# and ``cmd_<word>``; with no help here it adds its own subparsers (``add_<word>_parser``:
+# ``subscribe`` adds ``feed`` too). A module is imported only when its command is built.
+COMMANDS: tuple[tuple[str, str, str | None], ...] = (
+    ("crawl", "crawl", "crawl the configured portals, archive and store reports"),
+    ("reports", "reports", "list stored reports, or their failed identities"),
+    ("check", "check", "compliance table: which reports were published on time"),
+    ("demo", "demo", "crawl the bundled demo portal offline into a fresh database and show "
+     "what nianbao makes of it"),
+    ("schedule", "schedule", "run the scheduler in the foreground (crawls, deadline "
+     "evaluation, digests, alert retries) until SIGTERM"),
+    ("run", "run", "the main job once: crawl, record events, evaluate deadlines, deliver "
+     "alerts"),
+    ("discover", "discover", "walk the portal tree from the provincial portals: candidate "
+     "site entries and a coverage report"),
+    ("worker", "worker", "take crawl and heavy-parse jobs from the PostgreSQL queue (several "
+     "machines)"),
+    ("enqueue", "worker", "put one crawl job per platform on the queue"),
+    ("stats", "stats", "per province and level for a report year: expected, observed, on "
+     "time, late, missing, unobserved (from the verdicts)"),
+    ("subscribe", "subscribe", None),
+    ("serve", "serve", "the web app: pages, JSON API, feeds, exports"),
+    ("export", "export", "reports × metrics as CSV, JSON Lines or Parquet (long or wide form)"),
+    ("archive", "export", None),
+)
+# The module that adds each word's subparser
+GROUPS = {word: module for word, module, _ in COMMANDS} | {"feed": "subscribe"}
 
 
 def build_parser(only_parse: bool = False, only: str | None = None) -> argparse.ArgumentParser:
     """The command line; ``only_parse``: with the ``parse`` command alone (for a run of it,
     which then imports none of the other commands' modules); ``only``: likewise with the
     commands of that module of ``GROUPS`` alone (with ``parse``, which costs nothing)."""
-
-    def wanted(group: str) -> bool:
-        return only is None or only == group
-
     parser = argparse.ArgumentParser(
         prog="nianbao", description="Crawl, archive, parse and check 政府信息公开工作年度报告."
     )
@@ -131,103 +151,16 @@ def build_parser(only_parse: bool = False, only: str | None = None) -> argparse.
     if only_parse:
         return parser
 
-    if wanted("crawl"):
-        from nianbao.commands.crawl import add_crawl_arguments, cmd_crawl
-
-        c = sub.add_parser("crawl", help="crawl the configured portals, archive and store reports")
-        add_crawl_arguments(c)
-        c.set_defaults(func=cmd_crawl)
-
-    if wanted("reports"):
-        from nianbao.commands.reports import add_reports_arguments, cmd_reports
-
-        r = sub.add_parser("reports", help="list stored reports, or their failed identities")
-        add_reports_arguments(r)
-        r.set_defaults(func=cmd_reports)
-
-    if wanted("check"):
-        from nianbao.commands.check import add_check_arguments, cmd_check
-
-        k = sub.add_parser("check", help="compliance table: which reports were published on time")
-        add_check_arguments(k)
-        k.set_defaults(func=cmd_check)
-
-    if wanted("demo"):
-        from nianbao.commands.demo import add_demo_arguments, cmd_demo
-
-        d = sub.add_parser("demo", help="crawl the bundled demo portal offline into a fresh "
-                           "database and show what nianbao makes of it")
-        add_demo_arguments(d)
-        d.set_defaults(func=cmd_demo)
-
-    if wanted("schedule"):
-        from nianbao.commands.schedule import add_schedule_arguments, cmd_schedule
-
-        s = sub.add_parser("schedule", help="run the scheduler in the foreground (crawls, deadline "
-                           "evaluation, digests, alert retries) until SIGTERM")
-        add_schedule_arguments(s)
-        s.set_defaults(func=cmd_schedule)
-
-    if wanted("run"):
-        from nianbao.commands.run import add_run_arguments, cmd_run
-
-        m = sub.add_parser("run", help="the main job once: crawl, record events, evaluate "
-                           "deadlines, deliver alerts")
-        add_run_arguments(m)
-        m.set_defaults(func=cmd_run)
-
-    if wanted("discover"):
-        from nianbao.commands.discover import add_discover_arguments, cmd_discover
-
-        v = sub.add_parser("discover", help="walk the portal tree from the provincial portals: "
-                           "candidate site entries and a coverage report")
-        add_discover_arguments(v)
-        v.set_defaults(func=cmd_discover)
-
-    if wanted("worker"):
-        from nianbao.commands.worker import (
-            add_enqueue_arguments,
-            add_worker_arguments,
-            cmd_enqueue,
-            cmd_worker,
-        )
-
-        w = sub.add_parser("worker", help="take crawl and heavy-parse jobs from the PostgreSQL "
-                           "queue (several machines)")
-        add_worker_arguments(w)
-        w.set_defaults(func=cmd_worker)
-        e = sub.add_parser("enqueue", help="put one crawl job per platform on the queue")
-        add_enqueue_arguments(e)
-        e.set_defaults(func=cmd_enqueue)
-
-    if wanted("stats"):
-        from nianbao.commands.stats import add_stats_arguments, cmd_stats
-
-        t = sub.add_parser("stats", help="per province and level for a report year: expected, "
-                           "observed, on time, late, missing, unobserved (from the verdicts)")
-        add_stats_arguments(t)
-        t.set_defaults(func=cmd_stats)
-
-    if wanted("subscribe"):
-        from nianbao.commands.subscribe import add_subscribe_parser
-
-        add_subscribe_parser(sub)
-
-    if wanted("serve"):
-        from nianbao.commands.serve import add_serve_arguments, cmd_serve
-
-        w = sub.add_parser("serve", help="the web app: pages, JSON API, feeds, exports")
-        add_serve_arguments(w)
-        w.set_defaults(func=cmd_serve)
-
-    if wanted("export"):
-        from nianbao.commands.export import add_archive_parser, add_export_arguments, cmd_export
-
-        e = sub.add_parser("export", help="reports × metrics as CSV, JSON Lines or Parquet "
-                           "(long or wide form)")
-        add_export_arguments(e)
-        e.set_defaults(func=cmd_export)
-        add_archive_parser(sub)
+    for word, module_name, help_text in COMMANDS:
+        if only is not None and only != module_name:
+            continue
+        module = import_module(f"nianbao.commands.{module_name}")
+        if help_text is None:
+            getattr(module, f"add_{word}_parser")(sub)
+            continue
+        command = sub.add_parser(word, help=help_text)
+        getattr(module, f"add_{word}_arguments")(command)
+        command.set_defaults(func=getattr(module, f"cmd_{word}"))
     return parser
 
 

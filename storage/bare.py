@@ -60,9 +60,10 @@ def head_revisions() -> set[str]:
     return revisions - revised
 
 
-def _given_url(url: str | None) -> tuple[str, Path]:
-    """The URL as ``nianbao.storage.db.database_url`` picks it, and the folder a relative
-    SQLite path is taken from."""
+def given_url(url: str | None) -> tuple[str, Path]:
+    """The URL given, else $NIANBAO_DATABASE_URL, else the settings', and the folder a relative
+    SQLite path in it is taken from (the current directory for the user's, the project root
+    for the settings')."""
     given = url or os.environ.get("NIANBAO_DATABASE_URL")
     if given:
         return given, Path.cwd()
@@ -91,7 +92,7 @@ def open_bare(url: str | None = None) -> Bare | None:
     """The database of ``url`` (else $NIANBAO_DATABASE_URL, else the settings') through its
     driver, or None when the ordinary path must open it (see the module docstring)."""
     try:
-        bare = _connect(*_given_url(url))
+        bare = _connect(*given_url(url))
     except Exception:  # the ordinary path reports it as it always has
         return None
     if bare is None:

@@ -10,7 +10,6 @@ timeout) instead of failing when a read turns into a write under a concurrent wr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,8 @@ from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from nianbao.settings import PROJECT_ROOT, settings
-from nianbao.storage.bare import BUSY_TIMEOUT_MS, head_revisions
+from nianbao.storage.bare import BUSY_TIMEOUT_MS, MIGRATIONS, given_url, head_revisions
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any constant: the PostgreSQL advisory lock that serialises concurrent migrate() calls.
 MIGRATION_LOCK_ID = 0x6E69616E62616F
 
@@ -51,11 +48,7 @@ def database_url(url: str | None = None, create: bool = True) -> str:
     """The URL given, else $NIANBAO_DATABASE_URL, else settings, with any SQLite path absolute:
     the settings' own relative to the project root, the user's relative to the current
     directory (see ``nianbao.settings``). With ``create`` a SQLite file's folder is made."""
-    given = url or os.environ.get("NIANBAO_DATABASE_URL")
-    if given:
-        url = _absolute(given, Path.cwd())
-    else:
-        url = _absolute(settings()["storage"]["database_url"], PROJECT_ROOT)
+    url = _absolute(*given_url(url))
     path = _sqlite_file(url)
     if create and path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

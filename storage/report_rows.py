@@ -69,13 +69,17 @@ def _figures(text: str | None) -> str:
     return " ".join([f"{k}={v}" for k, v in (figures or {}).items()])
 
 
+def listed_failed(own: list[str] | None, cross: list[str] | None) -> list[str]:
+    """The failed checks a listing shows for a report: its latest version's own (``own``), then
+    those of its current cross-year results (``Report.cross_year_failed``), each once."""
+    failed = [*(own or []), *(cross or [])]
+    return list(dict.fromkeys(failed)) if len(failed) > 1 else failed
+
+
 def _failed(own: str | None, cross: str | None) -> str:
-    """The failed checks of a report's latest version (``own``) and of its current cross-year
-    results (``Report.cross_year_failed``), each once."""
-    failed = list(orjson.loads(own) or []) if own and own != "[]" else []
-    if cross and cross != "[]":
-        failed += orjson.loads(cross)
-    return " ".join(list(dict.fromkeys(failed)) if len(failed) > 1 else failed)
+    """``listed_failed`` of the two JSON columns as stored, as the CSV cell."""
+    return " ".join(listed_failed(orjson.loads(own) if own and own != "[]" else None,
+                                  orjson.loads(cross) if cross and cross != "[]" else None))
 
 
 def report_lines(bare: Bare, site_id: str | None = None,

@@ -21,6 +21,7 @@ from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from nianbao.storage.models import CrossYearResult, Issuer, Report, Version
+from nianbao.storage.report_rows import listed_failed
 
 STREAM_ROWS = 2000
 
@@ -95,14 +96,13 @@ def report_summaries(session: Session, site_id: str | None = None, year: int | N
         last = rows[-1]  # of the latest version
         (report_id, site, issuer, report_year, version_id, url, published, date_source, fmt,
          failed, figures, _, cross) = last[:13]
-        failed = list(failed or []) + list(cross or [])
         summary = {
             "report_id": report_id, "site": site, "issuer": issuer,
             "report_year": report_year, "url": url,
             "first_seen": last[11] if len(rows) == 1 else min(row[11] for row in rows),
             "published_date": published, "date_source": date_source,
             "versions": len(rows), "latest_version_id": version_id, "format": fmt,
-            "failed_checks": list(dict.fromkeys(failed)) if len(failed) > 1 else failed,
+            "failed_checks": listed_failed(failed, cross),
             "key_figures": dict(figures or {}),
         }
         if warc:

@@ -137,12 +137,6 @@ class RenderMiddleware:
             self.crawler.stats.inc_value("nianbao/browser/refused")
             raise Refused("forbidden-address", f"in the browser, {refusal.url}: "
                           f"{refusal.why}")
-        if meta.SOLVE_FOR in request.meta and _timed_out(exception):
-            # The portal answered (with the challenge this visit was to pass): a page that
-            # never finished loading in the browser is the challenge not passed, not a portal
-            # out of reach (a loaded machine's bot check could hit the navigation timeout).
-            raise Refused("challenge", "the browser did not pass the challenge: its page did "
-                          "not load in time") from None
         return None
 
     async def process_response(self, request: Request, response: Response):
@@ -257,14 +251,6 @@ class RenderMiddleware:
                    for c in cookies]
             return original.replace(dont_filter=True, cookies=jar)
         return rendered
-
-
-def _timed_out(exception: Exception) -> bool:
-    """Whether a browser request failed on Playwright's navigation timeout (Playwright is
-    loaded: a browser request ran)."""
-    from playwright.async_api import TimeoutError as BrowserTimeout
-
-    return isinstance(exception, BrowserTimeout)
 
 
 def to_browser(request: Request, context: dict, guard: dict, name: str = "render") -> None:

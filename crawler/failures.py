@@ -78,6 +78,11 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return found
 
 
+def describe(exc: BaseException) -> str:
+    """A short detail for people of an exception: its innermost cause's first line."""
+    return _describe(_causes(exc))
+
+
 def _describe(causes: list[BaseException]) -> str:
     innermost = next((c for c in reversed(causes) if str(c).strip()), causes[0])
     text = str(innermost).strip() or type(innermost).__name__

@@ -93,7 +93,7 @@ def test_the_rest_is_reported_with_its_reason(walked):
     troubled = [g for g in nation.govs if g.trouble not in READABLE]
     assert {g.trouble for g in troubled} == set(want)
     for gov in troubled:
-        assert missing[gov.code] == want[gov.trouble], gov.code
+        assert missing[gov.code] == want[gov.trouble], (gov.code, details[gov.code])
     # Chromium was tried before the bot check was called blocked; the JS challenge it passed
     bot_check = next(g for g in troubled if g.trouble == "bot-check")
     # (either way the browser reports it: the challenge still shown, or, on a loaded machine, a

@@ -8,6 +8,7 @@ The codes are a fixed vocabulary that observations and verdicts rely on: ``dns``
 
 from __future__ import annotations
 
+from scrapy import Request
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
@@ -21,6 +22,7 @@ from twisted.internet.error import ConnectError, ConnectionLost, DNSLookupError
 from twisted.internet.error import TimeoutError as TwistedTimeout
 from twisted.web.client import ResponseFailed
 
+from nianbao.crawler import meta
 from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.middlewares import Refused
 from nianbao.crawler.responses import lower_headers
@@ -59,6 +61,23 @@ def failure_reason(failure) -> tuple[str, str]:
     return type(exc).__name__.lower(), detail
 
 
+def failed_visit(failure) -> tuple[Request, str, str]:
+    """(the request the failure is about, reason, detail). A browser visit that was to pass a
+    challenge (``meta.SOLVE_FOR``) is about the page it was for, and whatever stopped it — a
+    navigation or browser step out of time on a loaded machine included — is that challenge
+    not passed: the portal answered, with the challenge, so it is never called unreachable."""
+    request = failure.request
+    reason, detail = failure_reason(failure)
+    if meta.SOLVE_FOR not in request.meta:
+        return request, reason, detail
+    request = request.meta[meta.SOLVE_FOR]
+    if reason != "challenge":
+        kind = NAMES.get(request.meta.get(meta.CHALLENGE, ""), "anti-bot")
+        detail = f"the browser did not pass the {kind} challenge ({reason}: {detail})"
+        reason = "challenge"
+    return request, reason, detail
+
+
 def http_status(failure) -> int | None:
     """The HTTP status of a failure that is an error response, else None."""
     return failure.value.response.status if isinstance(failure.value, HttpError) else None
@@ -76,11 +95,6 @@ def _causes(exc: BaseException) -> list[BaseException]:
             todo.append(current.__cause__)
         todo += [getattr(r, "value", r) for r in getattr(current, "reasons", None) or []]
     return found
-
-
-def describe(exc: BaseException) -> str:
-    """A short detail for people of an exception: its innermost cause's first line."""
-    return _describe(_causes(exc))
 
 
 def _describe(causes: list[BaseException]) -> str:

@@ -26,7 +26,6 @@ from nianbao.crawler.browser import browser_rss_mb
 from nianbao.crawler.browser_guard import document_refusal, rules
 from nianbao.crawler.browser_proxy import PinningProxy
 from nianbao.crawler.challenges import NAMES, challenge_kind
-from nianbao.crawler.failures import describe
 from nianbao.crawler.meta import Role
 from nianbao.crawler.middlewares import Refused
 from nianbao.crawler.responses import lower_headers
@@ -138,8 +137,6 @@ class RenderMiddleware:
             self.crawler.stats.inc_value("nianbao/browser/refused")
             raise Refused("forbidden-address", f"in the browser, {refusal.url}: "
                           f"{refusal.why}")
-        if meta.SOLVE_FOR in request.meta:
-            raise _not_passed(request, exception) from None
         return None
 
     async def process_response(self, request: Request, response: Response):
@@ -222,14 +219,6 @@ class RenderMiddleware:
                 logger.warning("browser over %s MB: closing its context", self.memory_limit)
                 self.crawler.stats.inc_value("nianbao/browser/context_restarts")
                 await bounded(page.context.close(), STEP_SECONDS)
-        except Refused:
-            self._solve_ended(request)
-            raise
-        except Exception as exc:
-            self._solve_ended(request)
-            if meta.SOLVE_FOR in request.meta:
-                raise _not_passed(request, exc) from None
-            raise
         except BaseException:
             self._solve_ended(request)
             raise
@@ -262,17 +251,6 @@ class RenderMiddleware:
                    for c in cookies]
             return original.replace(dont_filter=True, cookies=jar)
         return rendered
-
-
-def _not_passed(solve: Request, exc: Exception) -> Refused:
-    """A challenge visit that failed in the browser for any reason but the guard's: the portal
-    answered (with the challenge), so it is blocked, not out of reach — a slow browser step or
-    navigation on a loaded machine must not turn a challenge into an unreachable portal. The
-    detail names the challenge and keeps what went wrong."""
-    kind = solve.meta[meta.SOLVE_FOR].meta.get(meta.CHALLENGE)
-    name = NAMES.get(kind, "anti-bot") if kind else "anti-bot"
-    return Refused("challenge", f"the browser did not pass the {name} challenge: "
-                                f"{describe(exc)}")
 
 
 def to_browser(request: Request, context: dict, guard: dict, name: str = "render") -> None:

@@ -179,3 +179,61 @@ def test_a_challenge_that_reloads_forever_ends_as_a_challenge_in_bounded_time(
     assert all("navigating" not in f["detail"] for f in column_failures), column_failures
     assert any(f"within {render_seconds} s" in f["detail"] or "kept reloading" in f["detail"]
                for f in column_failures), column_failures
+
+
+# A challenge page that never finishes loading: a script it asks for does not come in time.
+NEVER_LOADS = (b"<html><head><script>document.cookie = 'c=1';</script>"
+               b"<script src='/slow.js'></script></head><body>loading</body></html>")
+
+
+def test_a_challenge_whose_page_never_loads_is_a_challenge_not_a_timeout(tmp_path: Path) -> None:
+    """The portal answered plain requests with a 瑞数-style HTTP 412; in the browser the page
+    hits Playwright's navigation timeout (a loaded machine, a slow challenge script). The portal
+    was reached — it is a challenge not passed, named, with what went wrong — never a timeout
+    that would call the portal unreachable."""
+    require_tool("chromium", "the challenge is solved in a real browser")
+    render_seconds = 3
+    with AttackPortal() as portal:
+        portal.routes["/col/"] = Answer(412, NEVER_LOADS)
+        portal.routes["/"] = Answer(412, NEVER_LOADS)
+        portal.routes["/slow.js"] = Answer(200, b"", "text/javascript",
+                                           delay=render_seconds * 3)
+        done, db = run_crawl(tmp_path, write_site(tmp_path / "sites.yaml", portal,
+                                                  render="auto"),
+                             env={"NIANBAO_SETTINGS": str(short_render_settings(
+                                 tmp_path, render_seconds))})
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    column_failures = [f for f in failures(db) if f["url"].endswith("/col/")
+                       or f["url"] == f"{portal.url}/"]
+    assert column_failures and {f["reason"] for f in column_failures} == {"challenge"}, (
+        failures(db))
+    assert all("the browser did not pass the 瑞数 (HTTP 412) challenge" in f["detail"]
+               for f in column_failures), column_failures
+    assert any(path == "/slow.js" for _, path, _ in portal.hits), portal.hits
+
+
+def test_whatever_stops_a_challenge_visit_is_the_challenge_not_passed() -> None:
+    """Both spiders judge a failed request by ``failed_visit``: a browser visit that was to
+    pass a challenge and ran out of time (Playwright's navigation, or a bounded browser step) is
+    the challenge not passed for the page it was for — so discovery calls that portal blocked,
+    not unreachable — while the same timeout of a plain request stays a timeout."""
+
+    from playwright.async_api import TimeoutError as BrowserTimeout
+    from scrapy import Request
+    from twisted.python.failure import Failure
+
+    from nianbao.crawler import meta
+    from nianbao.crawler.failures import failed_visit
+    from nianbao.crawler.portal_tree import outcome_of
+
+    page = Request("http://www.gov.test/", meta={meta.CHALLENGE: "ruishu"})
+    solve = Request("http://www.gov.test/", meta={meta.SOLVE_FOR: page})
+    for exc in (BrowserTimeout("Page.goto: Timeout 20000ms exceeded."), TimeoutError()):
+        failure = Failure(exc)
+        failure.request = solve
+        request, reason, detail = failed_visit(failure)
+        assert request is page and reason == "challenge", (reason, detail)
+        assert detail.startswith("the browser did not pass the 瑞数 (HTTP 412) challenge (timeout")
+        assert outcome_of(reason) == "blocked"
+        failure.request = page
+        assert failed_visit(failure)[:2] == (page, "timeout")

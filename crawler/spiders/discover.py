@@ -32,7 +32,7 @@ from scrapy.http import Response, TextResponse
 from nianbao.crawler import meta
 from nianbao.crawler.challenges import NAMES, challenge_kind
 from nianbao.crawler.discovery import is_report_column, leads_to_column, leads_to_portal
-from nianbao.crawler.failures import failure_reason
+from nianbao.crawler.failures import failed_visit
 from nianbao.crawler.links import Link, page_links
 from nianbao.crawler.portal_tree import Evidence, Portal, Tree, outcome_of
 from nianbao.crawler.responses import lower_headers
@@ -214,12 +214,10 @@ class DiscoverSpider(Spider):
         return isinstance(response, TextResponse)
 
     def failed(self, failure) -> None:
-        request = failure.request
-        request = request.meta.get(meta.SOLVE_FOR) or request  # the browser's visit for it
+        request, reason, detail = failed_visit(failure)
         portal = self.tree.portals.get(request.meta.get(CODE, ""))
         if portal is None:
             return
-        reason, detail = failure_reason(failure)
         self.note(portal, request.meta.get(STEP), reason, detail, request.url)
 
     def note(self, portal: Portal, step: str | None, reason: str, detail: str, url: str) -> None:

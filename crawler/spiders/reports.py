@@ -27,9 +27,9 @@ from scrapy.http import Response, TextResponse
 
 from nianbao.crawler import families, meta
 from nianbao.crawler.addresses import forbidden_address
-from nianbao.crawler.challenges import NAMES, is_soft_404
+from nianbao.crawler.challenges import is_soft_404
 from nianbao.crawler.discovery import is_report_column, leads_to_column, leads_to_portal
-from nianbao.crawler.failures import failure_reason, http_status
+from nianbao.crawler.failures import failed_visit, http_status
 from nianbao.crawler.freshness import known_reading, page_reading, remember_page
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.links import Link, is_attachment, page_links
@@ -327,17 +327,10 @@ class ReportsSpider(Spider):
     def failed(self, failure) -> None:
         """Any request that did not end in a page: recorded with its reason; a configured
         column that answers 404 or 410 has moved."""
-        request = failure.request
-        site = self.sites.get(request.meta.get(meta.SITE, ""))
+        site = self.sites.get(failure.request.meta.get(meta.SITE, ""))
         if site is None:
             return
-        reason, detail = failure_reason(failure)
-        if meta.SOLVE_FOR in request.meta:  # the browser visit that was to pass a challenge
-            request = request.meta[meta.SOLVE_FOR]
-            if reason != "challenge":
-                kind = NAMES.get(request.meta.get(meta.CHALLENGE, ""), "anti-bot")
-                detail = f"the browser did not pass the {kind} challenge ({reason}: {detail})"
-                reason = "challenge"
+        request, reason, detail = failed_visit(failure)
         family = families.FAMILIES.get(request.meta.get(meta.FAMILY, ""))
         status = http_status(failure)
         if family is not None and status is not None and family.list_ended(request, status):

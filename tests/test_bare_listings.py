@@ -73,7 +73,7 @@ def test_reports_csv_through_the_driver_is_the_summaries_csv(
     bare = open_bare(archive)
     assert bare is not None
     header = expected.split("\r\n", 1)[0] + "\r\n"
-    assert header + "".join(report_lines(bare, site, year)) == expected
+    assert header + b"".join(report_lines(bare, site, year)).decode() == expected
     extra = [*(["--site", site] if site else []), *(["--year", str(year)] if year else [])]
     assert main(["reports", "--csv", "--db", archive, *extra]) == 0
     assert capsys.readouterr().out == expected

@@ -2,9 +2,9 @@
 ``nianbao.storage.summaries.report_summaries`` gives the CSV, without SQLAlchemy.
 
 At 100,000 reports SQLAlchemy's row processing, JSON decoding into dicts and a summary dict a
-report cost ten times what the rows themselves do. Here the same query (each report's
-versions in the indexes' order, with the report's current cross-year failed checks as the
-store keeps them) is sent through sqlite3 or psycopg, dates and times come as the text the CSV
+report cost ten times what the rows themselves do. Here the same rows (each report's
+versions in the listing's order, with the report's current cross-year failed checks as the
+store keeps them) are read through sqlite3 or psycopg, dates and times come as the text the CSV
 shows, and the failed checks' cell is made once for each pair of JSON texts it comes from (a
 few combinations of check ids), so only the key figures are decoded a report. The cells are
 those of the summary, value for value, so the CSV is byte for byte the one the summaries print
@@ -98,7 +98,6 @@ def listed_failed(own: list[str] | None, cross: list[str] | None) -> list[str]:
     return list(dict.fromkeys(failed)) if len(failed) > 1 else failed
 
 
-@lru_cache(maxsize=FAILED_CACHED)
 @lru_cache(maxsize=FAILED_CACHED)
 def _failed(own: bytes | None, cross: bytes | None) -> bytes:
     """``listed_failed`` of the two JSON columns as stored, as the CSV cell."""

@@ -50,11 +50,12 @@ ORDER BY i.site_id, i.name, i.id, r.report_year, v.id
 # compared) and year, then reads each one's versions (an index seek, never merged into a hash
 # join: OFFSET 0): the rows come as they are made, each converted to text as it is sent, where
 # a sort of all the versions would convert them all and write them to disk before the first.
+# Dates and times are cast to text in the ISO style (set in ``_rows``): a third of the cost
+# of ``to_char``.
              "postgresql": """
 SELECT listed.id, listed.site_id, listed.name, listed.report_year, v.id, v.url,
-       to_char(v.published_date, 'YYYY-MM-DD'), v.date_source, v.format,
-       v.failed_checks::text, v.key_figures::text,
-       to_char(v.first_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
+       v.published_date::text, v.date_source, v.format, v.failed_checks::text,
+       v.key_figures::text, (v.first_seen AT TIME ZONE 'UTC')::text,
        listed.cross_year_failed::text
 FROM (SELECT r.id, i.site_id, i.name, i.place, r.report_year, r.cross_year_failed
       FROM (SELECT id, site_id, name, row_number() OVER (ORDER BY site_id, name, id) AS place
@@ -79,10 +80,13 @@ FAILED_CACHED = 4096  # pairs of failed checks' JSON texts whose cell is kept
 
 
 def _when(stored: bytes) -> bytes:
-    """``str()`` of the UTC datetime stored as ``stored`` (``YYYY-MM-DD HH:MM:SS.ffffff``, the
-    form SQLAlchemy writes on SQLite and the PostgreSQL query gives), UTF-8."""
+    """``str()`` of the UTC datetime stored as ``stored`` (``YYYY-MM-DD HH:MM:SS[.ffffff]``:
+    SQLAlchemy writes the six digits on SQLite, PostgreSQL's text drops the fraction's
+    trailing zeros), UTF-8."""
     if len(stored) == 26 and stored[19] == 46:  # "."
         return (stored[:19] if stored.endswith(b"000000") else stored) + b"+00:00"
+    if len(stored) == 19 and stored[10] == 32:  # " ", no fraction
+        return stored + b"+00:00"
     return str(datetime.fromisoformat(stored.decode()).replace(tzinfo=UTC)).encode()
 
 
@@ -135,6 +139,7 @@ def _rows(bare: Bare, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
     from psycopg.types.string import ByteaBinaryLoader
 
     driver.execute("SET LOCAL client_encoding = 'UTF8'")
+    driver.execute("SET LOCAL DateStyle = 'ISO'")  # what the listing's ``::text`` reads as
     chunked = psycopg.pq.version() >= 170000
     cursor = driver.cursor(binary=True, name="" if chunked else "nianbao_reports")
     for text in ("text", "varchar"):  # in binary, a text value is its bytes

@@ -38,7 +38,7 @@ STREAM_ROWS = 5000
 # as ``str()`` of the values SQLAlchemy gives would read, JSON as JSON text. SQLite stores the
 # date and time as that text, and walks the indexes in this order with no sort.
 _LISTINGS = {"sqlite": """
-SELECT r.id, i.site_id, i.name, r.report_year, v.id, v.url, v.published_date, v.date_source,
+SELECT r.id, i.site_id, i.name, r.report_year, v.url, v.published_date, v.date_source,
        v.format, v.failed_checks, v.key_figures, v.first_seen, r.cross_year_failed
 FROM issuers i INDEXED BY ix_issuers_site_id_name
 JOIN reports r ON r.issuer_id = i.id
@@ -53,7 +53,7 @@ ORDER BY i.site_id, i.name, i.id, r.report_year, v.id
 # Dates and times are cast to text in the ISO style (set in ``_rows``): a third of the cost
 # of ``to_char``.
              "postgresql": """
-SELECT listed.id, listed.site_id, listed.name, listed.report_year, v.id, v.url,
+SELECT listed.id, listed.site_id, listed.name, listed.report_year, v.url,
        v.published_date::text, v.date_source, v.format, v.failed_checks::text,
        v.key_figures::text, (v.first_seen AT TIME ZONE 'UTC')::text,
        listed.cross_year_failed::text
@@ -125,16 +125,14 @@ def _written(writer: Any, buffer: io.StringIO, cells: list[Any]) -> bytes:
 
 
 def _rows(bare: Bare, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``sql``, their text as its UTF-8 bytes, streamed: by ``fetchmany`` on
-    SQLite; on PostgreSQL in chunks as the server sends them (libpq 17's chunked rows, else
-    a server-side cursor), so what it makes while the rows before are written is not waited
-    for."""
+    """The rows of ``sql``, their text as its UTF-8 bytes, streamed: SQLite's cursor steps
+    through them as they are read; PostgreSQL sends them in chunks as it makes them (libpq
+    17's chunked rows, else a server-side cursor), so what it makes while the rows before are
+    written is not waited for."""
     driver = bare.connection
     if bare.dialect == "sqlite":
         driver.text_factory = bytes
-        cursor = driver.execute(sql, params)
-        yield from chain.from_iterable(iter(lambda: cursor.fetchmany(STREAM_ROWS), []))
-        return
+        return driver.execute(sql, params)
     import psycopg
     from psycopg.types.string import ByteaBinaryLoader
 
@@ -145,11 +143,9 @@ def _rows(bare: Bare, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
     for text in ("text", "varchar"):  # in binary, a text value is its bytes
         cursor.adapters.register_loader(text, ByteaBinaryLoader)
     if chunked:
-        yield from cursor.stream(sql, params, size=STREAM_ROWS)
-    else:
-        cursor.execute(sql, params)
-        yield from chain.from_iterable(iter(lambda: cursor.fetchmany(STREAM_ROWS), []))
-    cursor.close()
+        return cursor.stream(sql, params, size=STREAM_ROWS)
+    cursor.execute(sql, params)
+    return chain.from_iterable(iter(lambda: cursor.fetchmany(STREAM_ROWS), []))
 
 
 def report_lines(bare: Bare, site_id: str | None = None,
@@ -178,12 +174,12 @@ def report_lines(bare: Bare, site_id: str | None = None,
             every = list(group)
             last = every[-1]
             if len(every) == 1:
-                versions, seen = 1, last[11]
+                versions, seen = 1, last[10]
             else:
-                versions, seen = len(every), min(row[11] for row in every)
-            _, site, issuer, report_year, _, url, published, source, fmt = last[:9]
-            failed = _failed(last[9], last[12])
-            figures = _figures(last[10])
+                versions, seen = len(every), min(row[10] for row in every)
+            _, site, issuer, report_year, url, published, source, fmt = last[:8]
+            failed = _failed(last[8], last[11])
+            figures = _figures(last[9])
             if None in (site, issuer, report_year, fmt, published, source, url):
                 text = None
             else:  # the cells of text (dates, times and numbers need no quotes nor a guard)

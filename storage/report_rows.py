@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import chain, groupby
+from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
@@ -127,25 +127,21 @@ def _written(writer: Any, buffer: io.StringIO, cells: list[Any]) -> bytes:
 def _rows(bare: Bare, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
     """The rows of ``sql``, their text as its UTF-8 bytes, streamed: SQLite's cursor steps
     through them as they are read; PostgreSQL sends them in chunks as it makes them (libpq
-    17's chunked rows, else a server-side cursor), so what it makes while the rows before are
-    written is not waited for."""
+    17's chunked rows, which the pinned psycopg[binary] bundles; a server-side cursor would
+    make the server wait for each FETCH), so what it makes while the rows before are written
+    is not waited for."""
     driver = bare.connection
     if bare.dialect == "sqlite":
         driver.text_factory = bytes
         return driver.execute(sql, params)
-    import psycopg
     from psycopg.types.string import ByteaBinaryLoader
 
     driver.execute("SET LOCAL client_encoding = 'UTF8'")
     driver.execute("SET LOCAL DateStyle = 'ISO'")  # what the listing's ``::text`` reads as
-    chunked = psycopg.pq.version() >= 170000
-    cursor = driver.cursor(binary=True, name="" if chunked else "nianbao_reports")
+    cursor = driver.cursor(binary=True)
     for text in ("text", "varchar"):  # in binary, a text value is its bytes
         cursor.adapters.register_loader(text, ByteaBinaryLoader)
-    if chunked:
-        return cursor.stream(sql, params, size=STREAM_ROWS)
-    cursor.execute(sql, params)
-    return chain.from_iterable(iter(lambda: cursor.fetchmany(STREAM_ROWS), []))
+    return cursor.stream(sql, params, size=STREAM_ROWS)
 
 
 def report_lines(bare: Bare, site_id: str | None = None,

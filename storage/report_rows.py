@@ -48,10 +48,10 @@ ORDER BY i.site_id, i.name, i.id, r.report_year, v.id
 """,
 # PostgreSQL sorts the reports alone, by their issuer's place (an integer, so no text is
 # compared) and year, then reads each one's versions (an index seek, never merged into a hash
-# join: OFFSET 0): the rows come as they are made, each converted to text as it is sent, where
+# join: OFFSET 0): the rows come as they are made, each converted to text as it is made, where
 # a sort of all the versions would convert them all and write them to disk before the first.
-# Dates and times are cast to text in the ISO style (set in ``_rows``): a third of the cost
-# of ``to_char``.
+# Dates and times are cast to text in the ISO style (set in ``_rows``), cheaper than
+# ``to_char`` (some 80 ms over 110,000 versions).
              "postgresql": """
 SELECT listed.id, listed.site_id, listed.name, listed.report_year, v.url,
        v.published_date::text, v.date_source, v.format, v.failed_checks::text,

@@ -8,10 +8,13 @@ error (exit 2), never "0 reports".
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
 import json
+import os
 import sys
 from itertools import islice
+from typing import Any
 
 from nianbao.commands.crawl import add_storage_arguments
 
@@ -94,9 +97,20 @@ def _print_failures(rows, args: argparse.Namespace) -> None:
     out.write(f"{count} failed identit{'y' if count == 1 else 'ies'}\n")
 
 
+def _utf8_bytes(out: Any) -> Any:
+    """The binary stream under the text stream ``out`` when bytes written to it read as ``out``
+    would write their UTF-8 text (no other encoding, no newline translation), else None."""
+    raw = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None)
+    if raw is None or encoding is None or os.linesep != "\n":
+        return None
+    return raw if codecs.lookup(encoding).name == "utf-8" else None
+
+
 def _csv_bare(args: argparse.Namespace) -> bool:
     """``reports --csv`` through the bare driver (``nianbao.storage.report_rows``), without
-    importing SQLAlchemy; False when the ordinary path must open the database."""
+    importing SQLAlchemy; False when the ordinary path must open the database. The lines come
+    as UTF-8 bytes and go out as they are where stdout writes UTF-8 (decoded where not)."""
     from nianbao.storage.bare import open_bare
 
     bare = open_bare(args.db)
@@ -105,10 +119,19 @@ def _csv_bare(args: argparse.Namespace) -> bool:
     from nianbao.storage.report_rows import report_lines
 
     out = sys.stdout
-    out.write(",".join(COLUMNS) + "\r\n")  # as csv.writer writes it: no name needs quotes
+    raw = _utf8_bytes(out)
     lines = report_lines(bare, args.site, args.year)
-    while chunk := "".join(islice(lines, 2000)):  # a write per 2,000 rows, not per row
-        out.write(chunk)
+    header = ",".join(COLUMNS) + "\r\n"  # as csv.writer writes it: no name needs quotes
+    if raw is None:
+        out.write(header)
+        while chunk := b"".join(islice(lines, 2000)):  # a write per 2,000 rows, not per row
+            out.write(chunk.decode())
+        return True
+    out.flush()  # what was written as text goes first
+    raw.write(header.encode())
+    while chunk := b"".join(islice(lines, 2000)):
+        raw.write(chunk)
+    raw.flush()
     return True
 
 

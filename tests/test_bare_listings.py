@@ -8,9 +8,11 @@ path would to that path.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from nianbao.commands.cli import main
 from nianbao.commands.reports import _print_reports
 from nianbao.storage.bare import open_bare
 from nianbao.storage.db import connect, migrate
-from nianbao.storage.report_rows import report_lines
+from nianbao.storage.report_rows import _when, report_lines
 from nianbao.storage.store import Store
 from nianbao.storage.summaries import report_summaries
 from tests.test_storage import URL, record, store_doc, year_before
@@ -73,7 +75,7 @@ def test_reports_csv_through_the_driver_is_the_summaries_csv(
     bare = open_bare(archive)
     assert bare is not None
     header = expected.split("\r\n", 1)[0] + "\r\n"
-    assert header + "".join(report_lines(bare, site, year)) == expected
+    assert header + b"".join(report_lines(bare, site, year)).decode() == expected
     extra = [*(["--site", site] if site else []), *(["--year", str(year)] if year else [])]
     assert main(["reports", "--csv", "--db", archive, *extra]) == 0
     assert capsys.readouterr().out == expected
@@ -81,6 +83,36 @@ def test_reports_csv_through_the_driver_is_the_summaries_csv(
         assert "cross_year.carry" in expected and "'=曲沃县" in expected
         assert '"\'=曲沃县""人民"",政府"' in expected and "'-曲沃县" in expected
         assert ",2," in expected  # the revised report's two versions
+
+
+@pytest.mark.parametrize("encoding", [None, "gb18030"])
+def test_reports_csv_to_a_stream_of_text_or_another_encoding_writes_the_same_text(
+        archive: str, encoding: str | None, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where stdout takes no UTF-8 bytes (a text-only stream, another encoding), the lines go
+    out as text: what the stream holds is the CSV the UTF-8 stdout got, as that stream keeps
+    it."""
+    assert main(["reports", "--csv", "--db", archive]) == 0
+    expected = capsys.readouterr().out
+    stream = io.StringIO() if encoding is None else io.TextIOWrapper(io.BytesIO(), encoding)
+    monkeypatch.setattr(sys, "stdout", stream)
+    assert main(["reports", "--csv", "--db", archive]) == 0
+    stream.flush()
+    if encoding is None:
+        assert stream.getvalue() == expected
+    else:
+        assert stream.buffer.getvalue() == expected.encode(encoding)
+    assert "晋城市城区人民政府" in expected
+
+
+@pytest.mark.parametrize("stored", ["2026-10-01 08:14:00.000000", "2026-10-01 08:14:00.123456",
+                                    "2026-10-01 08:14:00", "2026-10-01 08:14:00.12345",
+                                    "2026-10-01 08:14:00.5"])
+def test_a_first_sighting_reads_as_the_summaries_datetime(stored: str) -> None:
+    """Each form the listing reads a UTC time in (SQLite's six digits, PostgreSQL's text with
+    the fraction's trailing zeros dropped) gives the cell ``str()`` of the datetime gives."""
+    expected = str(datetime.fromisoformat(stored).replace(tzinfo=UTC))
+    assert _when(stored.encode()) == expected.encode()
 
 
 SITES = """

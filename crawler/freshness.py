@@ -161,10 +161,11 @@ def known_reading(response: Response) -> tuple[list[Link], list[dict], dict] | N
             list(reading["dates"]), reading)
 
 
-def document_state(item: FetchedDocument, outcome: str,
-                   version_id: int | None) -> dict | None:
+def document_state(item: FetchedDocument, outcome: str, version_id: int | None,
+                   digest: str | None = None) -> dict | None:
     """The resource fields to remember of a fetched document (None: nothing to remember, as
-    for a rendered DOM or a document without an archived copy)."""
+    for a rendered DOM or a document without an archived copy); ``digest``: its body's SHA-256
+    when already known."""
     if item.rendered or not item.warc.get("file"):
         return None
     return {
@@ -173,7 +174,8 @@ def document_state(item: FetchedDocument, outcome: str,
         "list_entry": item.list_entry, "warc_file": item.warc["file"],
         "warc_offset": item.warc["offset"], "warc_pointer": item.warc,
         "content_type": item.content_type,
-        "payload_digest": hashlib.sha256(item.body).hexdigest(), "fetched_at": item.fetched_at,
+        "payload_digest": digest or hashlib.sha256(item.body).hexdigest(),
+        "fetched_at": item.fetched_at,
         "checked_at": item.fetched_at, "links": item.followed,
     }
 
@@ -199,7 +201,8 @@ def keep_unchanged(store, item: FetchedDocument, kept: KeptBatch) -> str | None:
         previous = store.resource(item.url)
     if previous is None or not previous.outcome:
         return None
-    state = (document_state(item, previous.outcome, previous.version_id)
+    # The body answered from the archive was checked against its pointer's SHA-256 when read.
+    state = (document_state(item, previous.outcome, previous.version_id, item.warc.get("sha256"))
              if item.unchanged == Unchanged.CONFIRMED else None)
     kept.keep(previous.version_id, item.fetched_at, item.url, item.site_id, item.role, state)
     return previous.outcome

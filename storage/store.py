@@ -290,16 +290,10 @@ class Store:
             rows = connection.execute(_SITE_STATES, {"site_id": site_id})
             return {row[0]: ResourceState(*row) for row in rows}
 
-    def keep_version(self, version_id: int | None, seen_at: datetime, url: str, site_id: str,
-                     kind: str, state: dict[str, Any] | None = None) -> None:
-        """A document seen again unchanged, in one transaction: its version's ``last_seen``
-        moves forward (as ``touch_version``) and, when a ``state`` is given, its URL's state
-        is updated with it (as ``remember_resource``)."""
-        self.keep_versions([Kept(version_id, seen_at, url, site_id, kind, state)])
-
     def keep_versions(self, kept: list[Kept]) -> None:
-        """Several documents seen again unchanged (as ``keep_version``), in one transaction:
-        each state in the order given."""
+        """Documents seen again unchanged, in one transaction: each version's ``last_seen``
+        moves forward (as ``touch_version``) and each state given is updated (as
+        ``remember_resource``), in the order given."""
         touches = [{"version": k.version_id, "seen": as_utc(k.seen_at)}
                    for k in kept if k.version_id is not None]
         upserts: list[tuple[Any, list[dict[str, Any]]]] = []  # runs of one statement, in order

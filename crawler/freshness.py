@@ -34,6 +34,7 @@ from nianbao.crawler.links import Link
 from nianbao.crawler.meta import Role, Unchanged
 from nianbao.crawler.responses import header
 from nianbao.crawler.services import CrawlServices, services
+from nianbao.crawler.states import KeptBatch, SiteStates
 
 ROLES = (Role.LIST, Role.DISCOVER, Role.DETAIL, Role.ATTACHMENT)
 
@@ -44,6 +45,7 @@ class FreshnessMiddleware:
     def __init__(self, crawler: Crawler, services: CrawlServices):
         self.crawler = crawler
         self.services = services
+        self.states = SiteStates(services.store)  # one query per site, not one per request
         self.revalidate = timedelta(days=crawler.settings.getfloat("NIANBAO_REVALIDATE_DAYS"))
 
     @classmethod
@@ -53,7 +55,7 @@ class FreshnessMiddleware:
     def process_request(self, request: Request) -> Response | None:
         if request.meta.get(meta.ROLE) not in ROLES or request.meta.get("playwright"):
             return None
-        state = self.services.store.resource(request.url)
+        state = self.states.state(request.url, request.meta.get(meta.SITE))
         request.meta[meta.KNOWN] = (request.url, state is not None)
         if state is None or not state.warc_pointer:
             return None
@@ -159,10 +161,11 @@ def known_reading(response: Response) -> tuple[list[Link], list[dict], dict] | N
             list(reading["dates"]), reading)
 
 
-def document_state(item: FetchedDocument, outcome: str,
-                   version_id: int | None) -> dict | None:
+def document_state(item: FetchedDocument, outcome: str, version_id: int | None,
+                   digest: str | None = None) -> dict | None:
     """The resource fields to remember of a fetched document (None: nothing to remember, as
-    for a rendered DOM or a document without an archived copy)."""
+    for a rendered DOM or a document without an archived copy); ``digest``: its body's SHA-256
+    when already known."""
     if item.rendered or not item.warc.get("file"):
         return None
     return {
@@ -171,7 +174,8 @@ def document_state(item: FetchedDocument, outcome: str,
         "list_entry": item.list_entry, "warc_file": item.warc["file"],
         "warc_offset": item.warc["offset"], "warc_pointer": item.warc,
         "content_type": item.content_type,
-        "payload_digest": hashlib.sha256(item.body).hexdigest(), "fetched_at": item.fetched_at,
+        "payload_digest": digest or hashlib.sha256(item.body).hexdigest(),
+        "fetched_at": item.fetched_at,
         "checked_at": item.fetched_at, "links": item.followed,
     }
 
@@ -185,10 +189,11 @@ def remember_document(store, item: FetchedDocument, outcome: str,
         store.remember_resource(item.url, item.site_id, item.role, **state)
 
 
-def keep_unchanged(store, item: FetchedDocument) -> str | None:
+def keep_unchanged(store, item: FetchedDocument, kept: KeptBatch) -> str | None:
     """For a document answered from the archive: keep its stored version (its last-seen time
     moves) and return its last outcome; None when the item must be parsed after all. A 304
-    also renews the document's validators; both in one transaction."""
+    also renews the document's validators; both in one transaction, with the rest of ``kept``'s
+    batch."""
     if item.unchanged is None:
         return None
     previous = item.previous  # read by the middleware that answered it from the archive
@@ -196,8 +201,8 @@ def keep_unchanged(store, item: FetchedDocument) -> str | None:
         previous = store.resource(item.url)
     if previous is None or not previous.outcome:
         return None
-    state = (document_state(item, previous.outcome, previous.version_id)
+    # The body answered from the archive was checked against its pointer's SHA-256 when read.
+    state = (document_state(item, previous.outcome, previous.version_id, item.warc.get("sha256"))
              if item.unchanged == Unchanged.CONFIRMED else None)
-    store.keep_version(previous.version_id, item.fetched_at, item.url, item.site_id,
-                       item.role, state)
+    kept.keep(previous.version_id, item.fetched_at, item.url, item.site_id, item.role, state)
     return previous.outcome

@@ -21,6 +21,7 @@ from nianbao.crawler.freshness import document_state, keep_unchanged, remember_d
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.recorder import CrawlRecorder, recorder
 from nianbao.crawler.services import CrawlServices, services
+from nianbao.crawler.states import KeptBatch
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
 from nianbao.parsers.pool import ParsePool
@@ -67,11 +68,13 @@ class StorePipeline:
     records why not."""
 
     def __init__(self, crawler: Crawler, crawl: CrawlServices, recorder: CrawlRecorder,
-                 parse: dict):
+                 parse: dict, kept_batch: int = 1):
         self.crawler = crawler
         self.services = crawl
         self.store = crawl.store
         self.recorder = recorder
+        # unchanged documents' rows, written a batch at a time (``crawler/states.py``)
+        self.kept = KeptBatch(crawl.store, kept_batch)
         self.max_bytes = int(parse["max_file_mb"]) * 2**20
         self.pool = ParsePool.from_settings(parse)
         self.deferrer = ParseDeferrer.from_crawler(crawler)  # heavy parses to the queue
@@ -79,7 +82,13 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler, services(crawler), recorder(crawler), settings()["parse"])
+        return cls(crawler, services(crawler), recorder(crawler), settings()["parse"],
+                   crawler.settings.getint("NIANBAO_KEPT_BATCH", 1))
+
+    def close_spider(self) -> None:
+        """The pending batch of unchanged documents, written before the run is recorded as
+        finished (Scrapy closes the pipelines before it sends ``spider_closed``)."""
+        self.kept.flush()
 
     def close_pool(self) -> None:
         self.crawler.stats.set_value("nianbao/parse/workers_started", self.pool.workers_started)
@@ -113,9 +122,10 @@ class StorePipeline:
         store, run = self.store, self.recorder
         if item.unchanged is not None and not await self.durable(item):
             return item
-        if keep_unchanged(store, item) is not None:
+        if keep_unchanged(store, item, self.kept) is not None:
             run.count(item.site_id, "unchanged")
             return item
+        self.kept.flush()  # before any other write: a state kept must not overwrite a newer one
         # First seen: the freshness middleware's lookup says, when it made one.
         known = item.known if item.known is not None else store.resource(item.url) is not None
         dates = external_dates(item, first_seen=not known)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, bindparam, func, insert, inspect, select, update
@@ -75,8 +75,9 @@ class ResourceState:
 RESOURCE_FIELDS = frozenset(f.name for f in fields(ResourceState)) - {"url", "site_id", "kind"}
 # Statements asked once or more per document of a crawl, built once: building a statement
 # costs more than SQLite takes to run it.
-_RESOURCE_STATE = select(*(getattr(Resource, f.name) for f in fields(ResourceState))).where(
-    Resource.url == bindparam("url"))
+_RESOURCE_COLUMNS = tuple(getattr(Resource, f.name) for f in fields(ResourceState))
+_RESOURCE_STATE = select(*_RESOURCE_COLUMNS).where(Resource.url == bindparam("url"))
+_SITE_STATES = select(*_RESOURCE_COLUMNS).where(Resource.site_id == bindparam("site_id"))
 _REPORT = select(Report.id).where(Report.issuer_id == bindparam("issuer_id"),
                                   Report.report_year == bindparam("year"))
 _NEW_REPORT = insert(Report).returning(Report.id)
@@ -92,6 +93,18 @@ _TOUCH_VERSION = update(Version).where(
 ).values(last_seen=bindparam("seen"))
 _LATEST_OF_REPORT = select(Version.id).where(Version.report_id == bindparam("report_id")).order_by(
     Version.id.desc()).limit(1)
+
+
+class Kept(NamedTuple):
+    """A document seen again unchanged: its version to touch, and its URL's new state (None:
+    the state stays as it was)."""
+
+    version_id: int | None
+    seen_at: datetime
+    url: str
+    site_id: str
+    kind: str
+    state: dict[str, Any] | None = None
 
 
 @dataclass
@@ -270,17 +283,34 @@ class Store:
         with self.engine.begin() as connection:
             connection.execute(statement, params)
 
-    def keep_version(self, version_id: int | None, seen_at: datetime, url: str, site_id: str,
-                     kind: str, state: dict[str, Any] | None = None) -> None:
-        """A document seen again unchanged, in one transaction: its version's ``last_seen``
-        moves forward (as ``touch_version``) and, when a ``state`` is given, its URL's state
-        is updated with it (as ``remember_resource``)."""
-        upsert = self._resource_upsert(url, site_id, kind, state) if state else None
+    def resources_of(self, site_id: str) -> dict[str, ResourceState]:
+        """Every URL's state of one site, by URL, in one query: what a recrawl asks of each of
+        its requests, at once (``crawler/states.py``)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(_SITE_STATES, {"site_id": site_id})
+            return {row[0]: ResourceState(*row) for row in rows}
+
+    def keep_versions(self, kept: list[Kept]) -> None:
+        """Documents seen again unchanged, in one transaction: each version's ``last_seen``
+        moves forward (as ``touch_version``) and each state given is updated (as
+        ``remember_resource``), in the order given."""
+        touches = [{"version": k.version_id, "seen": as_utc(k.seen_at)}
+                   for k in kept if k.version_id is not None]
+        upserts: list[tuple[Any, list[dict[str, Any]]]] = []  # runs of one statement, in order
+        for k in kept:
+            if k.state:
+                statement, params = self._resource_upsert(k.url, k.site_id, k.kind, k.state)
+                if upserts and upserts[-1][0] is statement:
+                    upserts[-1][1].append(params)
+                else:
+                    upserts.append((statement, [params]))
+        if not touches and not upserts:
+            return
         with self.engine.begin() as connection:
-            if version_id is not None:
-                connection.execute(_TOUCH_VERSION, {"version": version_id, "seen": as_utc(seen_at)})
-            if upsert is not None:
-                connection.execute(*upsert)
+            if touches:
+                connection.execute(_TOUCH_VERSION, touches)
+            for statement, rows in upserts:
+                connection.execute(statement, rows)
 
     def _resource_upsert(self, url: str, site_id: str, kind: str,
                          values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

@@ -27,7 +27,7 @@ from nianbao.parsers.pipeline import parse_bytes
 from nianbao.storage import store as store_module
 from nianbao.storage.db import alembic_config, connect, database_url, migrate
 from nianbao.storage.models import Base, CrossYearResult, Report
-from nianbao.storage.store import Store
+from nianbao.storage.store import Kept, Store
 from nianbao.vocabulary.figures import KEY_FIGURES
 from nianbao.vocabulary.issuers import normalize_issuer, same_body
 from tests.conftest import FIXTURES, ROOT, gold
@@ -198,7 +198,7 @@ def test_a_replayed_store_after_sigkill_is_unchanged(store: Store, db_url: str,
 import json, os, signal, sys
 from datetime import datetime
 from nianbao.storage.db import connect, migrate
-from nianbao.storage.store import Store
+from nianbao.storage.store import Kept, Store
 from tests.test_storage import store_doc
 engine = connect({db_url!r})
 migrate(engine)
@@ -451,6 +451,31 @@ def test_remember_resource_updates_only_given_fields(store: Store) -> None:
     assert (state.list_entry, state.content_type) == ("城区2023年报 2024-01-29", "text/html")
     with pytest.raises(TypeError):
         store.remember_resource(URL, "jccq", "detail", etags="x")
+
+
+def test_keep_versions_touches_versions_and_renews_states_in_one_batch(store: Store) -> None:
+    """A recrawl's unchanged documents, written a batch at a time: each version's last-seen
+    time moves forward (never back), each state given is renewed, in order (the later state
+    of a URL wins), and a kept document without a new state keeps its state as it was."""
+    first = store_doc(store, record())
+    other = URL + "?other"
+    store.remember_resource(URL, "jccq", "detail", etag='"v1"', outcome="report",
+                            version_id=first.version_id)
+    store.remember_resource(other, "jccq", "attachment", etag='"o1"', outcome="not-a-report")
+    later, latest = T0 + timedelta(days=1), T0 + timedelta(days=2)
+    store.keep_versions([
+        Kept(first.version_id, latest, URL, "jccq", "detail", {"etag": '"v2"'}),
+        Kept(first.version_id, later, URL, "jccq", "detail", {"etag": '"v3"', "status": 304}),
+        Kept(None, later, other, "jccq", "attachment", None),
+    ])
+    [version] = store.versions(first.report_id)
+    assert version["last_seen"] == latest
+    assert (store.resource(URL).etag, store.resource(URL).status) == ('"v3"', 304)
+    assert store.resource(other).etag == '"o1"'
+    states = store.resources_of("jccq")
+    assert sorted(states) == sorted([URL, other])
+    assert states[URL] == store.resource(URL) and states[other] == store.resource(other)
+    assert store.resources_of("quwo") == {}
 
 
 # The `nianbao reports` listing -------------------------------------------------------------

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +38,7 @@ from nianbao.storage.db import connect, migrate
 from nianbao.storage.models import Delivery, Event, Version
 from nianbao.storage.store import Store
 from tests.conftest import FIXTURES, ROOT
+from tests.mockserver.server import ReplicaHTTPServer
 
 CHENGQU = "000_7215e79b01c75868"  # 晋城市城区人民政府 2023
 QUWO = "002_59d91e6a9fd921ee"  # 曲沃县人民政府 2023
@@ -135,7 +136,7 @@ class Webhook:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[dict[str, Any]] = []
-        self.server: ThreadingHTTPServer | None = None
+        self.server: ReplicaHTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -154,7 +155,7 @@ class Webhook:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = ReplicaHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def down(self) -> None:

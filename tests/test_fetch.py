@@ -7,12 +7,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
 
 from tests.conftest import FIXTURES
+from tests.mockserver.server import ReplicaHTTPServer
 
 SEED = next((FIXTURES / "seeds").glob("003_*.txt"))
 
@@ -49,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def portal() -> Iterator[str]:
     _Handler.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = ReplicaHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -7,8 +7,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tests.mockserver.server import ReplicaHTTPServer
 
 
 @dataclass
@@ -31,7 +33,7 @@ class AttackPortal:
     bodies: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._server: ThreadingHTTPServer | None = None
+        self._server: ReplicaHTTPServer | None = None
         self._lock = threading.Lock()
 
     @property
@@ -88,16 +90,15 @@ class AttackPortal:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        server_class = ThreadingHTTPServer
+        server_class = ReplicaHTTPServer
         if ":" in self.host:
             import socket
 
-            class V6(ThreadingHTTPServer):
+            class V6(ReplicaHTTPServer):
                 address_family = socket.AF_INET6
 
             server_class = V6
         self._server = server_class((self.host, self.port), Handler)
-        self._server.daemon_threads = True
         self._server.handle_error = lambda *args: None  # a client that hung up
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -27,12 +27,13 @@ import zipfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import yaml
 
 from tests.mockserver import render
+from tests.mockserver.server import ReplicaHTTPServer
 
 PER_PAGE = 20
 COLUMN = "/xxgk/zfxxgknb/"
@@ -138,8 +139,7 @@ def hostile_documents(hungry: int = 8, hungry_rows: int = 150_000) -> dict[str, 
     }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(ReplicaHTTPServer):
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hangs up (a crawl stopped, a download cut at its size limit) is
@@ -164,7 +164,7 @@ class GeneratedPortal:
         self.not_modified = 0
         self.bytes_sent = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: ReplicaHTTPServer | None = None
 
     # -- content ----------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +45,7 @@ from nianbao.vocabulary.divisions import Division, children, divisions
 from tests.mockserver import render
 from tests.mockserver.documents import default_cache_dir
 from tests.mockserver.generated import _variant
+from tests.mockserver.server import ReplicaHTTPServer
 
 PROVINCES = ("330000", "140000")  # 浙江省, 山西省
 PER_LEVEL = 5
@@ -211,7 +212,7 @@ class Nation:
         self.heavy: dict[str, str] = {}  # attachment URL → its kind (scan, doc)
         self._heavy_left = list(heavy)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: ReplicaHTTPServer | None = None
         self._seeds = {s: render.load_report(s) for s in render.seed_ids()}
         for gov in self.govs:
             self._portal(gov)
@@ -353,8 +354,7 @@ class Nation:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
+        class Server(ReplicaHTTPServer):
 
             def handle_error(self, request, client_address) -> None:
                 pass  # a client that hangs up is normal here

@@ -34,6 +34,7 @@ from tests.mockserver.documents import DocumentStore
 from tests.mockserver.http import Request, Response, with_validators
 from tests.mockserver.portals import PORTALS_FILE, full_seed_id, load_portals
 from tests.mockserver.requestlog import LogEntry, RequestLog, client_kind
+from tests.mockserver.server import ReplicaHTTPServer
 from tests.mockserver.site import Site
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -138,8 +139,7 @@ class ReplicaHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
+class _HTTPServer(ReplicaHTTPServer):
     replica: ReplicaServer
     tls: ssl.SSLContext
 

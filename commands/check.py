@@ -12,7 +12,6 @@ error (exit 2), never an empty table.
 from __future__ import annotations
 
 import argparse
-import codecs
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from nianbao.checks.verdict_text import FIELDS
 from nianbao.commands.crawl import add_storage_arguments
+from nianbao.commands.output import write_lines
 from nianbao.settings import PROJECT_ROOT, settings
 from nianbao.sites import SitesError, load_sites, select_sites
 
@@ -119,16 +119,6 @@ def lines(stored: Iterable[bytes], fmt: str, as_of: date) -> Iterator[bytes]:
 def _prefixed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
     yield from rest
-
-
-def write_lines(chunks: Iterable[bytes]) -> None:
-    """UTF-8 bytes to standard output as they come; re-encoded when it is not UTF-8."""
-    out = sys.stdout
-    if codecs.lookup(out.encoding).name == "utf-8":
-        out.flush()
-        out.buffer.writelines(chunks)
-    else:
-        out.writelines(chunk.decode() for chunk in chunks)
 
 
 def _list_bare(args: argparse.Namespace, sites_file: bytes, fmt: str, as_of: date) -> bool:

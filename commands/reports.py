@@ -8,13 +8,10 @@ error (exit 2), never "0 reports".
 from __future__ import annotations
 
 import argparse
-import codecs
 import csv
 import json
-import os
 import sys
-from itertools import islice
-from typing import Any
+from itertools import chain
 
 from nianbao.commands.crawl import add_storage_arguments
 
@@ -97,16 +94,6 @@ def _print_failures(rows, args: argparse.Namespace) -> None:
     out.write(f"{count} failed identit{'y' if count == 1 else 'ies'}\n")
 
 
-def _utf8_bytes(out: Any) -> Any:
-    """The binary stream under the text stream ``out`` when bytes written to it read as ``out``
-    would write their UTF-8 text (no other encoding, no newline translation), else None."""
-    raw = getattr(out, "buffer", None)
-    encoding = getattr(out, "encoding", None)
-    if raw is None or encoding is None or os.linesep != "\n":
-        return None
-    return raw if codecs.lookup(encoding).name == "utf-8" else None
-
-
 def _csv_bare(args: argparse.Namespace) -> bool:
     """``reports --csv`` through the bare driver (``nianbao.storage.report_rows``), without
     importing SQLAlchemy; False when the ordinary path must open the database. The lines come
@@ -116,22 +103,11 @@ def _csv_bare(args: argparse.Namespace) -> bool:
     bare = open_bare(args.db)
     if bare is None:
         return False
+    from nianbao.commands.output import write_lines
     from nianbao.storage.report_rows import report_lines
 
-    out = sys.stdout
-    raw = _utf8_bytes(out)
-    lines = report_lines(bare, args.site, args.year)
     header = ",".join(COLUMNS) + "\r\n"  # as csv.writer writes it: no name needs quotes
-    if raw is None:
-        out.write(header)
-        while chunk := b"".join(islice(lines, 2000)):  # a write per 2,000 rows, not per row
-            out.write(chunk.decode())
-        return True
-    out.flush()  # what was written as text goes first
-    raw.write(header.encode())
-    while chunk := b"".join(islice(lines, 2000)):
-        raw.write(chunk)
-    raw.flush()
+    write_lines(chain([header.encode()], report_lines(bare, args.site, args.year)))
     return True
 
 

@@ -28,10 +28,14 @@ _SET_FAILED = (update(Report).where(Report.id == bindparam("report"))
                .values(cross_year_failed=bindparam("failed")))
 
 
-def _is_latest(version: Any) -> Any:
+def latest_version_id(report_id: Any) -> Any:
+    """The id of the latest version of ``report_id`` (an index seek), as a scalar subquery."""
     other = aliased(Version)
-    return version.id == (select(func.max(other.id)).where(other.report_id == version.report_id)
-                          .scalar_subquery())
+    return select(func.max(other.id)).where(other.report_id == report_id).scalar_subquery()
+
+
+def _is_latest(version: Any) -> Any:
+    return version.id == latest_version_id(version.report_id)
 
 
 def _current(*conditions: Any) -> Any:

@@ -18,18 +18,13 @@ from itertools import groupby
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from nianbao.storage.cross_year import latest_version_id
 from nianbao.storage.models import CrossYearResult, Issuer, Report, Version
 from nianbao.storage.report_rows import listed_failed
 
 STREAM_ROWS = 2000
-
-
-def _latest_of(report_id: Any) -> Any:
-    """The id of the latest version of ``report_id`` (an index seek)."""
-    other = aliased(Version)
-    return select(func.max(other.id)).where(other.report_id == report_id).scalar_subquery()
 
 
 def _current_cross_year(version_id: Any) -> Any:
@@ -120,7 +115,7 @@ def identity_failures(session: Session, site_id: str | None = None,
         select(Issuer.site_id, Issuer.name, Report.report_year, Version.id, Version.url,
                Version.checks)
         .join(Issuer, Report.issuer_id == Issuer.id)
-        .join(Version, Version.id == _latest_of(Report.id))
+        .join(Version, Version.id == latest_version_id(Report.id))
         .where(cast(Version.failed_checks, String) != "[]"), site_id, year,
     ).order_by(Issuer.site_id, Issuer.name, Report.report_year)
     for site, issuer, report_year, version_id, url, checks in _stream(session, own):
@@ -134,7 +129,7 @@ def identity_failures(session: Session, site_id: str | None = None,
         select(Issuer.site_id, Issuer.name, Report.report_year, Version.id, Version.url,
                CrossYearResult.earlier_year, CrossYearResult.later_year, CrossYearResult.checks)
         .join(Issuer, Report.issuer_id == Issuer.id)
-        .join(Version, Version.id == _latest_of(Report.id))
+        .join(Version, Version.id == latest_version_id(Report.id))
         .join(CrossYearResult, and_(joined, CrossYearResult.later_version_id == Version.id)),
         site_id, year,
     ).order_by(Issuer.site_id, Issuer.name, Report.report_year)

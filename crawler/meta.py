@@ -48,6 +48,7 @@ BROWSER_RULES = "browser_rules"  # the address allowance Chromium's requests are
 BROWSER_GUARDED = "browser_guarded"  # the page's request guard is in place (browser_guard.py)
 BROWSER_REFUSED = "browser_refused"  # what the page's guard refused: [Refusal]
 BROWSER_PAGE = "browser_page"  # the Playwright page of a browser request, even if it failed
+BROWSER_RETRIED = "browser_retried"  # a browser request tried again after its navigation timed out
 SOLVE_FOR = "solve_for"  # the request a SOLVE visit is made for
 SOLVE_ANY = "solve_any"  # pass challenges in Chromium without a site entry (discovery's pages)
 PREVIOUS = "previous"  # the URL's stored state when the request was sent (ResourceState)

@@ -129,10 +129,20 @@ class RenderMiddleware:
             if isinstance(rendered, Response):
                 rendered.flags.append(RENDERED_FLAG)
             return rendered
-        self._solve_ended(request)
         if page is not None and not page.is_closed():
             with contextlib.suppress(Exception):
                 await bounded(page.close(), STEP_SECONDS)
+        if refusal is None and _navigation_timeout(exception) \
+                and not request.meta.get(meta.BROWSER_RETRIED):
+            # Tried once more, as Scrapy retries a download that timed out: a browser that
+            # stalled for the navigation's whole time (a loaded machine) must not decide alone
+            # that a page, or a challenge, could not be read.
+            self.crawler.stats.inc_value("nianbao/browser/navigation_retries")
+            retry = request.replace(dont_filter=True)
+            retry.meta[meta.BROWSER_RETRIED] = True
+            self._to_browser(retry)
+            return retry
+        self._solve_ended(request)
         if refusal is not None:
             self.crawler.stats.inc_value("nianbao/browser/refused")
             raise Refused("forbidden-address", f"in the browser, {refusal.url}: "
@@ -251,6 +261,13 @@ class RenderMiddleware:
                    for c in cookies]
             return original.replace(dont_filter=True, cookies=jar)
         return rendered
+
+
+def _navigation_timeout(exception: Exception) -> bool:
+    """Whether a browser request failed on Playwright's navigation timeout (by its class, so
+    that a crawl that renders nothing never imports Playwright)."""
+    kind = type(exception)
+    return kind.__name__ == "TimeoutError" and kind.__module__.startswith("playwright")
 
 
 def to_browser(request: Request, context: dict, guard: dict, name: str = "render") -> None:

@@ -7,7 +7,8 @@ https) when the engine starts, and the crawl waits for both before its first req
 a second and a half of every crawl, most of an unchanged recrawl's time, although most sites
 never need a browser; importing it (Playwright's API, aiohttp) costs most of a second more.
 Here both wait for the first browser request; what the browser does once started is
-scrapy-playwright's own.
+scrapy-playwright's own, and then the page is left to settle (``render.settled_content``)
+before the download ends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+
+from nianbao.crawler import meta
+from nianbao.crawler.render import settled_content
 
 
 class LazyPlaywrightHandler(HTTP11DownloadHandler):
@@ -34,7 +38,13 @@ class LazyPlaywrightHandler(HTTP11DownloadHandler):
         if not request.meta.get("playwright"):
             return await super().download_request(request)
         browser = self._browser or await self._start_browser()
-        return await browser.download_request(request)
+        response = await browser.download_request(request)
+        page, settle = request.meta.get("playwright_page"), request.meta.get(meta.SETTLE)
+        if page is not None and settle is not None:
+            # Still the download: whatever the page asks its portal for while it settles (a
+            # challenge's reload) is this request's, and the next one waits its turn.
+            request.meta[meta.SETTLED] = await settled_content(page, *settle)
+        return response
 
     async def _start_browser(self) -> Any:
         async with self._start_lock:

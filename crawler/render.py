@@ -91,11 +91,23 @@ class RenderMiddleware:
         site = self.sites.get(request.meta.get(meta.SITE, ""))
         return self.ways.of(site.region if site else request.meta.get(meta.REGION))
 
+    def _wait_for(self, request: Request) -> str | None:
+        site = self.sites.get(request.meta.get(meta.SITE, ""))
+        return request.meta.get(meta.WAIT_FOR) or (site.selectors.get("wait_for")
+                                                   if site else None)
+
     def _to_browser(self, request: Request) -> None:
         """Route ``request`` to Chromium, judged inside the browser by its site's allowance.
         Without an upstream proxy, the pages' proxy is the local pinning proxy
         (``browser_proxy.py``); every host, loopback included, goes through it. A region with
-        a proxy of its own has a browser context of its own, with that proxy."""
+        a proxy of its own has a browser context of its own, with that proxy.
+
+        The page is waited for (scripts drawn, a challenge's reload done) inside the download
+        (``handler.py``), so the visit holds its download slot until then: whatever Chromium
+        asks the portal for in one visit counts as that one request, and the platform's next
+        request keeps its delay and concurrency (settling after the download had freed the
+        slot let the next request in between a challenge's first load and its reload)."""
+        request.meta[meta.SETTLE] = (self.timeout, self._wait_for(request))
         way = self._way(request)
         if way.proxy and way.proxy != self.ways.default.proxy:
             context = {**self.context, "proxy": {"server": way.proxy}}
@@ -123,6 +135,12 @@ class RenderMiddleware:
         page = request.meta.pop(meta.BROWSER_PAGE, None)
         refusal = next((r for r in request.meta.get(meta.BROWSER_REFUSED) or ()
                         if r.document), None)
+        if isinstance(exception, KeptReloading):
+            if page is not None and not page.is_closed():
+                with contextlib.suppress(Exception):
+                    await bounded(page.close(), STEP_SECONDS)
+            self._solve_ended(request)
+            raise Refused("challenge", str(exception))
         if page is not None and refusal is None and NAVIGATING in str(exception) \
                 and not page.is_closed():
             rendered = await self._from_browser(request, None, page)
@@ -205,12 +223,13 @@ class RenderMiddleware:
 
     async def _from_browser(self, request: Request, response: Response,
                             page) -> Response | Request:
-        site = self.sites.get(request.meta.get(meta.SITE, ""))
-        wait_for = request.meta.get(meta.WAIT_FOR) or (site.selectors.get("wait_for")
-                                                       if site else None)
+        # Settled inside the download (``handler.py``); read again only after the page
+        # navigated once more when scrapy-playwright read it.
+        html = request.meta.pop(meta.SETTLED, None) if response is not None else None
         try:
             try:
-                html = await settled_content(page, self.timeout, wait_for)
+                if html is None:
+                    html = await settled_content(page, self.timeout, self._wait_for(request))
             except KeptReloading as exc:
                 raise Refused("challenge", str(exc)) from None
             status = await document_status(page)

@@ -18,8 +18,10 @@ from nianbao.crawler.addon import NianbaoAddon
 from nianbao.crawler.run import CrawlOptions, scrapy_settings
 from nianbao.crawler.throttle import SiteThrottle
 from nianbao.sites import SitesError, load_sites
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_tool
+from tests.mockserver.attacks import AttackPortal
 from tests.mockserver.generated import GeneratedPortal
+from tests.test_ssrf import column, run_crawl, write_site
 
 
 def throttle(**settings) -> SiteThrottle:
@@ -114,3 +116,30 @@ def test_an_unchanged_recrawl_of_304s_brings_the_delay_down(tmp_path: Path) -> N
     delays = [int(re.search(r"'nianbao/throttle/delay_ms/127\.0\.0\.1': (\d+)", out)[1])
               for out in (first, again)]
     assert delays[0] < 1000 and delays[1] < 1000, delays
+
+
+# A JavaScript-cookie challenge: the first load sets a cookie and reloads a second later; the
+# reloaded page draws its content.
+RELOADS_ONCE = ("<html><head><meta charset='utf-8'></head><body><script>"
+                "if (document.cookie.includes('seen=1')) { document.body.innerHTML ="
+                " '<' + 'a href=\"#top\">政府信息公开年度报告</a>'; } else {"
+                " document.cookie = 'seen=1; path=/'; setTimeout(() => location.reload(), 1000);"
+                " }</script></body></html>")
+
+
+def test_a_browser_visit_holds_its_platform_until_its_page_is_read(tmp_path: Path) -> None:
+    """Chromium may ask a portal for more than the page in one visit (a challenge's reload a
+    second later). The visit is one request to the platform: with one request at a time, the
+    next one waits until the visit's page has been read, never slipping in between the
+    page's first load and its reload."""
+    require_tool("chromium", "the page is rendered in a real browser")
+    with AttackPortal() as portal:
+        portal.page("/a/", RELOADS_ONCE)
+        portal.page("/b/", column())
+        sites = write_site(tmp_path / "sites.yaml", portal, render="always",
+                           columns=[{"url": f"{portal.url}/a/"}, {"url": f"{portal.url}/b/"}],
+                           politeness={"delay_seconds": 0, "concurrency": 1})
+        done, _ = run_crawl(tmp_path, sites)
+        visits = [path for path in portal.paths() if path in ("/a/", "/b/")]
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert visits in (["/a/", "/a/", "/b/"], ["/b/", "/a/", "/a/"]), visits

@@ -135,7 +135,7 @@ class RenderMiddleware:
         page = request.meta.pop(meta.BROWSER_PAGE, None)
         refusal = next((r for r in request.meta.get(meta.BROWSER_REFUSED) or ()
                         if r.document), None)
-        if isinstance(exception, KeptReloading):
+        if isinstance(exception, KeptReloading) and refusal is None:  # while it settled
             if page is not None and not page.is_closed():
                 with contextlib.suppress(Exception):
                     await bounded(page.close(), STEP_SECONDS)

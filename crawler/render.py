@@ -136,9 +136,7 @@ class RenderMiddleware:
         refusal = next((r for r in request.meta.get(meta.BROWSER_REFUSED) or ()
                         if r.document), None)
         if isinstance(exception, KeptReloading) and refusal is None:  # while it settled
-            if page is not None and not page.is_closed():
-                with contextlib.suppress(Exception):
-                    await bounded(page.close(), STEP_SECONDS)
+            await close_page(page)
             self._solve_ended(request)
             raise Refused("challenge", str(exception))
         if page is not None and refusal is None and NAVIGATING in str(exception) \
@@ -147,9 +145,7 @@ class RenderMiddleware:
             if isinstance(rendered, Response):
                 rendered.flags.append(RENDERED_FLAG)
             return rendered
-        if page is not None and not page.is_closed():
-            with contextlib.suppress(Exception):
-                await bounded(page.close(), STEP_SECONDS)
+        await close_page(page)
         if refusal is None and _navigation_timeout(exception) \
                 and not request.meta.get(meta.BROWSER_RETRIED):
             # Tried once more, as Scrapy retries a download that timed out: a browser that
@@ -252,9 +248,7 @@ class RenderMiddleware:
             self._solve_ended(request)
             raise
         finally:
-            if not page.is_closed():
-                with contextlib.suppress(Exception):
-                    await bounded(page.close(), STEP_SECONDS)
+            await close_page(page)
         rendered = HtmlResponse(
             url=url, status=status or 200, body=html.encode("utf-8"), encoding="utf-8",
             request=request, headers={"Content-Type": "text/html; charset=utf-8"},
@@ -297,6 +291,10 @@ def to_browser(request: Request, context: dict, guard: dict, name: str = "render
     for name in ("If-None-Match", "If-Modified-Since"):
         request.headers.pop(name, None)
     request.meta.pop(meta.PREVIOUS, None)
+    # A request sent again (a navigation that timed out) gets a page of its own: the one it
+    # had may still be open, reloading, its close refused (scrapy-playwright would reuse it).
+    for key in ("playwright_page", meta.SETTLED):
+        request.meta.pop(key, None)
     request.meta.update(playwright=True, playwright_include_page=True,
                         playwright_context=name, playwright_context_kwargs=context,
                         playwright_page_init_callback=GUARD_PAGE)
@@ -306,6 +304,19 @@ def to_browser(request: Request, context: dict, guard: dict, name: str = "render
 
 class KeptReloading(Exception):
     """The page never held still long enough to be read (a challenge reloading it)."""
+
+
+async def close_page(page) -> None:
+    """Close ``page`` (if open), within ``STEP_SECONDS``. Its request routes go first, their
+    handlers' errors ignored: a page that keeps reloading has a routed request in flight at
+    any moment, and Playwright's close waits for it — some closes never ended, and the page
+    stayed open, holding one of the context's page slots."""
+    if page is None or page.is_closed():
+        return
+    with contextlib.suppress(Exception):
+        await bounded(page.unroute_all(behavior="ignoreErrors"), STEP_SECONDS)
+    with contextlib.suppress(Exception):
+        await bounded(page.close(), STEP_SECONDS)
 
 
 async def bounded(awaitable, seconds: float):

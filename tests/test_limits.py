@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -144,8 +145,6 @@ RELOADING = ("<html><head><script>document.cookie = 'c=' + Date.now();"
 
 
 def short_render_settings(folder: Path, seconds: int) -> Path:
-    import yaml
-
     conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
     conf["crawl"]["render_timeout_seconds"] = seconds
     conf["fetch"].update(retries=0, delay_seconds=0)
@@ -179,6 +178,39 @@ def test_a_challenge_that_reloads_forever_ends_as_a_challenge_in_bounded_time(
     assert all("navigating" not in f["detail"] for f in column_failures), column_failures
     assert any(f"within {render_seconds} s" in f["detail"] or "kept reloading" in f["detail"]
                for f in column_failures), column_failures
+
+
+# Reloaded the moment its script runs, forever (a challenge no browser passes): at any moment
+# one of its requests is in flight.
+RELOADS_AT_ONCE = (b"<html><body><script>document.cookie = 'c=' + Date.now();"
+                   b"location.reload();</script></body></html>")
+
+
+def test_every_page_that_never_stops_reloading_is_closed(tmp_path: Path) -> None:
+    """With one browser page at a time, four columns that reload forever are each opened,
+    given up and closed in turn. Playwright's close waited for the page's routed request in
+    flight, and sometimes never ended: the page stayed open, holding the only page slot, and
+    the next page (or the same request sent again after a navigation timeout, handed that
+    page back) waited for ever."""
+    require_tool("chromium", "the pages are rendered in a real browser")
+    settings_path = short_render_settings(tmp_path, 3)
+    conf = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
+    conf["crawl"]["browser_max_pages"] = 1
+    settings_path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+    columns = [f"/col{n}/" for n in range(4)]
+    with AttackPortal() as portal:
+        for path in ["/", *columns]:
+            portal.routes[path] = Answer(200, RELOADS_AT_ONCE)
+        started = time.monotonic()
+        done, db = run_crawl(tmp_path, write_site(
+            tmp_path / "sites.yaml", portal, render="always",
+            columns=[{"url": portal.url + path} for path in columns]),
+            env={"NIANBAO_SETTINGS": str(settings_path)})
+        elapsed = time.monotonic() - started
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert elapsed < 150, elapsed
+    failed = {f["url"].removeprefix(portal.url) for f in failures(db)}
+    assert failed >= set(columns), failures(db)
 
 
 # A challenge page that never finishes loading: a script it asks for does not come in time.

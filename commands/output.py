@@ -35,12 +35,10 @@ def write_lines(chunks: Iterable[bytes]) -> None:
     the module docstring)."""
     out = sys.stdout
     raw = _utf8_buffer(out)
+    if raw is not None:
+        out.flush()  # what was written as text goes first
+    write = raw.write if raw is not None else (lambda chunk: out.write(chunk.decode()))
     lines = iter(chunks)
-    if raw is None:
-        while chunk := b"".join(islice(lines, LINES_A_WRITE)):
-            out.write(chunk.decode())
-        return
-    out.flush()  # what was written as text goes first
     while chunk := b"".join(islice(lines, LINES_A_WRITE)):
-        raw.write(chunk)
-    raw.flush()
+        write(chunk)
+    (raw if raw is not None else out).flush()

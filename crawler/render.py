@@ -130,15 +130,13 @@ class RenderMiddleware:
                                 exception: Exception) -> Response | Request | None:
         """A browser navigation the page's guard blocked is a refusal, not a browser error.
         A page that was navigating when scrapy-playwright read it (a challenge's reload racing
-        the read) is read again, within the render timeout; any other failed page is closed
-        (scrapy-playwright leaves an included page open, reloading forever)."""
+        the read) is read again, within the render timeout; a navigation that timed out is
+        tried once more; any other failed page is closed (scrapy-playwright leaves an included
+        page open, reloading forever) and its failure (a ``Refused`` from the settle, too) goes
+        on to the errback."""
         page = request.meta.pop(meta.BROWSER_PAGE, None)
         refusal = next((r for r in request.meta.get(meta.BROWSER_REFUSED) or ()
                         if r.document), None)
-        if isinstance(exception, KeptReloading) and refusal is None:  # while it settled
-            await close_page(page)
-            self._solve_ended(request)
-            raise Refused("challenge", str(exception))
         if page is not None and refusal is None and NAVIGATING in str(exception) \
                 and not page.is_closed():
             rendered = await self._from_browser(request, None, page)
@@ -223,11 +221,8 @@ class RenderMiddleware:
         # navigated once more when scrapy-playwright read it.
         html = request.meta.pop(meta.SETTLED, None) if response is not None else None
         try:
-            try:
-                if html is None:
-                    html = await settled_content(page, self.timeout, self._wait_for(request))
-            except KeptReloading as exc:
-                raise Refused("challenge", str(exc)) from None
+            if html is None:
+                html = await settled_content(page, self.timeout, self._wait_for(request))
             status = await document_status(page)
             cookies = await bounded(page.context.cookies(), STEP_SECONDS)
             url = page.url or request.url
@@ -293,17 +288,12 @@ def to_browser(request: Request, context: dict, guard: dict, name: str = "render
     request.meta.pop(meta.PREVIOUS, None)
     # A request sent again (a navigation that timed out) gets a page of its own: the one it
     # had may still be open, reloading, its close refused (scrapy-playwright would reuse it).
-    for key in ("playwright_page", meta.SETTLED):
-        request.meta.pop(key, None)
+    request.meta.pop("playwright_page", None)
     request.meta.update(playwright=True, playwright_include_page=True,
                         playwright_context=name, playwright_context_kwargs=context,
                         playwright_page_init_callback=GUARD_PAGE)
     request.meta[meta.BROWSER_RULES] = guard
     request.meta.pop(meta.BROWSER_GUARDED, None)
-
-
-class KeptReloading(Exception):
-    """The page never held still long enough to be read (a challenge reloading it)."""
 
 
 async def close_page(page) -> None:
@@ -328,10 +318,10 @@ async def settled_content(page, timeout: float, wait_for: str | None = None) -> 
     """The page's DOM once scripts have drawn it (and ``wait_for`` matches, when given) and
     any challenge reload has happened. Every step is bounded by ``timeout`` in all; a page
     that is navigating when read (a challenge's reload racing the read) is read again, and
-    one that never holds still raises ``KeptReloading``."""
+    one that never holds still is refused as a ``challenge``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    html, reloads = None, 0
+    html = None
     while True:
         left = deadline - loop.time()
         with contextlib.suppress(Exception):
@@ -342,18 +332,17 @@ async def settled_content(page, timeout: float, wait_for: str | None = None) -> 
                 left = deadline - loop.time()
                 await bounded(page.wait_for_selector(wait_for, timeout=max(left, 0.1) * 1000),
                               left)
-        try:
+        # navigating, or out of time: the page did not hold still
+        with contextlib.suppress(Exception):
             html = await bounded(page.content(), deadline - loop.time())
-        except Exception:  # navigating, or out of time: the page did not hold still
-            reloads += 1
-        else:
             if not challenge_kind(200, {}, page.url, html.encode("utf-8")):
                 return html
         if loop.time() >= deadline:
             break
         await asyncio.sleep(0.3)
     if html is None:
-        raise KeptReloading(f"the page kept reloading for {timeout:g} s and could not be read")
+        raise Refused("challenge",
+                      f"the page kept reloading for {timeout:g} s and could not be read")
     return html
 
 

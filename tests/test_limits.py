@@ -144,9 +144,9 @@ RELOADING = ("<html><head><script>document.cookie = 'c=' + Date.now();"
              "<body>loading…</body></html>")
 
 
-def short_render_settings(folder: Path, seconds: int) -> Path:
+def short_render_settings(folder: Path, seconds: int, **crawl: object) -> Path:
     conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
-    conf["crawl"]["render_timeout_seconds"] = seconds
+    conf["crawl"].update(render_timeout_seconds=seconds, **crawl)
     conf["fetch"].update(retries=0, delay_seconds=0)
     path = folder / "settings.yaml"
     path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
@@ -193,10 +193,7 @@ def test_every_page_that_never_stops_reloading_is_closed(tmp_path: Path) -> None
     the next page (or the same request sent again after a navigation timeout, handed that
     page back) waited for ever."""
     require_tool("chromium", "the pages are rendered in a real browser")
-    settings_path = short_render_settings(tmp_path, 3)
-    conf = yaml.safe_load(settings_path.read_text(encoding="utf-8"))
-    conf["crawl"]["browser_max_pages"] = 1
-    settings_path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+    settings_path = short_render_settings(tmp_path, 3, browser_max_pages=1)
     columns = [f"/col{n}/" for n in range(4)]
     with AttackPortal() as portal:
         for path in ["/", *columns]:

@@ -26,18 +26,20 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from itertools import count
-from typing import Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
-from tqdm import tqdm
 from twisted.internet.task import LoopingCall
 
 from nianbao.crawler import meta
 from nianbao.crawler.recorder import recorder
 from nianbao.crawler.services import services
 from nianbao.settings import settings
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 SPIDER_MADE = "spider"  # meta.WORK's value on a request the spider has just made
 REDRAW_SECONDS = 0.5  # how often the terminal bar reads the ledger and the counters
@@ -162,11 +164,11 @@ class Snapshot:
     def heartbeat(self) -> str:
         head = (f"crawl: {self.sites_done}/{self.sites} sites done, {self.pages} pages, "
                 f"{self.stored} reports stored")
-        elapsed = tqdm.format_interval(self.elapsed)
+        elapsed = clock(self.elapsed)
         if self.sites_done == self.sites:
             return f"{head} in {elapsed}"
         left = self.remaining()
-        eta = "time left unknown" if left is None else f"about {tqdm.format_interval(left)} left"
+        eta = "time left unknown" if left is None else f"about {clock(left)} left"
         return f"{head}, {elapsed} elapsed, {eta}"
 
 
@@ -183,6 +185,14 @@ def snapshot(crawler: Crawler, ledger: SiteLedger, started: float,
         stored=sum(stats.get(s, {}).get(key, 0) for s in sites for key in STORED),
         elapsed=time.monotonic() - started,
     )
+
+
+def clock(seconds: float) -> str:
+    """``[H:]MM:SS``, as tqdm shows a time (tqdm itself is imported only for a terminal's bar:
+    a crawl off a terminal does not pay its import)."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:d}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 class Progress:
@@ -213,6 +223,8 @@ class Progress:
     def opened(self, spider) -> None:
         self.started = time.monotonic()
         if self.tty:
+            from tqdm import tqdm
+
             self.bar = tqdm(total=len(services(self.crawler).sites), file=self.stream, smoothing=0,
                             dynamic_ncols=True, bar_format="crawl {n_fmt}/{total_fmt} sites "
                                                            "|{bar}| {desc} [{elapsed}<{remaining}]")

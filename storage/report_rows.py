@@ -31,6 +31,7 @@ import orjson
 
 from nianbao.escaping import FORMULA_START, csv_cell, csv_row
 from nianbao.storage.bare import Bare, begin_read
+from nianbao.vocabulary.figures import KEY_FIGURES
 
 STREAM_ROWS = 5000
 # Each report's versions in the listing's order (site, issuer name, issuer, year, version),
@@ -67,12 +68,13 @@ CROSS JOIN LATERAL (SELECT id, url, published_date, date_source, format, failed_
 ORDER BY i.site_id, i.name, i.id, r.report_year, v.id
 """}
 _REPORT = itemgetter(0)
-# What sends a row to ``csv.writer``: a cell (each follows a NUL) starting as a formula would,
-# or a character that makes ``csv.writer`` quote the cell — two searches, each a fast scan
-# (for a NUL, for a set of bytes), where one alternation would try both at every place. In
-# UTF-8 no byte of a multibyte character is ASCII, so the bytes say what the characters would.
+# What sends a row to ``csv.writer``: a cell (each follows a NUL) starting as a formula would
+# (a search that jumps from NUL to NUL), or a character that makes ``csv.writer`` quote the
+# cell (found by deleting those bytes: a scan in C, where a search for a set of bytes steps
+# through the regex engine at every byte). In UTF-8 no byte of a multibyte character is
+# ASCII, so the bytes say what the characters would.
 _FORMULA = re.compile(b"\0[" + re.escape("".join(FORMULA_START).encode()) + b"]")
-_QUOTED = re.compile(b'[,"\r\n]')
+_QUOTED = b',"\r\n'
 _LINE = b"%s,%s,%d,%s,%s,%s,%d,%s,%s,%s,%s\r\n"
 _PAIR = "%s=%s".__mod__  # f"{k}={v}" of a (k, v) pair, with no Python frame a pair
 FAILED_CACHED = 4096  # pairs of failed checks' JSON texts whose cell is kept
@@ -89,7 +91,28 @@ def _when(stored: bytes) -> bytes:
     return str(datetime.fromisoformat(stored.decode()).replace(tzinfo=UTC)).encode()
 
 
+_NUMBERS = b"-0123456789"
+
+
+def _skeleton(text: bytes) -> bytes:
+    """``text`` without its integers and nulls."""
+    return text.replace(b"null", b"").translate(None, _NUMBERS)
+
+
+# The key figures as the store writes them (``record_extracts``, orjson's compact JSON): every
+# key of the vocabulary, in its order, each an integer or null. Such a text is turned into
+# the cell by translating its punctuation (the keys hold none), with nothing decoded; any
+# other (a float, a string, other keys, PostgreSQL's JSONB text with its spaces and its own
+# key order) is decoded.
+_STORED_FIGURES = _skeleton(orjson.dumps(dict.fromkeys(KEY_FIGURES)))
+_PUNCTUATION = bytes.maketrans(b":,", b"= ")
+
+
 def _figures(text: bytes | None) -> bytes:
+    """The key figures' cell, ``k=v`` pairs (``str()`` of each value) joined by spaces."""
+    if text and _skeleton(text) == _STORED_FIGURES:
+        cell = text[1:-1].translate(_PUNCTUATION, b'"')
+        return cell.replace(b"=null", b"=None") if b"null" in cell else cell
     figures = orjson.loads(text) if text else None
     return " ".join(map(_PAIR, figures.items())).encode() if figures else b""
 
@@ -182,7 +205,8 @@ def report_lines(bare: Bare, site_id: str | None = None,
             else:  # the cells of text (dates, times and numbers need no quotes nor a guard)
                 text = b"\0%s\0%s\0%s\0%s\0%s\0%s\0%s" % (site, issuer, fmt, source, url,
                                                             failed, figures)
-            if text is None or _FORMULA.search(text) or _QUOTED.search(text):
+            if (text is None or _FORMULA.search(text)
+                    or len(text.translate(None, _QUOTED)) != len(text)):
                 yield _written(writer, buffer, [
                     _text(site), _text(issuer), report_year, _text(fmt), _text(published),
                     _text(source), versions, _when(seen).decode(), _text(url),

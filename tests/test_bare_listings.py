@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -23,9 +24,10 @@ from nianbao.commands.cli import main
 from nianbao.commands.reports import _print_reports
 from nianbao.storage.bare import open_bare
 from nianbao.storage.db import connect, migrate
-from nianbao.storage.report_rows import _when, report_lines
-from nianbao.storage.store import Store
+from nianbao.storage.report_rows import _STORED_FIGURES, _figures, _skeleton, _when, report_lines
+from nianbao.storage.store import Store, record_extracts
 from nianbao.storage.summaries import report_summaries
+from nianbao.vocabulary.figures import KEY_FIGURES
 from tests.test_storage import URL, record, store_doc, year_before
 
 
@@ -113,6 +115,35 @@ def test_a_first_sighting_reads_as_the_summaries_datetime(stored: str) -> None:
     the fraction's trailing zeros dropped) gives the cell ``str()`` of the datetime gives."""
     expected = str(datetime.fromisoformat(stored).replace(tzinfo=UTC))
     assert _when(stored.encode()) == expected.encode()
+
+
+def _every_key(*values: object) -> dict[str, object]:
+    return dict(zip(KEY_FIGURES, values * len(KEY_FIGURES), strict=False))
+
+
+@pytest.mark.parametrize("figures", [
+    _every_key(335, 4, 0, -7, 12_345_678_901),
+    _every_key(None, 1),
+    _every_key(None),
+    _every_key(1.5, 2),  # a float
+    _every_key('=1,"2": null', 3),  # a string holding the punctuation
+    {**_every_key(1), "another.key": 2},
+    dict(reversed(_every_key(1, 2).items())),
+    {"requests.new.total": 1},
+    {},
+])
+@pytest.mark.parametrize("dumps", [orjson.dumps, lambda v: json.dumps(v).encode()])
+def test_a_key_figures_cell_prints_each_value_as_decoded(figures: dict, dumps) -> None:
+    """The cell made from the stored text (the store's own form translated, any other
+    decoded) is the summaries' ``k=v`` of the decoded values, whatever the text holds."""
+    expected = " ".join(f"{k}={v}" for k, v in figures.items()).encode()
+    assert _figures(dumps(figures)) == expected
+
+
+def test_the_key_figures_the_store_writes_are_read_without_decoding() -> None:
+    stored = orjson.dumps(record_extracts(record())["key_figures"])
+    assert _skeleton(stored) == _STORED_FIGURES
+    assert _figures(None) == _figures(b"") == b""
 
 
 SITES = """

@@ -151,11 +151,13 @@ def _rows(bare: Bare, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
     through them as they are read; PostgreSQL sends them in chunks as it makes them (libpq
     17's chunked rows, which the pinned psycopg[binary] bundles; a server-side cursor would
     make the server wait for each FETCH), so what it makes while the rows before are written
-    is not waited for."""
+    is not waited for. With an older libpq (a psycopg built against the system's) they come
+    one row at a time, the same rows, more slowly."""
     driver = bare.connection
     if bare.dialect == "sqlite":
         driver.text_factory = bytes
         return driver.execute(sql, params)
+    from psycopg import pq
     from psycopg.types.string import ByteaBinaryLoader
 
     driver.execute("SET LOCAL client_encoding = 'UTF8'")
@@ -165,7 +167,7 @@ def _rows(bare: Bare, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
     cursor = driver.cursor(binary=True)
     for text in ("text", "varchar"):  # in binary, a text value is its bytes
         cursor.adapters.register_loader(text, ByteaBinaryLoader)
-    return cursor.stream(sql, params, size=STREAM_ROWS)
+    return cursor.stream(sql, params, size=STREAM_ROWS if pq.version() >= 170000 else 1)
 
 
 def report_lines(bare: Bare, site_id: str | None = None,

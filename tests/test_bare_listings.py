@@ -87,6 +87,21 @@ def test_reports_csv_through_the_driver_is_the_summaries_csv(
         assert ",2," in expected  # the revised report's two versions
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_reports_csv_with_a_libpq_older_than_17_is_the_same_csv(
+        archive: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL sends rows in chunks only through libpq 17 or later; a psycopg built against
+    an older libpq (the system's) streams them one at a time. Only the version is feigned:
+    the rows come from the real server, one at a time."""
+    import psycopg
+
+    expected = _summaries_csv(archive, None, None, capsys)
+    monkeypatch.setattr(psycopg.pq, "version", lambda: 160004)
+    assert main(["reports", "--csv", "--db", archive]) == 0
+    assert capsys.readouterr().out == expected
+
+
 @pytest.mark.parametrize("encoding", [None, "gb18030"])
 def test_reports_csv_to_a_stream_of_text_or_another_encoding_writes_the_same_text(
         archive: str, encoding: str | None, capsys: pytest.CaptureFixture[str],

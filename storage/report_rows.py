@@ -99,19 +99,29 @@ def _skeleton(text: bytes) -> bytes:
     return text.replace(b"null", b"").translate(None, _NUMBERS)
 
 
-# The key figures as the store writes them (``record_extracts``, orjson's compact JSON): every
-# key of the vocabulary, in its order, each an integer or null. Such a text is turned into
-# the cell by translating its punctuation (the keys hold none), with nothing decoded; any
-# other (a float, a string, other keys, PostgreSQL's JSONB text with its spaces and its own
-# key order) is decoded.
-_STORED_FIGURES = _skeleton(orjson.dumps(dict.fromkeys(KEY_FIGURES)))
+# The key figures as the store writes them (``record_extracts``): every key of the vocabulary,
+# each an integer or null — on SQLite orjson's compact JSON in the vocabulary's order, on
+# PostgreSQL jsonb's text (its own key order, a space after each colon and comma), which the
+# server itself is asked for (``_stored_figures``). Such a text becomes the cell by
+# translating its punctuation (the keys hold none), in its own order, as the decoded values
+# would print, with nothing decoded; any other (a float, a string, other keys) is decoded.
 _PUNCTUATION = bytes.maketrans(b":,", b"= ")
 
 
-def _figures(text: bytes | None) -> bytes:
-    """The key figures' cell, ``k=v`` pairs (``str()`` of each value) joined by spaces."""
-    if text and _skeleton(text) == _STORED_FIGURES:
-        cell = text[1:-1].translate(_PUNCTUATION, b'"')
+def _stored_figures(bare: Bare) -> bytes:
+    """The skeleton of the key figures' text as this database stores it."""
+    every = orjson.dumps(dict.fromkeys(KEY_FIGURES)).decode()
+    if bare.dialect == "sqlite":
+        return _skeleton(every.encode())
+    [(text,)] = bare.connection.execute("SELECT %s::jsonb::text", [every]).fetchall()
+    return _skeleton(text.encode())
+
+
+def _figures(text: bytes | None, stored: bytes) -> bytes:
+    """The key figures' cell, ``k=v`` pairs (``str()`` of each value) joined by spaces;
+    ``stored``: ``_stored_figures`` of the database the text comes from."""
+    if text and _skeleton(text) == stored:
+        cell = text[1:-1].translate(_PUNCTUATION, b'" ')
         return cell.replace(b"=null", b"=None") if b"null" in cell else cell
     figures = orjson.loads(text) if text else None
     return " ".join(map(_PAIR, figures.items())).encode() if figures else b""
@@ -192,6 +202,7 @@ def report_lines(bare: Bare, site_id: str | None = None,
     driver = bare.connection
     try:
         begin_read(driver, bare.dialect)
+        stored = _stored_figures(bare)
         for _, group in groupby(_rows(bare, sql, params), key=_REPORT):
             every = list(group)
             last = every[-1]
@@ -201,7 +212,7 @@ def report_lines(bare: Bare, site_id: str | None = None,
                 versions, seen = len(every), min(row[10] for row in every)
             _, site, issuer, report_year, url, published, source, fmt = last[:8]
             failed = _failed(last[8], last[11])
-            figures = _figures(last[9])
+            figures = _figures(last[9], stored)
             if None in (site, issuer, report_year, fmt, published, source, url):
                 text = None
             else:  # the cells of text (dates, times and numbers need no quotes nor a guard)

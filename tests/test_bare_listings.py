@@ -22,12 +22,19 @@ from sqlalchemy.orm import Session
 
 from nianbao.commands.cli import main
 from nianbao.commands.reports import _print_reports
-from nianbao.storage.bare import open_bare
+from nianbao.storage.bare import Bare, open_bare
 from nianbao.storage.db import connect, migrate
-from nianbao.storage.report_rows import _STORED_FIGURES, _figures, _skeleton, _when, report_lines
+from nianbao.storage.report_rows import (
+    _figures,
+    _skeleton,
+    _stored_figures,
+    _when,
+    report_lines,
+)
 from nianbao.storage.store import Store, record_extracts
 from nianbao.storage.summaries import report_summaries
 from nianbao.vocabulary.figures import KEY_FIGURES
+from tests.conftest import require_postgresql
 from tests.test_storage import URL, record, store_doc, year_before
 
 
@@ -136,7 +143,7 @@ def _every_key(*values: object) -> dict[str, object]:
     return dict(zip(KEY_FIGURES, values * len(KEY_FIGURES), strict=False))
 
 
-@pytest.mark.parametrize("figures", [
+FIGURES = [
     _every_key(335, 4, 0, -7, 12_345_678_901),
     _every_key(None, 1),
     _every_key(None),
@@ -146,19 +153,42 @@ def _every_key(*values: object) -> dict[str, object]:
     dict(reversed(_every_key(1, 2).items())),
     {"requests.new.total": 1},
     {},
-])
+]
+
+
+def _cell(text: bytes) -> bytes:
+    """The cell as the summaries make it: ``k=v`` of the decoded values, in the text's order."""
+    return " ".join(f"{k}={v}" for k, v in orjson.loads(text).items()).encode()
+
+
+@pytest.mark.parametrize("figures", FIGURES)
 @pytest.mark.parametrize("dumps", [orjson.dumps, lambda v: json.dumps(v).encode()])
 def test_a_key_figures_cell_prints_each_value_as_decoded(figures: dict, dumps) -> None:
-    """The cell made from the stored text (the store's own form translated, any other
-    decoded) is the summaries' ``k=v`` of the decoded values, whatever the text holds."""
-    expected = " ".join(f"{k}={v}" for k, v in figures.items()).encode()
-    assert _figures(dumps(figures)) == expected
+    """The cell made from a text SQLite holds (the store's own form translated, any other
+    decoded) is the summaries' whatever the text holds."""
+    stored = _stored_figures(Bare(None, "sqlite"))
+    assert _figures(dumps(figures), stored) == _cell(dumps(figures))
+
+
+def test_a_key_figures_cell_from_postgresql_prints_each_value_as_decoded() -> None:
+    """The same of the texts PostgreSQL's jsonb gives (its own key order and spacing), read
+    from the real server."""
+    connection = require_postgresql()
+    try:
+        stored = _stored_figures(Bare(connection, "postgresql"))
+        for figures in [*FIGURES, record_extracts(record())["key_figures"]]:
+            [(text,)] = connection.execute("SELECT %s::jsonb::text",
+                                           [orjson.dumps(figures).decode()]).fetchall()
+            assert _figures(text.encode(), stored) == _cell(text.encode()), text
+        assert _skeleton(text.encode()) == stored  # the store's own: read without decoding
+    finally:
+        connection.close()
 
 
 def test_the_key_figures_the_store_writes_are_read_without_decoding() -> None:
     stored = orjson.dumps(record_extracts(record())["key_figures"])
-    assert _skeleton(stored) == _STORED_FIGURES
-    assert _figures(None) == _figures(b"") == b""
+    assert _skeleton(stored) == _stored_figures(Bare(None, "sqlite"))
+    assert _figures(None, b"") == _figures(b"", b"") == b""
 
 
 SITES = """

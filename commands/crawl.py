@@ -112,7 +112,7 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
     # with ``inspect.stack()``, which reads the source of every frame on the stack and looks
     # each up among the loaded modules (0.1 s of every crawl's start there, a third less here).
     import nianbao.crawler.handler  # noqa: F401
-    from nianbao.crawler.run import CrawlNotStarted, CrawlOptions, run_crawl
+    from nianbao.crawler.run import CrawlFailed, CrawlOptions, run_crawl
     from nianbao.storage.db import connect, database_url
     from nianbao.storage.store import Store
 
@@ -130,10 +130,13 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
         proxy=args.proxy, allowed_private_hosts=tuple(args.allow_host),
         log_level="INFO" if args.verbose else "WARNING",
     )
+    from nianbao.escaping import terminal
+
     try:
         run_id = run_crawl(options)
-    except CrawlNotStarted as exc:
-        print(f"nianbao: crawl run {exc.run_id} failed: {exc}", file=sys.stderr)
+    except CrawlFailed as exc:  # the reason may quote the database server: escaped
+        which = "the crawl" if exc.run_id is None else f"crawl run {exc.run_id}"
+        print(terminal(f"nianbao: {which} failed: {exc}"), file=sys.stderr)
         return Outcome(1, [])
     if run_id is None:
         print("nianbao: the crawl could not start (see the log above)", file=sys.stderr)
@@ -145,7 +148,6 @@ def crawl(args: argparse.Namespace, sites: list | None = None,
         failures = store.failures(run_id)
     finally:
         engine.dispose()
-    from nianbao.escaping import terminal
 
     print("\n".join(terminal(line) for line in summary_lines(run, failures, planted)))
     return Outcome(0 if run["status"] == "finished" else 1, failures)

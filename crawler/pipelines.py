@@ -20,7 +20,12 @@ from nianbao.crawler.deferred import ParseDeferrer
 from nianbao.crawler.freshness import document_state, keep_unchanged, remember_document
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.recorder import CrawlRecorder, recorder
-from nianbao.crawler.services import CrawlServices, services
+from nianbao.crawler.services import (
+    DATABASE_UNUSABLE,
+    CrawlServices,
+    services,
+    stopping_on_database_failure,
+)
 from nianbao.crawler.states import KeptBatch
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
@@ -88,7 +93,8 @@ class StorePipeline:
     def close_spider(self) -> None:
         """The pending batch of unchanged documents, written before the run is recorded as
         finished (Scrapy closes the pipelines before it sends ``spider_closed``)."""
-        self.kept.flush()
+        with stopping_on_database_failure(self.crawler):
+            self.kept.flush()
 
     def close_pool(self) -> None:
         self.crawler.stats.set_value("nianbao/parse/workers_started", self.pool.workers_started)
@@ -119,6 +125,15 @@ class StorePipeline:
         return True
 
     async def process_item(self, item: FetchedDocument) -> FetchedDocument:
+        """Store the item; a database that fails stops the crawl (``database_failed``), and
+        the item is not remembered, so the next crawl fetches it again."""
+        try:
+            return await self._process(item)
+        except DATABASE_UNUSABLE as exc:
+            self.services.database_failed(exc)
+            return item
+
+    async def _process(self, item: FetchedDocument) -> FetchedDocument:
         store, run = self.store, self.recorder
         if item.unchanged is not None and not await self.durable(item):
             return item

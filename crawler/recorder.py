@@ -25,7 +25,12 @@ from scrapy.http import Response
 from nianbao.crawler import meta
 from nianbao.crawler.families import ListPage
 from nianbao.crawler.meta import Role
-from nianbao.crawler.services import ARCHIVE_FAILED, services
+from nianbao.crawler.services import (
+    ARCHIVE_FAILED,
+    DATABASE_FAILED,
+    services,
+    stopping_on_database_failure,
+)
 from nianbao.crawler.vantage import Ways
 
 ENTRIES_KEPT = 50  # entries an observation keeps for the next run's "moved?" comparison
@@ -83,44 +88,52 @@ class CrawlRecorder:
     def opened(self) -> None:
         """Mark runs of these sites that a killed crawler left 'running' as interrupted,
         register the sites, and start this run."""
-        sites = services(self.crawler).sites
-        self.store.interrupted_runs_cleanup(sites=list(sites))
-        for site in sites.values():
-            self.store.upsert_site(site.id, site.name, site.region, site.raw,
-                                   [i.as_dict() for i in site.issuers])
-            self.site_stats[site.id]["started"] = 1
-        self.run_id = self.store.start_run(list(sites))
+        with stopping_on_database_failure(self.crawler):
+            sites = services(self.crawler).sites
+            self.store.interrupted_runs_cleanup(sites=list(sites))
+            for site in sites.values():
+                self.store.upsert_site(site.id, site.name, site.region, site.raw,
+                                       [i.as_dict() for i in site.issuers])
+                self.site_stats[site.id]["started"] = 1
+            self.run_id = self.store.start_run(list(sites))
 
     def closed(self, reason: str) -> None:
         """Record the observations and the run's per-site statistics; a run that did not end
-        by itself is 'interrupted', with the reason Scrapy gives (timeout, shutdown…)."""
-        if self.run_id is None:
-            return
-        finished = reason == "finished"
-        failed = reason == ARCHIVE_FAILED
-        sites = services(self.crawler).sites
+        by itself is 'interrupted', with the reason Scrapy gives (timeout, shutdown…), or
+        'failed' when its archive or its database failed (a database that still fails leaves
+        the run 'running', for the next crawl of these sites to mark interrupted)."""
+        if self.run_id is not None:
+            with stopping_on_database_failure(self.crawler):
+                self._finish(self.run_id, reason)
+
+    def _finish(self, run_id: int, reason: str) -> None:
+        crawl = services(self.crawler)
         for place in self.places.values():
-            site = sites.get(place.site_id)
+            site = crawl.sites.get(place.site_id)
             vantage = self.ways.of(site.region if site else None).vantage
-            self.store.record_observation(run_id=self.run_id, vantage=vantage,
+            self.store.record_observation(run_id=run_id, vantage=vantage,
                                           **observation(place, self._robots(place)))
         received = self.crawler.stats.get_value("downloader/response_bytes", 0)
         stats: dict[str, dict] = {k: dict(v) for k, v in self.site_stats.items()}
-        if not finished:
+        failures = {ARCHIVE_FAILED: crawl.archive_error, DATABASE_FAILED: crawl.database_error}
+        if reason != "finished":
             stats["_close_reason"] = {"reason": reason}
-        if failed:
-            stats["_close_reason"]["detail"] = services(self.crawler).archive_error
-        status = "finished" if finished else "failed" if failed else "interrupted"
-        self.store.finish_run(self.run_id, status, stats, received)
+        if reason in failures:
+            stats["_close_reason"]["detail"] = failures[reason]
+        status = ("finished" if reason == "finished" else "failed" if reason in failures
+                  else "interrupted")
+        self.store.finish_run(run_id, status, stats, received)
 
     def count(self, site_id: str, key: str, n: int = 1) -> None:
         self.site_stats[site_id][key] += n
 
     def fail(self, site_id: str, url: str, reason: str, detail: str) -> None:
-        """A URL that could not be fetched or used, with its reason; the crawl goes on."""
+        """A URL that could not be fetched or used, with its reason; the crawl goes on (unless
+        the database cannot take the record: then it stops, with that reason)."""
         self.count(site_id, "errors")
         self.count(site_id, f"error:{reason}")
-        self.store.record_failure(self.run_id, site_id, url, reason, detail)
+        with stopping_on_database_failure(self.crawler):
+            self.store.record_failure(self.run_id, site_id, url, reason, detail)
 
     # -- places ------------------------------------------------------------------------------
 

@@ -49,9 +49,10 @@ def scrapy_settings(options: CrawlOptions) -> Settings:
     return conf
 
 
-class CrawlNotStarted(Exception):
-    """The crawl could not start (its archive cannot be written); ``run_id`` is the run
-    recorded as failed with that reason."""
+class CrawlFailed(Exception):
+    """The crawl could not start (its archive cannot be written, its database cannot be
+    used) or could not go on (its archive or its database failed); ``run_id`` is the run
+    recorded as failed with that reason, when there is one."""
 
     def __init__(self, message: str, run_id: int | None):
         super().__init__(message)
@@ -80,14 +81,15 @@ def _archive_writable(options: CrawlOptions) -> None:
                 "reason": "archive-failed", "detail": why}}, 0)
         finally:
             engine.dispose()
-        raise CrawlNotStarted(why, run_id) from None
+        raise CrawlFailed(why, run_id) from None
 
 
 def run_crawl(options: CrawlOptions) -> int | None:
-    """Crawl; return the crawl run's id (its statistics are in the database), or None when
-    the crawl could not start; ``CrawlNotStarted`` when its archive cannot be written."""
+    """Crawl; return the crawl run's id (its statistics are in the database); ``CrawlFailed``
+    with the reason when it could not start (its archive or its database cannot be used, its
+    components could not be built) or could not go on (its database failed)."""
     from nianbao.crawler.recorder import CrawlRecorder
-    from nianbao.crawler.services import CrawlServices
+    from nianbao.crawler.services import DATABASE_UNUSABLE, CrawlServices, database_problem
     from nianbao.crawler.spiders.reports import ReportsSpider
 
     _archive_writable(options)
@@ -95,13 +97,23 @@ def run_crawl(options: CrawlOptions) -> int | None:
     logging.getLogger("scrapy").setLevel(options.log_level)
     process = CrawlerProcess(scrapy_settings(options))
     crawler = process.create_crawler(ReportsSpider)
-    process.crawl(crawler)
+    unstarted: list[BaseException] = []
+    process.crawl(crawler).addErrback(lambda failure: unstarted.append(failure.value))
     process.start()
+    if unstarted:  # Scrapy could not build the crawl (its services, the store above all)
+        why = unstarted[0]
+        raise CrawlFailed(f"the database cannot be used ({database_problem(why)})"
+                          if isinstance(why, DATABASE_UNUSABLE)
+                          else f"it could not start ({type(why).__name__}: {why})", None)
     try:
         run = crawler.get_extension(CrawlRecorder)
         crawl = crawler.get_extension(CrawlServices)
     except RuntimeError:  # the crawl failed before its extensions existed
         return None
-    if crawl is not None:  # its database connections closed now, not whenever collected
-        crawl.store.engine.dispose()
-    return run.run_id if run is not None else None
+    if crawl is None:
+        return run.run_id if run is not None else None
+    crawl.store.engine.dispose()  # its database connections closed now, not when collected
+    run_id = run.run_id if run is not None else None
+    if crawl.database_error:
+        raise CrawlFailed(crawl.database_error, run_id)
+    return run_id

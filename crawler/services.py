@@ -8,13 +8,18 @@ same settings (``NIANBAO_DATABASE_URL``, ``NIANBAO_ARCHIVE_DIR``, ``NIANBAO_SITE
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from nianbao.sites import Site, load_sites, select_sites
 
@@ -33,6 +38,18 @@ def configured_sites(settings: BaseSettings) -> dict[str, Site]:
 
 
 ARCHIVE_FAILED = "archive-failed"  # the close reason of a crawl whose archive failed
+DATABASE_FAILED = "database-failed"  # … and of one whose database failed
+# What says the database itself cannot be used (its disk full, its server gone, locked past
+# the busy timeout, no connection to be had), not that one statement was wrong: a constraint
+# or data error stays the error of the document that met it.
+DATABASE_UNUSABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def database_problem(exc: BaseException) -> str:
+    """What the database said, in one line (the driver's message, not SQLAlchemy's wrapping
+    of it with the statement and its parameters)."""
+    said = str(getattr(exc, "orig", None) or exc).strip()
+    return said.splitlines()[0] if said else type(exc).__name__
 
 
 class CrawlServices:
@@ -56,6 +73,7 @@ class CrawlServices:
         self.archive_dir = Path(conf["NIANBAO_ARCHIVE_DIR"])
         self.archive = WarcArchive(self.archive_dir, conf.getint("NIANBAO_WARC_MAX_MB") * 2**20)
         self.archive_error: str | None = None
+        self.database_error: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlServices:
@@ -73,8 +91,54 @@ class CrawlServices:
         if self.archive_error is None:
             self.archive_error = (f"the archive directory {self.archive_dir} cannot be "
                                   f"written ({exc.strerror or exc})")
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason=ARCHIVE_FAILED))
+            self._stop(ARCHIVE_FAILED)
         return self.archive_error
+
+    def database_failed(self, exc: Exception) -> str:
+        """The database can no longer be written or read (its disk full, its server gone):
+        nothing fetched from now on could be stored, so the crawl stops instead of failing
+        every document in turn. Nothing is lost: a document is remembered only with its
+        version, so the next crawl fetches again whatever this one could not store. Returns
+        the reason (``crawler/run.py`` gives it to the command)."""
+        if self.database_error is None:
+            self.database_error = f"the database cannot be used ({database_problem(exc)})"
+            self._stop(DATABASE_FAILED)
+        return self.database_error
+
+    def _stop(self, reason: str) -> None:
+        if self.crawler.engine is not None and self.crawler.engine.running:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+
+
+@contextmanager
+def stopping_on_database_failure(crawler: Crawler) -> Iterator[None]:
+    """Around what a crawl component does outside the spider's callbacks and the pipeline's
+    items (an errback, a signal handler, a pipeline's close): a database failure met there
+    stops the crawl with it (``CrawlServices.database_failed``) instead of raising — Scrapy
+    would log a traceback for every page and item that follows."""
+    try:
+        yield
+    except DATABASE_UNUSABLE as exc:
+        services(crawler).database_failed(exc)
+
+
+class DatabaseFailureMiddleware:
+    """The same for the spider's callbacks (a spider middleware next to the spider): a
+    database failure raised while a page is read stops the crawl, and the page's output ends
+    there."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DatabaseFailureMiddleware:
+        return cls(crawler)
+
+    def process_spider_exception(self, response: Any, exception: Exception) -> list | None:
+        if isinstance(exception, DATABASE_UNUSABLE):
+            services(self.crawler).database_failed(exception)
+            return []
+        return None
 
 
 def services(crawler: Crawler) -> CrawlServices:

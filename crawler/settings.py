@@ -80,7 +80,8 @@ DOWNLOADER_MIDDLEWARES = {
     "nianbao.crawler.freshness.FreshnessMiddleware": 840,
     "nianbao.crawler.middlewares.ArchiveMiddleware": 970,
 }
-SPIDER_MIDDLEWARES = {"nianbao.crawler.progress.LedgerSpiderMiddleware": 1}
+SPIDER_MIDDLEWARES = {"nianbao.crawler.progress.LedgerSpiderMiddleware": 1,
+                      "nianbao.crawler.services.DatabaseFailureMiddleware": 1000}
 ITEM_PIPELINES = {"nianbao.crawler.pipelines.StorePipeline": 300}
 # The services first: the recorder and the progress display read them. nianbao's SiteThrottle
 # takes the place of Scrapy's AutoThrottle (crawler/throttle.py).

@@ -24,6 +24,7 @@ from nianbao.settings import settings
 from nianbao.storage.models import Delivery
 from tests.conftest import ROOT, require_tool
 from tests.mockserver.attacks import Answer, AttackPortal
+from tests.mockserver.generated import GeneratedPortal
 from tests.test_alerts import engine, now, runs  # noqa: F401  (fixtures)
 from tests.test_ssrf import TITLE, column, failures, run_crawl, write_site
 
@@ -75,9 +76,10 @@ def test_no_answer_in_time_is_recorded_as_unacknowledged_and_not_sent_again(
 # -- an archive that cannot be written --------------------------------------------------------
 
 
-def namespace(setup: str, command: list[str]) -> list[str]:
+def namespace(setup: str, command: list[str], after: str = "") -> list[str]:
     """``command`` in a user and mount namespace of its own, after ``setup`` (mounts that
-    only it sees: a read-only archive, a tiny file system) — no privileges needed."""
+    only it sees: a read-only archive, a tiny file system) and before ``after`` (which still
+    sees them) — no privileges needed."""
     require_tool("unshare", "the tests mount file systems in a namespace of their own")
     probe = subprocess.run(["unshare", "--map-root-user", "--mount", "true"],
                            capture_output=True)
@@ -86,8 +88,9 @@ def namespace(setup: str, command: list[str]) -> list[str]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return ["unshare", "--map-root-user", "--mount", "sh", "-c", f'{setup} && exec "$@"',
-            "sh", *command]
+    script = f'{setup} && "$@"; code=$?; {after}; exit $code' if after else \
+        f'{setup} && exec "$@"'
+    return ["unshare", "--map-root-user", "--mount", "sh", "-c", script, "sh", *command]
 
 
 def crawl_in(tmp_path: Path, setup: str, portal: AttackPortal) -> tuple[
@@ -134,6 +137,103 @@ def test_an_archive_that_fills_up_mid_crawl_fails_the_run(tmp_path: Path) -> Non
     [run] = runs
     assert run["status"] == "failed"
     assert "No space left on device" in run["stats"] and "archive-failed" in run["stats"]
+
+
+# -- a database that cannot be written ----------------------------------------------------------
+
+GENERATED_REPORTS = 60
+
+
+def crawl_command(folder: Path, portal: GeneratedPortal, db: Path) -> list[str]:
+    return [sys.executable, "-m", "nianbao.commands.cli", "crawl", "--sites",
+            str(portal.write_sites(folder / "sites.yaml")), "--db", f"sqlite:///{db}",
+            "--archive", str(folder / "archive")]
+
+
+def crawl(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """``command`` run with politeness off (``tmp_path/settings.yaml``)."""
+    settings_path = tmp_path / "settings.yaml"
+    if not settings_path.exists():
+        conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
+        conf["fetch"].update(delay_seconds=0, autothrottle=False, retries=0)
+        settings_path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, "NIANBAO_SETTINGS": str(settings_path)})
+    print(done.stdout, done.stderr[-3000:], sep="\n")
+    return done
+
+
+def crawl_with_db_in_tmpfs(tmp_path: Path, portal: GeneratedPortal, size: int) -> tuple[
+        subprocess.CompletedProcess, Path]:
+    """A crawl of ``portal`` whose database lives on a file system of ``size`` bytes; the
+    database's files are copied out when the crawl ends, to ``kept/``."""
+    folder, kept = tmp_path / "db", tmp_path / "kept"
+    folder.mkdir()
+    kept.mkdir()
+    command = crawl_command(tmp_path, portal, folder / "nianbao.sqlite")
+    done = crawl(namespace(f"mount -t tmpfs -o size={size} tmpfs {folder}", command,
+                           after=f"cp {folder}/nianbao.sqlite* {kept}/"), tmp_path)
+    return done, kept / "nianbao.sqlite"
+
+
+def migrated_size(tmp_path: Path) -> int:
+    """Bytes of an empty database at the newest migration."""
+    from nianbao.storage.db import connect, migrate
+
+    path = tmp_path / "empty.sqlite"
+    empty = connect(f"sqlite:///{path}")
+    migrate(empty)
+    empty.dispose()
+    return path.stat().st_size
+
+
+def stored_versions(db: Path) -> set[tuple[str, str]]:
+    with sqlite3.connect(db) as connection:
+        return set(connection.execute("SELECT url, content_hash FROM versions"))
+
+
+def runs_of(db: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(db) as connection:
+        return list(connection.execute("SELECT id, status FROM crawl_runs ORDER BY id"))
+
+
+def test_a_database_that_fills_up_mid_crawl_stops_it_with_a_clear_error_and_loses_nothing(
+        tmp_path: Path) -> None:
+    """The database's disk fills while reports are being stored: the crawl stops with one
+    line saying why (no traceback for each document that follows), and the next crawl, with
+    room again, stores every report a crawl into an empty database stores — nothing fetched
+    is lost, since a document is remembered only with its version."""
+    with GeneratedPortal(GENERATED_REPORTS) as portal:
+        done, kept = crawl_with_db_in_tmpfs(tmp_path, portal,
+                                            migrated_size(tmp_path) + 1_200_000)
+        some = stored_versions(kept)
+        stopped_runs = runs_of(kept)
+        # with room again: the database copied to an ordinary disk, the same archive
+        again = crawl(crawl_command(tmp_path, portal, kept), tmp_path)
+        fresh = tmp_path / "fresh"
+        fresh.mkdir()
+        full = crawl(crawl_command(fresh, portal, fresh / "nianbao.sqlite"), tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1] == ("nianbao: crawl run 1 failed: the database cannot be used "
+                         "(database or disk is full)")
+    assert all(line.startswith("crawl: ") for line in lines[:-1])  # progress lines alone
+    assert stopped_runs == [(1, "running")]  # it could not be written: the next crawl marks it
+    assert again.returncode == 0 and full.returncode == 0, again.stderr[-3000:]
+    assert 0 < len(some) < len(stored_versions(fresh / "nianbao.sqlite")), "filled mid-crawl"
+    assert stored_versions(kept) == stored_versions(fresh / "nianbao.sqlite")
+    assert runs_of(kept) == [(1, "interrupted"), (2, "finished")]
+
+
+def test_a_database_without_room_to_start_is_a_clear_error_and_nothing_is_fetched(
+        tmp_path: Path) -> None:
+    with GeneratedPortal(GENERATED_REPORTS) as portal:
+        before = portal.counters()["requests"]
+        done, _ = crawl_with_db_in_tmpfs(tmp_path, portal, 64 * 1024)
+        assert portal.counters()["requests"] == before
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.stderr.strip() == ("nianbao: the crawl failed: the database cannot be used "
+                                   "(database or disk is full)")
 
 
 # -- a challenge that never settles -------------------------------------------------------------

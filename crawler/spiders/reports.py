@@ -36,7 +36,7 @@ from nianbao.crawler.links import Link, is_attachment, page_links
 from nianbao.crawler.meta import Role
 from nianbao.crawler.recorder import CrawlRecorder, recorder
 from nianbao.crawler.responses import header, visible_text
-from nianbao.crawler.services import services
+from nianbao.crawler.services import services, stopping_on_database_failure
 from nianbao.crawler.vantage import Ways
 from nianbao.sites import Site
 from nianbao.vocabulary.titles import COLUMN_TITLE, title_kind
@@ -83,6 +83,8 @@ class ReportsSpider(Spider):
     # -- start ----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
+        if services(self.crawler).database_error:  # the run could not even be recorded
+            return
         for site in self.sites.values():
             for column in site.columns:
                 self.run.open_place(site.id, column.url, discovery=False)
@@ -316,7 +318,9 @@ class ReportsSpider(Spider):
         it elsewhere)."""
         if not place.reached or place.troubles or place.truncated or place.outstanding > 0:
             return
-        before = self.store.previous_entries(place.site_id, place.column_url) or []
+        before: list[dict] = []  # as when the database fails: the crawl stops then anyway
+        with stopping_on_database_failure(self.crawler):
+            before = self.store.previous_entries(place.site_id, place.column_url) or []
         urls = {entry.get("url") for entry in before}
         titles = {entry.get("title") for entry in before} - {"", None}
         if before and not (urls & set(place.entries) or titles & set(place.entries.values())):

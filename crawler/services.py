@@ -4,6 +4,9 @@ the crawler's settings, as Scrapy builds its own components.
 ``nianbao crawl`` and ``scrapy crawl reports -a site=…`` reach the same services through the
 same settings (``NIANBAO_DATABASE_URL``, ``NIANBAO_ARCHIVE_DIR``, ``NIANBAO_SITES_FILE``,
 ``NIANBAO_SITES``); nothing is handed out by the spider.
+
+What no component can go on without is here too: an archive or a database that can no longer
+be used stops the crawl, once, with its reason (``archive_failed``, ``database_failed``).
 """
 
 from __future__ import annotations

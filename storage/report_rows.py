@@ -5,10 +5,11 @@ At 100,000 reports SQLAlchemy's row processing, JSON decoding into dicts and a s
 report cost ten times what the rows themselves do. Here the same rows (each report's
 versions in the listing's order, with the report's current cross-year failed checks as the
 store keeps them) are read through sqlite3 or psycopg, dates and times come as the text the CSV
-shows, and the failed checks' cell is made once for each pair of JSON texts it comes from (a
-few combinations of check ids), so only the key figures are decoded a report. The cells are
-those of the summary, value for value, so the CSV is byte for byte the one the summaries print
-(a test compares the two).
+shows, the failed checks' cell is made once for each pair of JSON texts it comes from (a
+few combinations of check ids), and the key figures' cell is translated from their JSON text
+as the store writes it (decoded only when it holds something else), so nothing is decoded a
+report. The cells are those of the summary, value for value, so the CSV is byte for byte the
+one the summaries print (a test compares the two).
 
 Text stays UTF-8 bytes from the driver to the output (sqlite3's ``text_factory``, psycopg's
 bytea loader for text): the 40 MB a national listing writes are never decoded into ``str``

@@ -15,7 +15,10 @@ Measured, whole processes (start-up included), in turns for ``--rounds`` rounds:
     .venv/bin/python benchmarks/crawl.py [--reports 500] [--rounds 3]
 
 Prints pages/min and the ratio to the bare spider, and the recrawl's time and bytes against
-the first crawl's (medians over the rounds). Every command runs as after an install: the
+the first crawl's (medians over the rounds); and where the CPU went in each, sampled alike for
+every crawler (``benchmarks/process_tree.py``): the crawler's own process, the processes under
+it (nianbao's parse workers), the portal's server (threads of this process) — and how busy
+that kept the machine's cores over the wall time. Every command runs as after an install: the
 project's sources are compiled to bytecode first (an environment that sets
 ``PYTHONDONTWRITEBYTECODE`` would otherwise compile nianbao's sources, and the bare spider's,
 in every process), as ``benchmarks/parse.py`` does.
@@ -27,6 +30,7 @@ import argparse
 import compileall
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
+from benchmarks.process_tree import run_sampled  # noqa: E402
 from tests.mockserver.generated import GeneratedPortal  # noqa: E402
 
 SCRAPY = str(Path(sys.executable).with_name("scrapy"))
@@ -65,6 +70,23 @@ def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProc
     return wall, done
 
 
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_crawl(command: list[str], **kwargs) -> tuple[float, tuple[float, float, float]]:
+    """Wall seconds of a crawl, and its CPU seconds: (its own process, the processes under it,
+    the portal's server)."""
+    own = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN))
+    here = _cpu(resource.getrusage(resource.RUSAGE_SELF))
+    done, tree, wall = run_sampled(command, **kwargs)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr[-3000:]}")
+    own = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - own
+    here = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - here - tree.sampler_cpu_s
+    return wall, (own, tree.cpu_below_root(), here)
+
+
 def scrapy_bench(folder: Path) -> float:
     """Pages/min of ``scrapy bench`` (its own server and spider, 10 s)."""
     _, done = timed([SCRAPY, "bench", "-s", "LOG_LEVEL=INFO"], cwd=folder)
@@ -86,6 +108,7 @@ def main() -> None:
     pdf_every = 100 if shutil.which("soffice") else 0
     rows: dict[str, list[tuple[float, int, int]]] = {
         "bare": [], "first": [], "again": []}  # (seconds, pages, bytes)
+    cpu: dict[str, list[tuple[float, float, float]]] = {name: [] for name in rows}
     bench = []
     with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp, \
             GeneratedPortal(args.reports, pdf_every=pdf_every) as portal:
@@ -109,9 +132,10 @@ def main() -> None:
             for name, command, folder in (("bare", bare, work), ("first", nianbao, round_dir),
                                           ("again", nianbao, round_dir)):
                 before = portal.counters()
-                wall, _ = timed(command, cwd=folder, env=env)
+                wall, spent = timed_crawl(command, cwd=folder, env=env)
                 got = served(portal, before)
                 rows[name].append((wall, got["requests"], got["bytes_sent"]))
+                cpu[name].append(spent)
             bench.append(scrapy_bench(work))
 
     def median(name: str, index: int) -> float:
@@ -139,6 +163,15 @@ def main() -> None:
         print(f"  {name:6} seconds by round: "
               + ", ".join(f"{r[0]:.1f}" for r in rows[name]))
     print(f"unchanged recrawl / first crawl: time {time_ratio:.2f}, bytes {byte_ratio:.2%}")
+    cores = os.cpu_count() or 1
+    print(f"CPU seconds (medians): the crawler's process + the processes under it + the "
+          f"portal's server; the share of {cores} cores busy over the wall time")
+    for name in ("bare", "first", "again"):
+        own, below, server = (statistics.median(c[i] for c in cpu[name]) for i in range(3))
+        busy = statistics.median(sum(c) / (cores * r[0]) for c, r in zip(cpu[name], rows[name],
+                                                                         strict=True))
+        print(f"  {name:6} {own:5.1f} + {below:5.1f} + {server:4.1f} = "
+              f"{own + below + server:5.1f} s; {busy:.0%} of the cores")
     crawl_ratio = per_minute("first") / base
     print(f"targets (issue 12): crawl ≥ 0.50× bare: {crawl_ratio:.2f} "
           f"[{'ok' if crawl_ratio >= 0.5 else 'NOT MET'}]; recrawl time ≤ 0.30× first: "

@@ -1,9 +1,12 @@
-"""Memory of a whole process tree (a crawl, its parse workers, converters, a browser), sampled
-from /proc while it runs: the peak of the summed PSS (each shared page split between the
-processes sharing it) and of the summed RSS (shared pages counted in each process)."""
+"""Memory and CPU of a whole process tree (a crawl, its parse workers, converters, a browser),
+sampled from /proc while it runs: the peak of the summed PSS (each shared page split between
+the processes sharing it) and of the summed RSS (shared pages counted in each process), and the
+CPU time each process had used when last seen. The parse workers are children of a forkserver
+that outlives its waits, so no ``wait4`` of the crawl counts them: only /proc sees them."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -44,6 +47,18 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time one process has used so far; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def command_name(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
@@ -58,6 +73,13 @@ class TreePeak:
     processes: int = 0
     samples: int = 0
     by_name: dict[str, float] = field(default_factory=dict)  # PSS MB per command at the peak
+    root: int = 0  # the command's own process
+    cpu_s: dict[int, float] = field(default_factory=dict)  # by pid, as last seen
+    sampler_cpu_s: float = 0.0  # what the sampling itself cost (a thread of the caller)
+
+    def cpu_below_root(self) -> float:
+        """CPU seconds of every process under the command's own (up to their last sample)."""
+        return sum(seconds for pid, seconds in self.cpu_s.items() if pid != self.root)
 
 
 def run_sampled(command: list[str], *, interval: float = 0.1, **popen) -> tuple[
@@ -67,11 +89,16 @@ def run_sampled(command: list[str], *, interval: float = 0.1, **popen) -> tuple[
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **popen)
+    peak.root = proc.pid
     done = threading.Event()
 
     def sample() -> None:
+        began = time.thread_time()
         while not done.is_set():
             pids = descendants(proc.pid)
+            for pid in pids:
+                if (seconds := cpu_seconds(pid)) is not None:
+                    peak.cpu_s[pid] = seconds
             sizes = [memory_kb(pid) for pid in pids]
             if sum(s[0] for s in sizes) / 1024 > peak.pss_mb:
                 peak.by_name = {}
@@ -82,6 +109,7 @@ def run_sampled(command: list[str], *, interval: float = 0.1, **popen) -> tuple[
             peak.rss_mb = max(peak.rss_mb, sum(s[1] for s in sizes) / 1024)
             peak.processes = max(peak.processes, sum(1 for s in sizes if s[1]))
             peak.samples += 1
+            peak.sampler_cpu_s = time.thread_time() - began
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)

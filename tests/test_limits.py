@@ -236,6 +236,22 @@ def test_a_database_without_room_to_start_is_a_clear_error_and_nothing_is_fetche
                                    "(database or disk is full)")
 
 
+def test_a_crawl_that_cannot_be_built_says_why_in_one_line(tmp_path: Path) -> None:
+    """Not the database's fault: a setting the crawl's components cannot use. Scrapy fails to
+    build the crawl and logs nothing the user sees; the command names the failure."""
+    conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
+    conf["parse"]["workers"] = "many"
+    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(conf, allow_unicode=True),
+                                            encoding="utf-8")
+    with GeneratedPortal(GENERATED_REPORTS) as portal:
+        before = portal.counters()["requests"]
+        done = crawl(crawl_command(tmp_path, portal, tmp_path / "nianbao.sqlite"), tmp_path)
+        assert portal.counters()["requests"] == before
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.stderr.strip() == ("nianbao: the crawl failed: it could not start (ValueError: "
+                                   "invalid literal for int() with base 10: 'many')")
+
+
 # -- a challenge that never settles -------------------------------------------------------------
 
 # Loaded, then reloaded a moment later, again and again: reading the page races its reload.

@@ -61,13 +61,17 @@ def settings_file(folder: Path) -> Path:
     return path
 
 
+def checked(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """``done``, unless its command failed (exit 1 is a crawl's run that ended unfinished)."""
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{done.args[0]} failed ({done.returncode}): {done.stderr[-3000:]}")
+    return done
+
+
 def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    wall = time.perf_counter() - started
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr[-3000:]}")
-    return wall, done
+    done = checked(subprocess.run(command, capture_output=True, text=True, **kwargs))
+    return time.perf_counter() - started, done
 
 
 def _cpu(usage: resource.struct_rusage) -> float:
@@ -80,8 +84,7 @@ def timed_crawl(command: list[str], **kwargs) -> tuple[float, tuple[float, float
     own = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN))
     here = _cpu(resource.getrusage(resource.RUSAGE_SELF))
     done, tree, wall = run_sampled(command, **kwargs)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr[-3000:]}")
+    checked(done)
     own = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - own
     here = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - here - tree.sampler_cpu_s
     return wall, (own, tree.cpu_below_root(), here)

@@ -20,12 +20,7 @@ from nianbao.crawler.deferred import ParseDeferrer
 from nianbao.crawler.freshness import document_state, keep_unchanged, remember_document
 from nianbao.crawler.items import FetchedDocument
 from nianbao.crawler.recorder import CrawlRecorder, recorder
-from nianbao.crawler.services import (
-    DATABASE_UNUSABLE,
-    CrawlServices,
-    services,
-    stopping_on_database_failure,
-)
+from nianbao.crawler.services import CrawlServices, services, stopping_on_database_failure
 from nianbao.crawler.states import KeptBatch
 from nianbao.parsers.document import DateEvidence
 from nianbao.parsers.errors import ParseError
@@ -127,11 +122,9 @@ class StorePipeline:
     async def process_item(self, item: FetchedDocument) -> FetchedDocument:
         """Store the item; a database that fails stops the crawl (``database_failed``), and
         the item is not remembered, so the next crawl fetches it again."""
-        try:
+        with stopping_on_database_failure(self.crawler):
             return await self._process(item)
-        except DATABASE_UNUSABLE as exc:
-            self.services.database_failed(exc)
-            return item
+        return item
 
     async def _process(self, item: FetchedDocument) -> FetchedDocument:
         store, run = self.store, self.recorder

@@ -25,12 +25,7 @@ from scrapy.http import Response
 from nianbao.crawler import meta
 from nianbao.crawler.families import ListPage
 from nianbao.crawler.meta import Role
-from nianbao.crawler.services import (
-    ARCHIVE_FAILED,
-    DATABASE_FAILED,
-    services,
-    stopping_on_database_failure,
-)
+from nianbao.crawler.services import services, stopping_on_database_failure
 from nianbao.crawler.vantage import Ways
 
 ENTRIES_KEPT = 50  # entries an observation keeps for the next run's "moved?" comparison
@@ -115,13 +110,13 @@ class CrawlRecorder:
                                           **observation(place, self._robots(place)))
         received = self.crawler.stats.get_value("downloader/response_bytes", 0)
         stats: dict[str, dict] = {k: dict(v) for k, v in self.site_stats.items()}
-        failures = {ARCHIVE_FAILED: crawl.archive_error, DATABASE_FAILED: crawl.database_error}
-        if reason != "finished":
+        status = "finished"
+        if reason in crawl.failures:
+            status = "failed"
+            stats["_close_reason"] = {"reason": reason, "detail": crawl.failures[reason]}
+        elif reason != "finished":
+            status = "interrupted"
             stats["_close_reason"] = {"reason": reason}
-        if reason in failures:
-            stats["_close_reason"]["detail"] = failures[reason]
-        status = ("finished" if reason == "finished" else "failed" if reason in failures
-                  else "interrupted")
         self.store.finish_run(run_id, status, stats, received)
 
     def count(self, site_id: str, key: str, n: int = 1) -> None:

@@ -89,7 +89,12 @@ def run_crawl(options: CrawlOptions) -> int | None:
     with the reason when it could not start (its archive or its database cannot be used, its
     components could not be built) or could not go on (its database failed)."""
     from nianbao.crawler.recorder import CrawlRecorder
-    from nianbao.crawler.services import DATABASE_UNUSABLE, CrawlServices, database_problem
+    from nianbao.crawler.services import (
+        DATABASE_FAILED,
+        DATABASE_UNUSABLE,
+        CrawlServices,
+        database_unusable,
+    )
     from nianbao.crawler.spiders.reports import ReportsSpider
 
     _archive_writable(options)
@@ -102,18 +107,16 @@ def run_crawl(options: CrawlOptions) -> int | None:
     process.start()
     if unstarted:  # Scrapy could not build the crawl (its services, the store above all)
         why = unstarted[0]
-        raise CrawlFailed(f"the database cannot be used ({database_problem(why)})"
-                          if isinstance(why, DATABASE_UNUSABLE)
+        raise CrawlFailed(database_unusable(why) if isinstance(why, DATABASE_UNUSABLE)
                           else f"it could not start ({type(why).__name__}: {why})", None)
     try:
         run = crawler.get_extension(CrawlRecorder)
         crawl = crawler.get_extension(CrawlServices)
     except RuntimeError:  # the crawl failed before its extensions existed
         return None
-    if crawl is None:
-        return run.run_id if run is not None else None
-    crawl.store.engine.dispose()  # its database connections closed now, not when collected
     run_id = run.run_id if run is not None else None
-    if crawl.database_error:
-        raise CrawlFailed(crawl.database_error, run_id)
+    if crawl is not None:
+        crawl.store.engine.dispose()  # its database connections closed now, not when collected
+        if DATABASE_FAILED in crawl.failures:  # the run's failure could not be recorded
+            raise CrawlFailed(crawl.failures[DATABASE_FAILED], run_id)
     return run_id

@@ -48,11 +48,11 @@ DATABASE_FAILED = "database-failed"  # … and of one whose database failed
 DATABASE_UNUSABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 
-def database_problem(exc: BaseException) -> str:
-    """What the database said, in one line (the driver's message, not SQLAlchemy's wrapping
-    of it with the statement and its parameters)."""
+def database_unusable(exc: BaseException) -> str:
+    """Why the database cannot be used, with what it said in one line (the driver's message,
+    not SQLAlchemy's wrapping of it with the statement and its parameters)."""
     said = str(getattr(exc, "orig", None) or exc).strip()
-    return said.splitlines()[0] if said else type(exc).__name__
+    return f"the database cannot be used ({said.splitlines()[0] if said else type(exc).__name__})"
 
 
 class CrawlServices:
@@ -75,8 +75,8 @@ class CrawlServices:
         self.crawler = crawler
         self.archive_dir = Path(conf["NIANBAO_ARCHIVE_DIR"])
         self.archive = WarcArchive(self.archive_dir, conf.getint("NIANBAO_WARC_MAX_MB") * 2**20)
-        self.archive_error: str | None = None
-        self.database_error: str | None = None
+        # what stopped the crawl, by its close reason (ARCHIVE_FAILED, DATABASE_FAILED)
+        self.failures: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlServices:
@@ -91,11 +91,8 @@ class CrawlServices:
         """The archive can no longer be written (disk full, file system remounted read-only):
         nothing fetched from now on could be kept, so the crawl stops, and its run is recorded
         as failed with this reason (``crawler/recorder.py``). Returns the reason."""
-        if self.archive_error is None:
-            self.archive_error = (f"the archive directory {self.archive_dir} cannot be "
-                                  f"written ({exc.strerror or exc})")
-            self._stop(ARCHIVE_FAILED)
-        return self.archive_error
+        return self._failed(ARCHIVE_FAILED, f"the archive directory {self.archive_dir} cannot "
+                                            f"be written ({exc.strerror or exc})")
 
     def database_failed(self, exc: Exception) -> str:
         """The database can no longer be written or read (its disk full, its server gone):
@@ -103,22 +100,24 @@ class CrawlServices:
         every document in turn. Nothing is lost: a document is remembered only with its
         version, so the next crawl fetches again whatever this one could not store. Returns
         the reason (``crawler/run.py`` gives it to the command)."""
-        if self.database_error is None:
-            self.database_error = f"the database cannot be used ({database_problem(exc)})"
-            self._stop(DATABASE_FAILED)
-        return self.database_error
+        return self._failed(DATABASE_FAILED, database_unusable(exc))
 
-    def _stop(self, reason: str) -> None:
-        if self.crawler.engine is not None and self.crawler.engine.running:
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+    def _failed(self, reason: str, detail: str) -> str:
+        """The first failure of its kind is kept and stops the crawl (while it runs; one that
+        fails as it opens has nothing to stop: the spider then starts nothing)."""
+        if reason not in self.failures:
+            self.failures[reason] = detail
+            if self.crawler.engine is not None and self.crawler.engine.running:
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+        return self.failures[reason]
 
 
 @contextmanager
 def stopping_on_database_failure(crawler: Crawler) -> Iterator[None]:
-    """Around what a crawl component does outside the spider's callbacks and the pipeline's
-    items (an errback, a signal handler, a pipeline's close): a database failure met there
-    stops the crawl with it (``CrawlServices.database_failed``) instead of raising — Scrapy
-    would log a traceback for every page and item that follows."""
+    """Around what a crawl component writes to the database outside the spider's callbacks
+    (an item, a failure's record, a signal handler, the pipeline's close): a database failure
+    met there stops the crawl with it (``CrawlServices.database_failed``) instead of raising —
+    Scrapy would log a traceback for every page and item that follows."""
     try:
         yield
     except DATABASE_UNUSABLE as exc:
@@ -126,9 +125,9 @@ def stopping_on_database_failure(crawler: Crawler) -> Iterator[None]:
 
 
 class DatabaseFailureMiddleware:
-    """The same for the spider's callbacks (a spider middleware next to the spider): a
-    database failure raised while a page is read stops the crawl, and the page's output ends
-    there."""
+    """The same for the spider's callbacks (a spider middleware next to the spider, which
+    Scrapy hands the exception rather than letting it be caught): a database failure raised
+    while a page is read stops the crawl, and the page's output ends there."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler

@@ -174,13 +174,20 @@ def test_a_key_figures_cell_from_postgresql_prints_each_value_as_decoded() -> No
     """The same of the texts PostgreSQL's jsonb gives (its own key order and spacing), read
     from the real server."""
     connection = require_postgresql()
+
+    def jsonb_text(figures: dict) -> bytes:
+        [(text,)] = connection.execute("SELECT %s::jsonb::text",
+                                       [orjson.dumps(figures).decode()]).fetchall()
+        return text.encode()
+
     try:
         stored = _stored_figures(Bare(connection, "postgresql"))
-        for figures in [*FIGURES, record_extracts(record())["key_figures"]]:
-            [(text,)] = connection.execute("SELECT %s::jsonb::text",
-                                           [orjson.dumps(figures).decode()]).fetchall()
-            assert _figures(text.encode(), stored) == _cell(text.encode()), text
-        assert _skeleton(text.encode()) == stored  # the store's own: read without decoding
+        for figures in FIGURES:
+            text = jsonb_text(figures)
+            assert _figures(text, stored) == _cell(text), text
+        own = jsonb_text(record_extracts(record())["key_figures"])
+        assert _skeleton(own) == stored  # the store's own: read without decoding
+        assert _figures(own, stored) == _cell(own)
     finally:
         connection.close()
 

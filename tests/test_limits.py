@@ -142,6 +142,18 @@ def test_an_archive_that_fills_up_mid_crawl_fails_the_run(tmp_path: Path) -> Non
 # -- a database that cannot be written ----------------------------------------------------------
 
 GENERATED_REPORTS = 60
+POLITENESS_OFF = {"delay_seconds": 0, "autothrottle": False, "retries": 0}
+
+
+def settings_with(folder: Path, **sections: dict) -> Path:
+    """``config/settings.yaml`` with some fields of its sections changed, as
+    ``folder/settings.yaml``."""
+    conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
+    for section, fields in sections.items():
+        conf[section].update(fields)
+    path = folder / "settings.yaml"
+    path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def crawl_command(folder: Path, portal: GeneratedPortal, db: Path) -> list[str]:
@@ -150,13 +162,7 @@ def crawl_command(folder: Path, portal: GeneratedPortal, db: Path) -> list[str]:
             "--archive", str(folder / "archive")]
 
 
-def crawl(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    """``command`` run with politeness off (``tmp_path/settings.yaml``)."""
-    settings_path = tmp_path / "settings.yaml"
-    if not settings_path.exists():
-        conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
-        conf["fetch"].update(delay_seconds=0, autothrottle=False, retries=0)
-        settings_path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
+def crawl(command: list[str], settings_path: Path) -> subprocess.CompletedProcess:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env={**os.environ, "NIANBAO_SETTINGS": str(settings_path)})
     print(done.stdout, done.stderr[-3000:], sep="\n")
@@ -172,7 +178,8 @@ def crawl_with_db_in_tmpfs(tmp_path: Path, portal: GeneratedPortal, size: int) -
     kept.mkdir()
     command = crawl_command(tmp_path, portal, folder / "nianbao.sqlite")
     done = crawl(namespace(f"mount -t tmpfs -o size={size} tmpfs {folder}", command,
-                           after=f"cp {folder}/nianbao.sqlite* {kept}/"), tmp_path)
+                           after=f"cp {folder}/nianbao.sqlite* {kept}/"),
+                 settings_with(tmp_path, fetch=POLITENESS_OFF))
     return done, kept / "nianbao.sqlite"
 
 
@@ -209,10 +216,11 @@ def test_a_database_that_fills_up_mid_crawl_stops_it_with_a_clear_error_and_lose
         some = stored_versions(kept)
         stopped_runs = runs_of(kept)
         # with room again: the database copied to an ordinary disk, the same archive
-        again = crawl(crawl_command(tmp_path, portal, kept), tmp_path)
+        fast = tmp_path / "settings.yaml"
+        again = crawl(crawl_command(tmp_path, portal, kept), fast)
         fresh = tmp_path / "fresh"
         fresh.mkdir()
-        full = crawl(crawl_command(fresh, portal, fresh / "nianbao.sqlite"), tmp_path)
+        full = crawl(crawl_command(fresh, portal, fresh / "nianbao.sqlite"), fast)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
     lines = done.stderr.strip().splitlines()
     assert lines[-1] == ("nianbao: crawl run 1 failed: the database cannot be used "
@@ -239,13 +247,10 @@ def test_a_database_without_room_to_start_is_a_clear_error_and_nothing_is_fetche
 def test_a_crawl_that_cannot_be_built_says_why_in_one_line(tmp_path: Path) -> None:
     """Not the database's fault: a setting the crawl's components cannot use. Scrapy fails to
     build the crawl and logs nothing the user sees; the command names the failure."""
-    conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
-    conf["parse"]["workers"] = "many"
-    (tmp_path / "settings.yaml").write_text(yaml.safe_dump(conf, allow_unicode=True),
-                                            encoding="utf-8")
+    unusable = settings_with(tmp_path, parse={"workers": "many"})
     with GeneratedPortal(GENERATED_REPORTS) as portal:
         before = portal.counters()["requests"]
-        done = crawl(crawl_command(tmp_path, portal, tmp_path / "nianbao.sqlite"), tmp_path)
+        done = crawl(crawl_command(tmp_path, portal, tmp_path / "nianbao.sqlite"), unusable)
         assert portal.counters()["requests"] == before
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
     assert done.stderr.strip() == ("nianbao: the crawl failed: it could not start (ValueError: "
@@ -261,12 +266,8 @@ RELOADING = ("<html><head><script>document.cookie = 'c=' + Date.now();"
 
 
 def short_render_settings(folder: Path, seconds: int, **crawl: object) -> Path:
-    conf = yaml.safe_load((ROOT / "config" / "settings.yaml").read_text(encoding="utf-8"))
-    conf["crawl"].update(render_timeout_seconds=seconds, **crawl)
-    conf["fetch"].update(retries=0, delay_seconds=0)
-    path = folder / "settings.yaml"
-    path.write_text(yaml.safe_dump(conf, allow_unicode=True), encoding="utf-8")
-    return path
+    return settings_with(folder, crawl={"render_timeout_seconds": seconds, **crawl},
+                         fetch={"retries": 0, "delay_seconds": 0})
 
 
 def test_a_challenge_that_reloads_forever_ends_as_a_challenge_in_bounded_time(

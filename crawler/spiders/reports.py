@@ -83,7 +83,7 @@ class ReportsSpider(Spider):
     # -- start ----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Request]:
-        if services(self.crawler).database_error:  # the run could not even be recorded
+        if services(self.crawler).failures:  # the run could not even be recorded
             return
         for site in self.sites.values():
             for column in site.columns:

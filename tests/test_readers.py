@@ -19,8 +19,10 @@ from pathlib import Path
 import docx
 import pypdfium2
 import pytest
+from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from lxml import etree
 from PIL import Image, ImageDraw
 
 from nianbao.parsers.document import Paragraph, Table
@@ -44,6 +46,8 @@ ROWS = [
     ["结果纠正", "1", "2", "3"],
 ]
 HEADING = "三、收到和处理政府信息公开申请情况"
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 SENTENCE = "2023年，共发布各类信息5432条，其中HTTP GET请求12次。"
 
 
@@ -177,6 +181,83 @@ def test_docx_vmerge_continuation_row_without_restart_value():
     out = io.BytesIO()
     d.save(out)
     assert read_docx(out.getvalue()).tables[0].rows == [["甲", "乙"], ["丙"]]
+
+
+def _with_members(data: bytes, replace: dict[str, bytes | None]) -> bytes:
+    """``data`` (a DOCX) with members replaced by name; None drops one."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        members = {n: replace.get(n, zf.read(n)) for n in zf.namelist()}
+    return _zip({n: v for n, v in members.items() if v is not None})
+
+
+def _titled_docx(style_id: str, style_name: str | None = None) -> bytes:
+    """A body paragraph, then the title styled ``style_id``; ``style_name``: the styles part
+    gives that id this name (as Chinese Word names heading 1's id "1")."""
+    d = docx.Document()
+    d.add_paragraph("正文在前")
+    title = d.add_paragraph("某某县2023年政府信息公开工作年度报告")
+    if style_name is not None:
+        style = d.styles.add_style("Custom", WD_STYLE_TYPE.PARAGRAPH)
+        style.element.set(qn("w:styleId"), style_id)
+        style.element.find(qn("w:name")).set(qn("w:val"), style_name)
+    p_pr = title._p.get_or_add_pPr()
+    p_style = OxmlElement("w:pStyle")
+    p_style.set(qn("w:val"), style_id)
+    p_pr.insert(0, p_style)
+    out = io.BytesIO()
+    d.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("style_id", "style_name", "title"), [
+    ("Title", None, True),  # Word's own id: the styles part is not needed
+    ("Heading1", None, True),
+    ("1", "heading 1", True),  # Chinese Word's id of heading 1, named in the styles part
+    ("a3", "Title", True),
+    ("a5", "Body Text", False),
+])
+def test_docx_title_by_style(style_id, style_name, title):
+    doc = read_docx(_titled_docx(style_id, style_name))
+    assert doc.title_hint == ("某某县2023年政府信息公开工作年度报告" if title else None)
+    assert doc.notes == []
+
+
+def test_docx_broken_styles_part_is_noted_only_where_the_title_needs_it():
+    """A styles part that is not XML: the body is read all the same; where a paragraph's
+    style must be looked up there, a note says the title was found by Word's own ids only."""
+    broken = {"word/styles.xml": b"<w:styles"}
+    needed = read_docx(_with_members(_titled_docx("1", "heading 1"), broken))
+    assert needed.title_hint is None
+    assert needed.paragraphs[:1] == ["正文在前"]
+    assert len(needed.notes) == 1
+    assert needed.notes[0].startswith("docx: DOCX member word/styles.xml is not well-formed")
+    assert needed.notes[0].endswith("the title is found by Word's own style ids only")
+    unneeded = read_docx(_with_members(_titled_docx("Title"), broken))
+    assert unneeded.title_hint == "某某县2023年政府信息公开工作年度报告"
+    assert unneeded.notes == []
+    missing = read_docx(_with_members(_titled_docx("1", "heading 1"), {"word/styles.xml": None}))
+    assert (missing.title_hint, missing.notes) == (None, [])
+
+
+def test_docx_text_box_paragraphs_once_and_apart():
+    """A text box (``mc:AlternateContent``): its paragraphs each start a line, its
+    ``mc:Fallback`` copy is skipped, tabs and breaks are kept."""
+    d = docx.Document()
+    p = d.add_paragraph("框前")
+    box = etree.fromstring(
+        f'<w:r xmlns:w="{W_NS}" xmlns:mc="{MC_NS}"><mc:AlternateContent>'
+        '<mc:Choice Requires="wps"><w:drawing><w:txbxContent>'
+        "<w:p><w:r><w:t>A1</w:t><w:tab/><w:t>B2</w:t><w:br/><w:t>C3</w:t></w:r></w:p>"
+        "<w:p><w:r><w:t>D4</w:t></w:r></w:p>"
+        "</w:txbxContent></w:drawing></mc:Choice>"
+        "<mc:Fallback><w:pict><w:txbxContent><w:p><w:r><w:t>FALLBACK</w:t></w:r></w:p>"
+        "</w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r>")
+    p._p.append(box)
+    p._p.append(etree.fromstring(f'<w:r xmlns:w="{W_NS}"><w:t>框后</w:t></w:r>'))
+    out = io.BytesIO()
+    d.save(out)
+    texts = read_docx(out.getvalue()).paragraphs
+    assert texts == ["框前A1 B2 C3 D4框后"]  # tab, break and paragraph: a space each
 
 
 def _declare_sizes(data: bytes, sizes: dict[str, int], *, stored: bool = False) -> bytes:

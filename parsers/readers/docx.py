@@ -15,7 +15,8 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 
 from lxml import etree
 
@@ -30,7 +31,8 @@ RATIO_CHECK_ABOVE = 1024 * 1024
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _REL_OFFICE_DOCUMENT = re.compile(r"/officeDocument$")
-_TITLE_STYLES = {"title", "heading 1", "heading1"}
+_TITLE_STYLES = {"title", "heading 1", "heading1"}  # style names, lower-cased
+_WORD_TITLE_IDS = frozenset({"Title", "Heading1"})  # Word's own ids of those styles
 _NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _NS_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _NS_DCTERMS = "http://purl.org/dc/terms/"
@@ -108,23 +110,47 @@ def _main_part_name(zf: zipfile.ZipFile) -> str:
     raise ParseError("unreadable", "not a DOCX file: the zip has no word/document.xml")
 
 
-class _Body:
-    """Walks one ``w:document`` body; ``w`` is its WordprocessingML namespace."""
+@cache
+def _queries(w: str) -> tuple[etree.XPath, etree.XPath, etree.XPath]:
+    """XPaths of one WordprocessingML namespace ``w`` (compiled once per namespace): a
+    paragraph's text-bearing descendants, a cell's merge continuation, a paragraph's style.
 
-    def __init__(self, root: etree._Element, title_style_ids: set[str]):
+    A paragraph handed to :meth:`_Body.paragraph_text` is never inside ``mc:Fallback`` (the
+    walk goes through the body, tables and content controls only), so a Fallback among the
+    ancestors of a node is always one inside the paragraph."""
+    ns = {"w": w, "mc": _NS_MC}
+    parts = etree.XPath(
+        "descendant::*[self::w:t or self::w:tab or self::w:br or self::w:cr or self::w:p]"
+        "[not(ancestor::mc:Fallback)]", namespaces=ns)
+    continuation = etree.XPath(
+        "boolean(w:tcPr[1]/w:vMerge[1][not(@w:val = 'restart')]"
+        " | w:tcPr[1]/w:hMerge[1][not(@w:val = 'restart')])", namespaces=ns)
+    style = etree.XPath("(w:pPr/w:pStyle)[1]", namespaces=ns)
+    return parts, continuation, style
+
+
+class _Body:
+    """Walks one ``w:document`` body; ``w`` is its WordprocessingML namespace.
+
+    ``title_style_ids`` is asked only when a paragraph's style is not one of Word's own
+    Title / Heading1 ids (reading the styles part is most of a small document's parse)."""
+
+    def __init__(self, root: etree._Element, title_style_ids: Callable[[], set[str]]):
         self.w = etree.QName(root).namespace or ""
         self.root = root
         self.title_style_ids = title_style_ids
         self.title: str | None = None
+        self._prefix = f"{{{self.w}}}"
+        self._t, self._tab, self._p = (f"{self._prefix}{n}" for n in ("t", "tab", "p"))
+        self._parts, self._continuation, self._style = _queries(self.w)
 
     def q(self, local: str) -> str:
-        return f"{{{self.w}}}{local}"
+        return f"{self._prefix}{local}"
 
     def local(self, el: etree._Element) -> str:
-        if not isinstance(el.tag, str):
-            return ""
-        qn = etree.QName(el)
-        return qn.localname if qn.namespace == self.w else ""
+        tag = el.tag
+        return tag[len(self._prefix):] if isinstance(tag, str) and tag.startswith(
+            self._prefix) else ""
 
     def blocks(self) -> list[Block]:
         body = self.root.find(self.q("body"))
@@ -147,28 +173,24 @@ class _Body:
                 yield from self._walk(child)
 
     def _is_title(self, p: etree._Element) -> bool:
-        style = p.find(f"{self.q('pPr')}/{self.q('pStyle')}")
-        return style is not None and style.get(self.q("val"), "") in self.title_style_ids
+        found = self._style(p)
+        if not found:
+            return False
+        style = found[0].get(self.q("val"), "")
+        return style in _WORD_TITLE_IDS or style in self.title_style_ids()
 
     def paragraph_text(self, p: etree._Element) -> str:
-        """Text of runs in order; ``mc:Fallback`` duplicates ``mc:Choice`` so it is skipped."""
+        """Text of runs in order; ``mc:Fallback`` duplicates ``mc:Choice`` so it is skipped.
+        A paragraph inside a text box starts a line of its own."""
         parts: list[str] = []
-        stack = [p]
-        while stack:
-            el = stack.pop()
-            if isinstance(el.tag, str) and el.tag == f"{{{_NS_MC}}}Fallback":
-                continue
-            name = self.local(el)
-            if name == "t":
+        for el in self._parts(p):
+            tag = el.tag
+            if tag == self._t:
                 parts.append(el.text or "")
-            elif name == "tab":
+            elif tag == self._tab:
                 parts.append("\t")
-            elif name in ("br", "cr"):
+            else:  # w:br, w:cr, or w:p
                 parts.append("\n")
-            elif name == "p" and el is not p:
-                # A paragraph inside a text box: keep it apart from the surrounding run text.
-                parts.append("\n")
-            stack.extend(reversed(el))
         return "".join(parts)
 
     def table_rows(self, tbl: etree._Element) -> list[list[str]]:
@@ -176,7 +198,7 @@ class _Body:
         for tr in self._children(tbl, "tr"):
             row: list[str] = []
             for tc in self._children(tr, "tc"):
-                if self._is_continuation(tc):
+                if self._continuation(tc):
                     continue
                 row.append(collapse("\n".join(self._cell_texts(tc))))
             rows.append(row)
@@ -191,16 +213,6 @@ class _Body:
             elif local in _BLOCK_CONTAINERS:
                 yield from self._children(child, name)
 
-    def _is_continuation(self, tc: etree._Element) -> bool:
-        props = tc.find(self.q("tcPr"))
-        if props is None:
-            return False
-        for merge in ("vMerge", "hMerge"):
-            el = props.find(self.q(merge))
-            if el is not None and el.get(self.q("val"), "continue") != "restart":
-                return True
-        return False
-
     def _cell_texts(self, el: etree._Element) -> Iterator[str]:
         """Paragraph texts of a cell, nested tables flattened into it in reading order."""
         for child in el:
@@ -211,17 +223,32 @@ class _Body:
                 yield from self._cell_texts(child)
 
 
-def _title_style_ids(zf: zipfile.ZipFile, w: str) -> set[str]:
-    """Style ids of Title / Heading 1 (Chinese Word names heading 1's id "1", so read styles)."""
-    ids = {"Title", "Heading1"}
-    styles = _read_xml(zf, "word/styles.xml")
-    if styles is None:
-        return ids
-    for style in styles.iter(f"{{{w}}}style"):
-        name = style.find(f"{{{w}}}name")
-        if name is not None and name.get(f"{{{w}}}val", "").lower() in _TITLE_STYLES:
-            ids.add(style.get(f"{{{w}}}styleId", ""))
-    return ids
+class _TitleStyles:
+    """Style ids of Title / Heading 1 (Chinese Word names heading 1's id "1"), read from the
+    styles part on first use: most documents style their title with Word's own ids, or not at
+    all, and the styles part is often larger than the body. A styles part that cannot be read
+    leaves Word's own ids, and a note says so (the body is read all the same)."""
+
+    def __init__(self, zf: zipfile.ZipFile, w: str):
+        self.zf, self.w = zf, w
+        self.notes: list[str] = []
+        self._ids: set[str] | None = None
+
+    def ids(self) -> set[str]:
+        if self._ids is None:
+            self._ids = set(_WORD_TITLE_IDS)
+            try:
+                styles = _read_xml(self.zf, "word/styles.xml")
+            except ParseError as exc:
+                self.notes.append(f"docx: {exc.message}; the title is found by Word's own "
+                                  "style ids only")
+                styles = None
+            w = self.w
+            for style in () if styles is None else styles.iter(f"{{{w}}}style"):
+                name = style.find(f"{{{w}}}name")
+                if name is not None and name.get(f"{{{w}}}val", "").lower() in _TITLE_STYLES:
+                    self._ids.add(style.get(f"{{{w}}}styleId", ""))
+        return self._ids
 
 
 def _core_dates(zf: zipfile.ZipFile) -> list[DateEvidence]:
@@ -245,7 +272,9 @@ def read_docx(data: bytes) -> Document:
         if root is None:
             raise ParseError("unreadable", "DOCX main document part is missing")
         w = etree.QName(root).namespace or ""
-        body = _Body(root, _title_style_ids(zf, w))
+        styles = _TitleStyles(zf, w)
+        body = _Body(root, styles.ids)
         blocks = body.blocks()
         dates = _core_dates(zf)
-    return Document(blocks=blocks, kind="docx", title_hint=body.title, dates=dates)
+    return Document(blocks=blocks, kind="docx", title_hint=body.title, dates=dates,
+                    notes=styles.notes)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import queue
 import resource
 import signal
@@ -68,6 +69,11 @@ class PoolLimits:
     memory_mb: int
     max_documents: int
     recycle_mb: int
+    niceness: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.niceness <= 19:
+            raise ValueError(f"parse.worker_niceness must be 0 to 19, not {self.niceness}")
 
     @classmethod
     def from_settings(cls, parse: dict) -> PoolLimits:
@@ -77,6 +83,7 @@ class PoolLimits:
             memory_mb=int(parse["memory_mb"]),
             max_documents=max(1, int(parse["worker_max_documents"])),
             recycle_mb=int(parse["worker_recycle_mb"]),
+            niceness=int(parse["worker_niceness"]),
         )
 
 
@@ -187,9 +194,15 @@ class _Budget:
         return status, payload, retire
 
 
-def _serve(conn: Connection, memory_bytes: int, recycle_mb: int) -> None:
+def _serve(conn: Connection, memory_bytes: int, recycle_mb: int, niceness: int) -> None:
     """A worker's life: under its memory limit, parse one document after another until told
-    to stop (``None``), until the parent goes away (EOF) or until it is spent."""
+    to stop (``None``), until the parent goes away (EOF) or until it is spent.
+
+    ``niceness`` lowers the worker's CPU priority (and its converters'): on a machine with
+    fewer free cores than workers plus one, the crawl's own process (fetching, archiving,
+    storing: what paces a crawl) would otherwise get only a share of a core, while parses wait
+    in line anyway."""
+    os.nice(niceness)
     budget = _Budget(memory_bytes, recycle_mb)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -214,7 +227,8 @@ class _Worker:
     def __init__(self, ctx: mp.context.BaseContext, limits: PoolLimits):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=_serve, args=(child, limits.memory_mb * 2**20, limits.recycle_mb),
+            target=_serve,
+            args=(child, limits.memory_mb * 2**20, limits.recycle_mb, limits.niceness),
             daemon=True, name="nianbao-parse",
         )
         self.process.start()

@@ -202,6 +202,23 @@ def test_workers_started_ahead_are_the_ones_that_parse() -> None:
     assert all(r == parse_bytes(page, "0.html") | {"source": r["source"]} for r in records)
 
 
+def test_workers_run_at_the_niceness_the_settings_give() -> None:
+    """Workers (and so their converters) yield the CPU to the crawl's own process: their
+    niceness is the caller's plus ``parse.worker_niceness``; the shipped settings lower it."""
+    from nianbao.settings import settings
+
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    for niceness in (0, 7):
+        with ParsePool(limits(niceness=niceness)) as pool:
+            pool.submit(html_pages()[0], "0.html").result(timeout=120)
+            (pid,) = pool.worker_pids()
+            assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + niceness)
+    assert PoolLimits.from_settings(settings()["parse"]).niceness > 0
+    for wrong in (-1, 20):
+        with pytest.raises(ValueError, match=r"parse\.worker_niceness must be 0 to 19"):
+            limits(niceness=wrong)
+
+
 def test_no_more_documents_parse_at_once_than_there_are_workers() -> None:
     pages = html_pages()
     most = 0

@@ -422,9 +422,11 @@ class Store:
             # The row as inserted, and the same values as an object (never added to the
             # session) for the events and the cross-year checks to read.
             version = Version(**values, id=connection.execute(_NEW_VERSION, values).scalar_one())
-            self._check_neighbour_years(session, issuer.id, year, version)
-            session.flush()  # the cross-year results, for the listed failed checks to read
-            refresh_around(connection, issuer.id, year)
+            if self._check_neighbour_years(session, issuer.id, year, version):
+                session.flush()  # the cross-year results, for the listed failed checks to read
+                refresh_around(connection, issuer.id, year)
+            # else no report of year ± 1 was ever stored (reports are never deleted): no
+            # cross-year result can name this report, and its listed failures stay none
             insert_events(session, version_events(
                 version, previous, issuer, year, self._is_baseline(session, site_id, run_id)))
             self._remember(connection, url, site_id, resource, "report", version.id)
@@ -459,8 +461,9 @@ class Store:
     @staticmethod
     def _check_neighbour_years(
         session: Session, issuer_id: int, year: int, version: Version
-    ) -> None:
-        """Cross-year checks of a new version against the latest of years N−1 and N+1."""
+    ) -> bool:
+        """Cross-year checks of a new version against the latest of years N−1 and N+1;
+        whether the issuer has a report of either year."""
         neighbours = session.execute(
             _NEIGHBOURS, {"issuer_id": issuer_id, "before": year - 1, "after": year + 1}).all()
         for other_report, other_year in sorted(neighbours, key=lambda n: n.report_year):
@@ -475,6 +478,7 @@ class Store:
                 later_version_id=later.id,
                 checks=cross_year_checks(earlier.record, later.record),
             ))
+        return bool(neighbours)
 
     # Readers ---------------------------------------------------------------------------------
 

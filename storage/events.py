@@ -12,6 +12,7 @@ baseline events.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -26,6 +27,14 @@ EXCERPT_CHARS = 80
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
+@cache
+def _insert_new_events(dialect: str) -> Any:
+    """The insert of events whose ``dedupe_key`` is new, built once per dialect (building it
+    cost more than running it)."""
+    return (_INSERT[dialect](Event).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Event.id))
+
+
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> int:
     """Insert the rows whose ``dedupe_key`` is new, in one batched statement; how many were."""
     if not rows:
@@ -33,8 +42,7 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> int:
     now = utcnow()
     rows = [{"occurred_at": now, "baseline": False, "issuer_id": None, "report_year": None,
              "version_id": None, "crawl_run_id": None, **row} for row in rows]
-    statement = (_INSERT[session.bind.dialect.name](Event)
-                 .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Event.id))
+    statement = _insert_new_events(session.bind.dialect.name)
     # RETURNING, not rowcount: psycopg reports -1 for skipped conflicting rows. Plain SQL on
     # the session's connection (no ORM bulk machinery: a crawl inserts these per document).
     return len(session.connection().execute(statement, rows).all())

@@ -85,6 +85,12 @@ _NEW_VERSION = insert(Version).returning(Version.id)
 # Every version of a report, newest first, without its record (a report has a few).
 _VERSION_KEYS = (select(Version.id, Version.url, Version.content_hash)
                  .where(Version.report_id == bindparam("report_id")).order_by(Version.id.desc()))
+# What a new version reads of the one it follows: the record it is compared with, and where
+# that copy is (for the events). Not the whole row through the session: a crawl asks this for
+# every other copy of a report it stores.
+_PREVIOUS_FIELDS = (Version.id, Version.url, Version.first_seen, Version.warc_pointer,
+                    Version.record)
+_PREVIOUS = select(*_PREVIOUS_FIELDS).where(Version.id == bindparam("version"))
 _NEIGHBOURS = select(Report.id, Report.report_year).where(
     Report.issuer_id == bindparam("issuer_id"),
     Report.report_year.in_([bindparam("before"), bindparam("after")]))
@@ -403,7 +409,8 @@ class Store:
             of_url = next((k.id for k in keys if k.url == url), None)
             kind = "revised" if of_url is not None else "another_copy" if keys else "new"
             previous_id = of_url if of_url is not None else keys[0].id if keys else None
-            previous = None if previous_id is None else session.get(Version, previous_id)
+            previous = None if previous_id is None else Version(**connection.execute(
+                _PREVIOUS, {"version": previous_id}).one()._asdict())
             changes = [] if previous is None else record_changes(previous.record, record)
             published = record.get("published_date")
             values = dict(

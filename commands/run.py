@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import logging
 import sys
 from pathlib import Path
 
@@ -72,6 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             result = work()
         except Exception as exc:  # a stage's failure is reported; the others still run
+            import logging
+
             logging.getLogger("nianbao.run").debug("stage %s failed", name, exc_info=True)
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
             return

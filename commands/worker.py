@@ -5,8 +5,7 @@ queue is configured). See ``nianbao.schedule.queue``."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import socket
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ def _queue_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     _queue_arguments(parser)
-    parser.add_argument("--name", default=socket.gethostname(), help="this worker's name")
+    parser.add_argument("--name", default=os.uname().nodename, help="this worker's name")
     parser.add_argument("--concurrency", type=int, default=1,
                         help="crawl jobs run at once by this worker (default 1)")
     parser.add_argument("--until-idle", action="store_true",
@@ -43,6 +42,8 @@ def add_enqueue_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _app(args: argparse.Namespace):
+    import asyncio  # here, not at the top: ``nianbao --help`` builds this module's parsers
+
     from nianbao.schedule.queue import ensure_schema, make_app, queue_url
 
     url = args.queue or queue_url()
@@ -56,6 +57,8 @@ def _app(args: argparse.Namespace):
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
     from nianbao.schedule.queue import run_worker
 
     app = _app(args)
@@ -66,6 +69,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
+    import asyncio
+
     from nianbao.schedule.queue import enqueue
     from nianbao.sites import SitesError, load_sites, select_sites
     from nianbao.storage.db import database_url

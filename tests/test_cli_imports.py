@@ -16,7 +16,8 @@ def probe(code: str) -> object:
 
 
 HEAVY = ("yaml", "sqlalchemy", "scrapy", "twisted", "lxml", "trafilatura", "apscheduler",
-         "apprise", "warcio", "playwright", "pdfplumber", "docx", "numpy")
+         "apprise", "warcio", "playwright", "pdfplumber", "docx", "numpy",
+         "asyncio", "ssl", "logging")  # the standard library's heaviest (asyncio ~25 ms)
 
 
 def test_help_imports_no_heavy_module() -> None:

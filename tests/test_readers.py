@@ -239,6 +239,14 @@ def test_docx_broken_styles_part_is_noted_only_where_the_title_needs_it():
     assert (missing.title_hint, missing.notes) == (None, [])
 
 
+def test_docx_body_outside_the_wordprocessingml_namespace_has_no_blocks():
+    """A ``document.xml`` in no namespace is not WordprocessingML: nothing is read from it
+    (and nothing fails on the way)."""
+    data = _with_members(_titled_docx("Title"), {
+        "word/document.xml": b"<document><body><p><r><t>x</t></r></p></body></document>"})
+    assert read_docx(data).blocks == []
+
+
 def test_docx_text_box_paragraphs_once_and_apart():
     """A text box (``mc:AlternateContent``): its paragraphs each start a line, its
     ``mc:Fallback`` copy is skipped, tabs and breaks are kept."""

@@ -36,6 +36,7 @@ _WORD_TITLE_IDS = frozenset({"Title", "Heading1"})  # Word's own ids of those st
 _NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _NS_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _NS_DCTERMS = "http://purl.org/dc/terms/"
+_NO_NAMESPACE = "urn:nianbao:no-namespace"
 
 # Containers whose children are block content (paragraphs, tables) in reading order.
 _BLOCK_CONTAINERS = {"sdt", "sdtContent", "customXml", "smartTag"}
@@ -141,8 +142,10 @@ class _Body:
         self.title_style_ids = title_style_ids
         self.title: str | None = None
         self._prefix = f"{{{self.w}}}"
-        self._t, self._tab, self._p = (f"{self._prefix}{n}" for n in ("t", "tab", "p"))
-        self._parts, self._continuation, self._style = _queries(self.w)
+        self._t, self._tab = f"{self._prefix}t", f"{self._prefix}tab"
+        # XPath has no prefix for "no namespace": a body without one has no w:p to read
+        # (``local`` finds none), so its queries are never run.
+        self._parts, self._continuation, self._style = _queries(self.w or _NO_NAMESPACE)
 
     def q(self, local: str) -> str:
         return f"{self._prefix}{local}"

@@ -101,7 +101,7 @@ def test_the_rest_is_reported_with_its_reason(walked):
     assert any(said in details[bot_check.code] for said in
                ("browser did not pass", "kept reloading")), details[bot_check.code]
     passed = next(g for g in nation.govs if g.trouble == "challenge")
-    assert passed.code not in missing
+    assert passed.code not in missing, (missing.get(passed.code), details.get(passed.code))
     assert any(h.host == passed.host and h.status == 200 for h in nation.log())
     for row in report:  # expected divisions come from the codes, not from the replica
         replica = [g for g in nation.govs if g.code[:2] == row["province"][:2]]

@@ -296,6 +296,7 @@ class ParsePool:
         self._lock = threading.Lock()
         self._closed = False
         self._threads: ThreadPoolExecutor | None = None
+        self._starting: list[threading.Thread] = []  # ``start``'s threads, joined by ``close``
         self.workers_started = 0  # replacements included: a crawl's statistics report it
 
     @classmethod
@@ -322,8 +323,10 @@ class ParsePool:
             if worker is not None:
                 self._slots.put(worker)
         for n in range(taken.count(None)):
-            threading.Thread(target=self._start_one, name=f"nianbao-parse-start-{n}",
-                             daemon=True).start()
+            thread = threading.Thread(target=self._start_one, name=f"nianbao-parse-start-{n}",
+                                      daemon=True)
+            self._starting.append(thread)
+            thread.start()
 
     def __enter__(self) -> ParsePool:
         return self
@@ -373,11 +376,18 @@ class ParsePool:
         return {w.pid for w in workers if w.alive()}
 
     def close(self) -> None:
-        """Stop every worker; a parse still running fails as its worker goes."""
+        """Stop every worker; a parse still running fails as its worker goes.
+
+        A worker still being started is let finish starting first, then retired: a program
+        that ends while the forkserver is still handing a new worker its task (a command
+        whose one input was missing ends that soon) would leave that worker to print an
+        ``EOFError`` traceback of multiprocessing's on the user's terminal."""
         with self._lock:
             self._closed = True
             busy = list(self._busy)
             threads, self._threads = self._threads, None
+        for thread in self._starting:
+            thread.join()
         for worker in busy:
             worker.stop()
         while True:

@@ -219,6 +219,19 @@ def test_workers_run_at_the_niceness_the_settings_give() -> None:
             limits(niceness=wrong)
 
 
+def test_close_lets_the_workers_being_started_start_then_stops_them() -> None:
+    """``close`` right after ``start`` (``nianbao parse`` of a missing file ends that soon)
+    waits for the workers being started, then stops them: a program that ended while the
+    forkserver was still handing one its task left it to print multiprocessing's
+    ``EOFError`` traceback on the user's terminal."""
+    for _ in range(3):
+        pool = ParsePool(limits(workers=2))
+        pool.start()
+        pool.close()
+        starting = [t for t in threading.enumerate() if t.name.startswith("nianbao-parse-start")]
+        assert starting == [] and pool.worker_pids() == set()
+
+
 def test_no_more_documents_parse_at_once_than_there_are_workers() -> None:
     pages = html_pages()
     most = 0

@@ -88,9 +88,8 @@ _VERSION_KEYS = (select(Version.id, Version.url, Version.content_hash)
 # What a new version reads of the one it follows: the record it is compared with, and where
 # that copy is (for the events). Not the whole row through the session: a crawl asks this for
 # every other copy of a report it stores.
-_PREVIOUS_FIELDS = (Version.id, Version.url, Version.first_seen, Version.warc_pointer,
-                    Version.record)
-_PREVIOUS = select(*_PREVIOUS_FIELDS).where(Version.id == bindparam("version"))
+_PREVIOUS = select(Version.id, Version.url, Version.first_seen, Version.warc_pointer,
+                   Version.record).where(Version.id == bindparam("version"))
 _NEIGHBOURS = select(Report.id, Report.report_year).where(
     Report.issuer_id == bindparam("issuer_id"),
     Report.report_year.in_([bindparam("before"), bindparam("after")]))

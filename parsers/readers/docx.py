@@ -152,8 +152,9 @@ class _Body:
 
     def local(self, el: etree._Element) -> str:
         tag = el.tag
-        return tag[len(self._prefix):] if isinstance(tag, str) and tag.startswith(
-            self._prefix) else ""
+        if isinstance(tag, str) and tag.startswith(self._prefix):
+            return tag[len(self._prefix):]
+        return ""
 
     def blocks(self) -> list[Block]:
         body = self.root.find(self.q("body"))
@@ -239,19 +240,25 @@ class _TitleStyles:
 
     def ids(self) -> set[str]:
         if self._ids is None:
-            self._ids = set(_WORD_TITLE_IDS)
-            try:
-                styles = _read_xml(self.zf, "word/styles.xml")
-            except ParseError as exc:
-                self.notes.append(f"docx: {exc.message}; the title is found by Word's own "
-                                  "style ids only")
-                styles = None
-            w = self.w
-            for style in () if styles is None else styles.iter(f"{{{w}}}style"):
-                name = style.find(f"{{{w}}}name")
-                if name is not None and name.get(f"{{{w}}}val", "").lower() in _TITLE_STYLES:
-                    self._ids.add(style.get(f"{{{w}}}styleId", ""))
+            self._ids = self._read()
         return self._ids
+
+    def _read(self) -> set[str]:
+        ids = set(_WORD_TITLE_IDS)
+        try:
+            styles = _read_xml(self.zf, "word/styles.xml")
+        except ParseError as exc:
+            self.notes.append(f"docx: {exc.message}; the title is found by Word's own "
+                              "style ids only")
+            return ids
+        if styles is None:
+            return ids
+        w = self.w
+        for style in styles.iter(f"{{{w}}}style"):
+            name = style.find(f"{{{w}}}name")
+            if name is not None and name.get(f"{{{w}}}val", "").lower() in _TITLE_STYLES:
+                ids.add(style.get(f"{{{w}}}styleId", ""))
+        return ids
 
 
 def _core_dates(zf: zipfile.ZipFile) -> list[DateEvidence]:

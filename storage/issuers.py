@@ -21,11 +21,13 @@ log = logging.getLogger(__name__)
 
 
 class IssuerRef(NamedTuple):
-    """The columns of an issuer that storing a document reads."""
+    """The columns of an issuer that storing a document reads, and whether the call that
+    resolved it created it (then it has no reports yet: storing need not look for any)."""
 
     id: int
     name: str
     site_id: str | None
+    created: bool = False
 
 
 # Asked for every document stored: built once, run as plain SQL (no ORM objects).
@@ -93,7 +95,7 @@ def resolve_issuer(session: Session, site_id: str | None, name: str) -> IssuerRe
             log.warning("issuer %r fits %d issuers of site %r: kept apart", name, len(matches),
                         site_id)
         issuer = IssuerRef(*connection.execute(
-            _NEW_ISSUER, {"name": name, "site_id": site_id}).one())
+            _NEW_ISSUER, {"name": name, "site_id": site_id}).one(), created=True)
     _add_alias(session, issuer.id, site_id, name, normalized)
     return issuer
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nianbao.storage.changes import record_changes
 from nianbao.storage.cross_year import refresh_around
 from nianbao.storage.events import insert_events, is_baseline, version_events
-from nianbao.storage.issuers import register_issuers, resolve_issuer
+from nianbao.storage.issuers import IssuerRef, register_issuers, resolve_issuer
 from nianbao.storage.models import (
     CrawlRun,
     CrossYearResult,
@@ -395,11 +395,16 @@ class Store:
             issuer = resolve_issuer(session, site_id, record["issuer"])
             year = int(record["report_year"])
             connection = session.connection()  # plain SQL below: no ORM objects to flush
-            report_id = self._report(connection, issuer.id, year)
+            # What a report created here, or a report of an issuer created here, cannot have
+            # is not looked for (most documents of a first crawl are both): its versions, and
+            # the issuer's reports of other years. Nothing else can have written them: both
+            # rows are this transaction's own until it commits.
+            report_id, new_report = self._report(connection, issuer, year)
             outcome = partial(
                 StoreOutcome, report_id=report_id, issuer=issuer.name, report_year=year
             )
-            keys = connection.execute(_VERSION_KEYS, {"report_id": report_id}).all()
+            keys = [] if new_report else connection.execute(
+                _VERSION_KEYS, {"report_id": report_id}).all()
             same = _same_version(keys, url, content_hash)
             if same is not None:
                 connection.execute(_TOUCH_VERSION, {"version": same, "seen": fetched_at})
@@ -428,7 +433,8 @@ class Store:
             # The row as inserted, and the same values as an object (never added to the
             # session) for the events and the cross-year checks to read.
             version = Version(**values, id=connection.execute(_NEW_VERSION, values).scalar_one())
-            if self._check_neighbour_years(session, issuer.id, year, version):
+            if not issuer.created and self._check_neighbour_years(session, issuer.id, year,
+                                                                   version):
                 session.flush()  # the cross-year results, for the listed failed checks to read
                 refresh_around(connection, issuer.id, year)
             # else no report of year ± 1 was ever stored (reports are never deleted): no
@@ -455,14 +461,16 @@ class Store:
         return self._baselines[key]
 
     @staticmethod
-    def _report(connection: Connection, issuer_id: int, year: int) -> int:
-        """The id of the issuer's report of that year, created when there is none."""
-        params = {"issuer_id": issuer_id, "year": year}
-        report_id = connection.execute(_REPORT, params).scalar()
-        if report_id is None:
+    def _report(connection: Connection, issuer: IssuerRef, year: int) -> tuple[int, bool]:
+        """The id of the issuer's report of that year, created when there is none (an issuer
+        created in this transaction has none); and whether it was created."""
+        if not issuer.created:
             report_id = connection.execute(
-                _NEW_REPORT, {"issuer_id": issuer_id, "report_year": year}).scalar_one()
-        return report_id
+                _REPORT, {"issuer_id": issuer.id, "year": year}).scalar()
+            if report_id is not None:
+                return report_id, False
+        return connection.execute(
+            _NEW_REPORT, {"issuer_id": issuer.id, "report_year": year}).scalar_one(), True
 
     @staticmethod
     def _check_neighbour_years(

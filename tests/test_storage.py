@@ -20,7 +20,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from nianbao.parsers.pipeline import parse_bytes
@@ -352,6 +352,43 @@ def test_cross_year_checks_run_against_neighbour_years(store: Store) -> None:
     # 2024 is 2023 copied: 17 normative files in force again despite 3 issued and 5 repealed.
     broken = ["cross_year.carry", "cross_year.in_force.normative"]
     assert failed == {2022: [], 2023: broken, 2024: broken}
+
+
+
+def test_a_first_seen_issuer_or_report_is_stored_without_looking_for_what_it_cannot_have(
+        store: Store) -> None:
+    """An issuer created by this store has no reports, a report created by it no versions:
+    neither is looked for (most documents of a first crawl are both); an issuer seen before
+    still has its report of the year and its neighbour years looked up."""
+    statements: list[str] = []
+    VERSION_KEYS = "SELECT versions.id, versions.url, versions.content_hash FROM versions"
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(" ".join(statement.split()))
+
+    def lookups() -> list[str]:
+        return [s for s in statements if s.startswith("SELECT")
+                and (" FROM reports " in s + " " or " FROM versions " in s + " ")]
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        first = store_doc(store, record())
+        assert (first.status, lookups()) == ("new", [])
+        statements.clear()
+        other_year = store_doc(store, year_before(record()), url=f"{URL}?2022")
+        assert other_year.status == "new"
+        assert any("FROM reports WHERE reports.issuer_id" in s and "report_year IN" in s
+                   for s in lookups())  # its neighbour years, which exist: 2023
+        assert not any(s.startswith(VERSION_KEYS) for s in lookups())  # a new report: none
+        statements.clear()
+        again = store_doc(store, record())
+        assert again.status == "unchanged" and again.version_id == first.version_id
+        assert any(s.startswith(VERSION_KEYS) for s in lookups())
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    [row] = cross_year_rows(store)
+    assert (row.earlier_version_id, row.later_version_id) == (
+        other_year.version_id, first.version_id)
 
 
 # Time --------------------------------------------------------------------------------------

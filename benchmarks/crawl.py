@@ -10,24 +10,29 @@ Measured, whole processes (start-up included), in turns for ``--rounds`` rounds:
 - ``scrapy bench``: Scrapy's own benchmark on its own server (a reference for the machine);
 - the baseline: a bare Scrapy spider fetching the same pages (``benchmarks/bare_spider.py``);
 - ``nianbao crawl`` into a fresh database and archive: fetch, WARC, parse, store;
-- ``nianbao crawl`` again, the portal unchanged: conditional requests, all 304.
+- ``nianbao crawl`` again, the portal unchanged: conditional requests, all 304;
+- Scrapy's own floor for that recrawl: the bare spider sending the same conditional requests
+  and doing nothing with the 304s.
 
     .venv/bin/python benchmarks/crawl.py [--reports 500] [--rounds 3]
 
 Prints pages/min and the ratio to the bare spider, and the recrawl's time and bytes against
-the first crawl's (medians over the rounds); and where the CPU went in each, sampled alike for
-every crawler (``benchmarks/process_tree.py``): the crawler's own process, the processes under
-it (nianbao's parse workers), the portal's server (threads of this process) — and how busy
-that kept the machine's cores over the wall time. Every command runs as after an install: the
-project's sources are compiled to bytecode first (an environment that sets
-``PYTHONDONTWRITEBYTECODE`` would otherwise compile nianbao's sources, and the bare spider's,
-in every process), as ``benchmarks/parse.py`` does.
+the first crawl's (medians over the rounds); what the floor implies for the two crawl targets
+together (a crawl at 0.5× the bare spider's pages/min takes 2× its time, so a recrawl within
+0.3× of it must take at most 0.6× the bare spider's time, whatever it does); and where the CPU
+went in each, sampled alike for every crawler (``benchmarks/process_tree.py``): the crawler's
+own process, the processes under it (nianbao's parse workers), the portal's server (threads of
+this process) — and how busy that kept the machine's cores over the wall time. Every command
+runs as after an install: the project's sources are compiled to bytecode first (an environment
+that sets ``PYTHONDONTWRITEBYTECODE`` would otherwise compile nianbao's sources, and the bare
+spider's, in every process), as ``benchmarks/parse.py`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import json
 import os
 import re
 import resource
@@ -110,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     pdf_every = 100 if shutil.which("soffice") else 0
     rows: dict[str, list[tuple[float, int, int]]] = {
-        "bare": [], "first": [], "again": []}  # (seconds, pages, bytes)
+        "bare": [], "first": [], "again": [], "floor": []}  # (seconds, pages, bytes)
     cpu: dict[str, list[tuple[float, float, float]]] = {name: [] for name in rows}
     bench = []
     with tempfile.TemporaryDirectory(prefix="nianbao-bench-") as tmp, \
@@ -126,6 +131,11 @@ def main() -> None:
                 "-a", f"start={portal.column_url}", "-s", "LOG_LEVEL=WARNING",
                 "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
                 "-s", "ROBOTSTXT_OBEY=False", "-s", "TELNETCONSOLE_ENABLED=False"]
+        known = work / "validators.json"
+        known.write_text(json.dumps([[portal.base_url + path, page.etag, page.modified]
+                                     for path, page in portal.pages.items()
+                                     if path != "/robots.txt"]), encoding="utf-8")
+        floor = [*bare[:3], "-a", f"revalidate={known}", *bare[5:]]
         for n in range(args.rounds):
             round_dir = work / f"round{n}"
             round_dir.mkdir()
@@ -133,7 +143,8 @@ def main() -> None:
                        str(sites), "--db", f"sqlite:///{round_dir / 'crawl.sqlite'}",
                        "--archive", str(round_dir / "warc")]
             for name, command, folder in (("bare", bare, work), ("first", nianbao, round_dir),
-                                          ("again", nianbao, round_dir)):
+                                          ("again", nianbao, round_dir),
+                                          ("floor", floor, work)):
                 before = portal.counters()
                 wall, spent = timed_crawl(command, cwd=folder, env=env)
                 got = served(portal, before)
@@ -155,21 +166,28 @@ def main() -> None:
           f"{statistics.median(bench) / base:7.2f}")
     for name, label in (("bare", "baseline: bare Scrapy spider"),
                         ("first", "nianbao crawl (fetch+WARC+parse+store)"),
-                        ("again", "nianbao recrawl, unchanged (304s)")):
+                        ("again", "nianbao recrawl, unchanged (304s)"),
+                        ("floor", "Scrapy floor: the same 304s, bare")):
         print(f"{label:38} {median(name, 0):8.1f} {median(name, 1):6.0f} "
               f"{per_minute(name):10.0f} {per_minute(name) / base:7.2f}")
     time_ratio = statistics.median(a[0] / f[0] for a, f in zip(rows["again"], rows["first"],
                                                                   strict=True))
     byte_ratio = statistics.median(a[2] / f[2] for a, f in zip(rows["again"], rows["first"],
                                                                  strict=True))
-    for name in ("bare", "first", "again"):
+    for name in ("bare", "first", "again", "floor"):
         print(f"  {name:6} seconds by round: "
               + ", ".join(f"{r[0]:.1f}" for r in rows[name]))
     print(f"unchanged recrawl / first crawl: time {time_ratio:.2f}, bytes {byte_ratio:.2%}")
+    floor_share = median("floor", 0) / median("bare", 0)
+    together = ("possible together" if floor_share <= 0.6
+                else "not possible together here: no recrawl is faster than its floor")
+    print(f"recrawl / Scrapy's floor: time {median('again', 0) / median('floor', 0):.2f}; "
+          f"the floor takes {floor_share:.2f}× the bare spider's time (a crawl at ≥ 0.50× "
+          f"and a recrawl at ≤ 0.30× of it need ≤ 0.60×): {together}")
     cores = os.cpu_count() or 1
     print(f"CPU seconds (medians): the crawler's process + the processes under it + the "
           f"portal's server; the share of {cores} cores busy over the wall time")
-    for name in ("bare", "first", "again"):
+    for name in ("bare", "first", "again", "floor"):
         own, below, server = (statistics.median(c[i] for c in cpu[name]) for i in range(3))
         busy = statistics.median(sum(c) / (cores * r[0]) for c, r in zip(cpu[name], rows[name],
                                                                          strict=True))

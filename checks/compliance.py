@@ -166,7 +166,10 @@ def ranked_dates(copy: Copy, tz: ZoneInfo) -> list[tuple[str, date]]:
     for item in copy.date_evidence:
         source = item.get("source")
         if source in DATE_RANK and source not in first and item.get("value"):
-            first[source] = local_date(item["value"], tz)
+            try:
+                first[source] = local_date(item["value"], tz)
+            except (TypeError, ValueError):  # names no day (2月30日): no evidence of one
+                continue
     first[FIRST_SEEN] = local_date(_aware(copy.first_seen), tz)
     return [(source, first[source]) for source in DATE_RANK if source in first]
 

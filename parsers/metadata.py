@@ -33,10 +33,11 @@ class Metadata:
 
 
 def iso_date(y: str | int, m: str | int, d: str | int) -> str | None:
-    y, m, d = int(y), int(m), int(d)
-    if not (1990 <= y <= 2100 and 1 <= m <= 12 and 1 <= d <= 31):
-        return None
-    return f"{y:04d}-{m:02d}-{d:02d}"
+    """``YYYY-MM-DD``, or None for a year outside 1990–2100 or a day the calendar does not have
+    (a page may print 2月30日)."""
+    text = f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+    day = dates.calendar_day(text)
+    return text if day is not None and 1990 <= day.year <= 2100 else None
 
 
 _BOX_LINE = re.compile(

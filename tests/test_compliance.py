@@ -179,6 +179,17 @@ def test_unranked_sources_are_ignored():
     assert (j.status, j.evidence) == ("on_time", "first-seen")
 
 
+
+def test_a_day_the_calendar_does_not_have_is_no_evidence_and_stops_nothing():
+    """A stored record may hold an impossible day (2月30日, let through by an older parser): the
+    verdict rests on the sources that name real days, and judging goes on."""
+    report = copy(("meta:PubDate", "2024-02-30"), ("visible", "2024-13-01"),
+                  ("url", "2024-01-29"))
+    j = judge(2023, due("2024-01-31"), report, date(2024, 6, 1), RULES)
+    assert (j.status, j.evidence, j.published) == ("on_time", "url", date(2024, 1, 29))
+    assert [s for s, _ in ranked_dates(report, RULES.timezone)] == ["url", "first-seen"]
+
+
 def test_first_seen_alone_proves_on_time_but_never_late():
     early = copy(first_seen=datetime(2024, 1, 31, 15, 30, tzinfo=UTC))  # 23:30 Beijing
     late = copy(first_seen=datetime(2024, 1, 31, 16, 10, tzinfo=UTC))  # 00:10 Beijing

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nianbao.parsers.pipeline import parse_bytes
+from nianbao.vocabulary.dates import calendar_day
 from tests.conftest import gold, metric_mismatches, require_tool, seed_ids
 from tests.mockserver import render
 
@@ -45,6 +46,25 @@ def test_html_dates_are_evidenced(rendered: dict, seed_id: str) -> None:
     assert {"meta:PubDate", "visible", "url"} <= sources
     published = render.published_at(seed_id, gold(seed_id)).date().isoformat()
     assert record["published_date"] == published
+
+
+
+@pytest.mark.parametrize("seed_id", seed_ids()[:2])
+def test_a_day_the_calendar_does_not_have_is_no_date_evidence(seed_id: str) -> None:
+    """A page that prints 2月30日 as its PubDate and its visible 发布日期 (a CMS typo, or a
+    hostile page) states no date: its date comes from the next source that names a real day."""
+    report = render.load_report(seed_id)
+    printed = f"{report.published:%Y-%m-%d}"
+    impossible = f"{report.published.year}-02-30"
+    html = render.page_html(report, "trs", declare_charset=True)
+    assert html.count(printed) >= 2  # the PubDate meta and the visible date
+    url = f"http://www.example.gov.cn{render.fixture_url(seed_id)}"
+    record = parse_bytes(html.replace(printed, impossible).encode(), url, "text/html")
+    values = {d["source"]: d["value"] for d in record["date_evidence"]}
+    assert impossible not in values.values()
+    assert {"meta:PubDate", "visible"}.isdisjoint(values)
+    assert record["published_date"] in values.values()
+    assert calendar_day(record["published_date"]) is not None
 
 
 def test_gbk_page_has_no_charset_declaration(rendered: dict) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from nianbao.vocabulary.dates import DATE_RANK, deciding_source, published_date
+from nianbao.vocabulary.dates import DATE_RANK, calendar_day, deciding_source, published_date
 from nianbao.vocabulary.figures import KEY_FIGURES, RATE_BY_KEY, rates
 from nianbao.vocabulary.metrics import label, metric_keys, metric_label
 from nianbao.vocabulary.titles import lookalike_reason, title_kind
@@ -78,3 +80,14 @@ def test_date_sources_rank_once():
     assert published_date(evidence) == "2024-01-25"
     assert deciding_source(evidence, "2024-01-29") == "url"
     assert deciding_source(evidence, None) is None
+    # A value that names no real day states nothing, whatever its source's rank.
+    assert published_date([{"source": "meta:PubDate", "value": "2024-02-30"}, *evidence]) \
+        == "2024-01-25"
+
+
+@pytest.mark.parametrize(("value", "day"), [
+    ("2024-02-29", dt.date(2024, 2, 29)), ("2023-02-29", None), ("2024-02-30", None),
+    ("2024-13-01", None), ("2024-1-5", None), ("2024-W05-2", None), ("20240105", None),
+    ("", None), (None, None), (20240105, None)])
+def test_calendar_day(value, day):
+    assert calendar_day(value) == day

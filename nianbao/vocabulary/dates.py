@@ -7,7 +7,9 @@ the crawler's first sighting last (it proves only that the report existed by the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from datetime import date
 
 FIRST_SEEN = "first-seen"
 # Best first. Parser, storage, compliance and alerts all rank by this one list.
@@ -21,15 +23,32 @@ SOURCE_LABELS = {
 }
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def source_label(source: str) -> str:
     return SOURCE_LABELS.get(source, source)
 
 
+def calendar_day(value: object) -> date | None:
+    """The day a ``YYYY-MM-DD`` value names, or None when it names none. Pages print impossible
+    dates (2月30日), and a stored record may hold one an older nianbao let through: such a value
+    is no evidence of a date, and must not stop what reads the rest."""
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def published_date(evidence: Iterable[Mapping[str, str]]) -> str | None:
-    """The publication date the best-ranked source states (``[{source, value}]``)."""
+    """The publication date the best-ranked source states (``[{source, value}]``); a value that
+    is no calendar day states nothing."""
     best: dict[str, str] = {}
     for item in evidence:
-        best.setdefault(item["source"], item["value"])
+        if calendar_day(item["value"]) is not None:
+            best.setdefault(item["source"], item["value"])
     return next((best[source] for source in DATE_RANK if source in best), None)
 
 

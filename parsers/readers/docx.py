@@ -23,6 +23,7 @@ from lxml import etree
 from nianbao.parsers.document import Block, DateEvidence, Document, Paragraph, Table
 from nianbao.parsers.errors import ParseError
 from nianbao.parsers.values import collapse
+from nianbao.vocabulary.dates import calendar_day
 
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_TOTAL_BYTES = 256 * 1024 * 1024
@@ -269,7 +270,7 @@ def _core_dates(zf: zipfile.ZipFile) -> list[DateEvidence]:
     for field in ("modified", "created"):
         el = core.find(f"{{{_NS_DCTERMS}}}{field}")
         raw = (el.text or "").strip() if el is not None else ""
-        if re.match(r"\d{4}-\d{2}-\d{2}", raw) and not raw.startswith("1601"):
+        if calendar_day(raw[:10]) is not None and not raw.startswith("1601"):
             dates.append(DateEvidence(f"docx:{field}", raw[:10], raw))
     return dates
 

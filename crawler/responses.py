@@ -13,10 +13,16 @@ _VISIBLE_TEXT = etree.XPath("//body//text()[not(ancestor::script)]", smart_strin
 _VISIBLE_HTML_TEXT = etree.XPath("//body//text()[not(parent::script)]", smart_strings=False)
 
 
+# RFC 9110 §5.5: a field value holding CR, LF or NUL is invalid, and a recipient replaces each
+# with SP before processing it. A NUL reached the store otherwise, which PostgreSQL refuses in
+# text (a portal's stray byte in its ETag failed its list page, and so the whole portal).
+_INVALID_IN_FIELD_VALUE = str.maketrans("\r\n\x00", "   ")
+
+
 def header(response: Response, name: str) -> str | None:
-    """One header's (first) value as text, or None."""
+    """One header's (first) value as text (CR, LF and NUL as spaces), or None."""
     value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
+    return value.decode("latin-1").translate(_INVALID_IN_FIELD_VALUE) if value else None
 
 
 def lower_headers(response: Response) -> dict[str, str]:

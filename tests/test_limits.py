@@ -21,8 +21,10 @@ from nianbao.notify.alerts import deliver_pending
 from nianbao.notify.events import record_run_events
 from nianbao.notify.subscriptions import add_subscription
 from nianbao.settings import settings
-from nianbao.storage.models import Delivery
+from nianbao.storage.db import connect
+from nianbao.storage.models import Delivery, Resource, Version
 from tests.conftest import ROOT, require_tool
+from tests.mockserver import render
 from tests.mockserver.attacks import Answer, AttackPortal
 from tests.mockserver.generated import GeneratedPortal
 from tests.test_alerts import engine, now, runs  # noqa: F401  (fixtures)
@@ -385,3 +387,35 @@ def test_whatever_stops_a_challenge_visit_is_the_challenge_not_passed() -> None:
         assert outcome_of(reason) == "blocked"
         failure.request = page
         assert failed_visit(failure)[:2] == (page, "timeout")
+
+
+def test_a_header_value_with_a_nul_is_stored_with_a_space_on_every_backend(
+        tmp_path: Path, db_url: str) -> None:
+    """RFC 9110 §5.5: a field value holding CR, LF or NUL is invalid, and its recipient
+    replaces each with SP. A portal whose ETag held a NUL failed its list page on PostgreSQL
+    (text cannot hold NUL): a traceback, and none of its reports fetched."""
+    report = render.page_html(render.load_report(render.seed_ids()[0]), "trs",
+                              declare_charset=True)
+    modified = "Sat, 20 Jan 2024 09:30:00 GMT"
+    with AttackPortal() as portal:
+        portal.page("/col/", column((f"{portal.url}/d.html", TITLE)),
+                    headers=(("ETag", '"col\x00umn"'),))
+        portal.page("/d.html", report, headers=(("ETag", '"re\x00port"'),
+                                                ("Last-Modified", f"{modified}\x00")))
+        sites = write_site(tmp_path / "sites.yaml", portal)
+        done = subprocess.run(
+            [sys.executable, "-m", "nianbao.commands.cli", "crawl", "--sites", str(sites),
+             "--db", db_url, "--archive", str(tmp_path / "archive")],
+            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    print(done.stdout, done.stderr[-3000:], sep="\n")
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    database = connect(db_url)
+    try:
+        with database.connect() as connection:
+            states = dict(connection.execute(select(Resource.kind, Resource.etag)).all())
+            stored = connection.execute(select(Version.url, Resource.last_modified).join(
+                Resource, Resource.url == Version.url)).all()
+    finally:
+        database.dispose()
+    assert states == {"list": '"col umn"', "detail": '"re port"'}
+    assert stored == [(f"{portal.url}/d.html", f"{modified} ")]

@@ -395,10 +395,10 @@ class Store:
             issuer = resolve_issuer(session, site_id, record["issuer"])
             year = int(record["report_year"])
             connection = session.connection()  # plain SQL below: no ORM objects to flush
-            # What a report created here, or a report of an issuer created here, cannot have
-            # is not looked for (most documents of a first crawl are both): its versions, and
-            # the issuer's reports of other years. Nothing else can have written them: both
-            # rows are this transaction's own until it commits.
+            # A report created in this transaction has no versions, and an issuer created in it
+            # no reports of other years (no one else can write them: both rows are this
+            # transaction's own until it commits): neither is looked for. Most documents of a
+            # first crawl are both.
             report_id, new_report = self._report(connection, issuer, year)
             outcome = partial(
                 StoreOutcome, report_id=report_id, issuer=issuer.name, report_year=year

@@ -23,11 +23,11 @@ SOURCE_LABELS = {
 }
 
 
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
 def source_label(source: str) -> str:
     return SOURCE_LABELS.get(source, source)
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def calendar_day(value: object) -> date | None:

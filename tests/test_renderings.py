@@ -49,6 +49,20 @@ def test_html_dates_are_evidenced(rendered: dict, seed_id: str) -> None:
 
 
 
+
+@pytest.mark.parametrize("written", ["2024-01-05 08:00", "2024-1-5 8:00:00", "2024/01/05 08:00",
+                                     "2024.01.05", "2024年1月5日", " 2024-01-05T08:00:00+08:00"])
+def test_the_pubdate_meta_is_read_in_the_forms_cms_write_it(written: str) -> None:
+    """The 47号 guide's form and the separators CMSs use instead (the visible date's too)."""
+    report = render.load_report(seed_ids()[0])
+    html = render.page_html(report, "trs", declare_charset=True).replace(
+        f'content="{report.published:%Y-%m-%d %H:%M}"', f'content="{written}"')
+    url = f"http://www.example.gov.cn{render.fixture_url(seed_ids()[0])}"
+    record = parse_bytes(html.encode(), url, "text/html")
+    assert [d["value"] for d in record["date_evidence"] if d["source"] == "meta:PubDate"] == [
+        "2024-01-05"]
+
+
 @pytest.mark.parametrize("seed_id", seed_ids()[:2])
 def test_a_day_the_calendar_does_not_have_is_no_date_evidence(seed_id: str) -> None:
     """A page that prints 2月30日 as its PubDate and its visible 发布日期 (a CMS typo, or a

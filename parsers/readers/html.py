@@ -20,7 +20,9 @@ from nianbao.parsers.document import DateEvidence, Document, Paragraph, Table
 from nianbao.parsers.errors import ParseError
 from nianbao.parsers.metadata import iso_date
 
-_PUB_DATE = re.compile(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})")
+# The 47号 guide's ``yyyy-mm-dd hh:mm``, and the other separators CMSs write in its place (as
+# the visible date allows them).
+_PUB_DATE = re.compile(r"\s*((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
 _VISIBLE_DATE = re.compile(
     r"(?:发布|公开|成文)(?:日期|时间)\s*[:：]?\s*((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})"

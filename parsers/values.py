@@ -58,15 +58,27 @@ class CellValue:
 MISSING = CellValue(None, "MISSING", None)
 
 
+# Past this, JSON readers (the store's among them) cannot carry an integer exactly, and no
+# count or sum in a report comes near it: such a "number" is digits run together (a CMS or
+# extraction fault), read as TEXT rather than stored as a figure nothing can hold.
+_LARGEST_EXACT = 2**53 - 1
+
+
+def _bare(text: str) -> str:
+    """A normalised cell text without thousands separators and a trailing unit."""
+    return _UNIT.sub("", text.replace(",", "").replace("，", ""))
+
+
 def _number(text: str) -> int | float | None:
-    t = text.replace(",", "").replace("，", "")
-    t = _UNIT.sub("", t)
+    t = _bare(text)
     if not _NUMBER.match(t):
         return None
     if "." in t:
         f = float(t)
-        return int(f) if f.is_integer() and not t.split(".")[1].strip("0") else f
-    return int(t)
+        n = int(f) if f.is_integer() and not t.split(".")[1].strip("0") else f
+    else:
+        n = int(t)
+    return n if abs(n) <= _LARGEST_EXACT else None
 
 
 def read_cell(raw: str) -> CellValue:
@@ -84,16 +96,22 @@ def read_cell(raw: str) -> CellValue:
 
 # A number with a doubled or mixed sign ("--253", "+-3"): a value cell that cannot be read.
 _MALFORMED_NUMBER = re.compile(r"^[+\-\u2212－—]{2,}\d[\d,]*(?:\.\d+)?$")
+_NUMBER_START = frozenset("+-\u2212－—0123456789")  # what either of the two can begin with
 
 
 def is_value_text(raw: str) -> bool:
     """True for text that belongs in a value cell (a number, a dash, blank) rather than a label.
 
-    A malformed number such as ``--253`` is not a label either: it holds a value's place in
-    its row (so the row keeps its columns) while staying ``TEXT`` with no value.
+    A malformed number such as ``--253``, or digits past what a figure can be, is not a label
+    either: it holds a value's place in its row (so the row keeps its columns) while staying
+    ``TEXT`` with no value.
     """
-    cell = read_cell(raw)
-    return cell.semantic != "TEXT" or bool(_MALFORMED_NUMBER.match(normalise_text(raw)))
+    if read_cell(raw).semantic != "TEXT":
+        return True
+    t = normalise_text(raw)
+    if t[:1] in _NUMBER_START:  # not a label's first character: worth the two tests
+        return bool(_MALFORMED_NUMBER.match(t) or _NUMBER.match(_bare(t)))
+    return False
 
 
 def _is_wide(ch: str) -> bool:

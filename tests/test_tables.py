@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from nianbao.parsers.document import Document, Paragraph, Table
 from nianbao.parsers.record import build_record
 from nianbao.vocabulary.metrics import APPLICANT_COLUMNS, REQUESTS_2019, REQUESTS_2021, REVIEW_KEYS
@@ -227,6 +229,24 @@ def test_malformed_number_keeps_its_place_in_the_row() -> None:
     assert (m["active.punishment.prev_items"], m["active.punishment.change"],
             m["active.punishment.decisions"]) == (253, None, 0)
     assert record["cells"]["active.punishment.change"] == {"raw": "--253", "semantic": "TEXT"}
+
+
+
+def test_digits_past_what_json_can_carry_are_text_in_their_place() -> None:
+    """A cell of 25 digits (numbers run together) is no figure: TEXT and null in its place,
+    so the record can still be written as JSON (orjson, the store's, refuses integers past
+    64 bits; a float of 400 digits would be infinite)."""
+    record = build_record(Document(blocks=[
+        Paragraph("二、主动公开政府信息情况"),
+        Table([["第二十条第（一）项"], ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+               ["规章", "9" * 25, "0", f"{'9' * 400}.5"], ["行政规范性文件", "3", "1", "20"]],
+              positional=False),
+    ]), "big.txt")
+    m, cells = record["metrics"], record["cells"]
+    assert (m["active.rules.issued"], m["active.rules.repealed"], m["active.rules.in_force"],
+            m["active.normative.issued"]) == (None, 0, None, 3)
+    assert cells["active.rules.issued"] == {"raw": "9" * 25, "semantic": "TEXT"}
+    assert orjson.loads(orjson.dumps(record))["metrics"] == m
 
 
 def test_a_page_holding_only_table_four_is_read() -> None:

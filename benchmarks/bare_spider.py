@@ -33,8 +33,8 @@ class BareSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         if not self.revalidate:
-            for url in self.start_urls:
-                yield Request(url, callback=self.parse)
+            async for request in super().start():
+                yield request
             return
         with open(self.revalidate, encoding="utf-8") as file:
             known = json.load(file)

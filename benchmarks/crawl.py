@@ -127,15 +127,16 @@ def main() -> None:
         env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
                "NIANBAO_SETTINGS": str(settings_file(work))}
         sites = portal.write_sites(work / "sites.yaml")
-        bare = [SCRAPY, "runspider", str(ROOT / "benchmarks" / "bare_spider.py"),
-                "-a", f"start={portal.column_url}", "-s", "LOG_LEVEL=WARNING",
-                "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-                "-s", "ROBOTSTXT_OBEY=False", "-s", "TELNETCONSOLE_ENABLED=False"]
+        spider = [SCRAPY, "runspider", str(ROOT / "benchmarks" / "bare_spider.py"),
+                  "-s", "LOG_LEVEL=WARNING", "-s", "CONCURRENT_REQUESTS=16",
+                  "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "ROBOTSTXT_OBEY=False",
+                  "-s", "TELNETCONSOLE_ENABLED=False"]
+        bare = [*spider, "-a", f"start={portal.column_url}"]
         known = work / "validators.json"
         known.write_text(json.dumps([[portal.base_url + path, page.etag, page.modified]
                                      for path, page in portal.pages.items()
                                      if path != "/robots.txt"]), encoding="utf-8")
-        floor = [*bare[:3], "-a", f"revalidate={known}", *bare[5:]]
+        floor = [*spider, "-a", f"revalidate={known}"]
         for n in range(args.rounds):
             round_dir = work / f"round{n}"
             round_dir.mkdir()

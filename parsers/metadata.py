@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from nianbao.parsers import attribution
 from nianbao.parsers.document import DateEvidence, Document, Paragraph
@@ -35,9 +36,11 @@ class Metadata:
 def iso_date(y: str | int, m: str | int, d: str | int) -> str | None:
     """``YYYY-MM-DD``, or None for a year outside 1990–2100 or a day the calendar does not have
     (a page may print 2月30日)."""
-    text = f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
-    day = dates.calendar_day(text)
-    return text if day is not None and 1990 <= day.year <= 2100 else None
+    try:
+        day = date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+    return day.isoformat() if 1990 <= day.year <= 2100 else None
 
 
 _BOX_LINE = re.compile(
